@@ -1,0 +1,66 @@
+"""Agent Desk: the Streamlit entry point and router.
+
+Every URL runs this file first (pages live in `app_pages/` behind `st.navigation`, never in a folder
+named `pages/`, whose legacy auto-discovery would run a deep-linked page without this frame). It
+opens the database, runs the schema check, shows the banner and then the requested page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from ui import context
+from ui.render import md_escape
+
+st.set_page_config(page_title="Agent Desk", page_icon="🧭", layout="wide")
+
+
+def fail(title: str, lines: list[str]) -> None:
+    st.title("Agent Desk")
+    st.error(title)
+    for line in lines:
+        st.markdown(f"- {line}")
+    st.stop()
+
+
+try:
+    settings = context.settings()
+    engines = context.engines()
+    report = context.schema_report()
+except Exception as exc:  # noqa: BLE001 - shown as a page, never a traceback
+    fail("Agent Desk cannot open the database.", [md_escape(f"{type(exc).__name__}: {exc}")])
+
+if not report.ok:
+    fail(
+        "This database does not have the Dify agent tables Agent Desk needs.",
+        [md_escape(line) for line in report.problems()]
+        + ["Point `DATABASE_URL` at a Dify database that ran the agent migrations."],
+    )
+
+PAGES = [
+    st.Page("app_pages/overview.py", title="Overview", icon="🏠", default=True),
+]
+navigation = st.navigation(PAGES)
+
+with st.sidebar:
+    if engines.is_demo:
+        st.info("**Demo database** (embedded SQLite; set `DATABASE_URL` for a real Dify database).")
+    st.caption(md_escape(report.summary()))
+    actor = context.current_actor()
+    if actor.local_mode:
+        st.caption(
+            md_escape(f"Local mode: {actor.identity}, {actor.role.name.lower()}; listening on this machine only")
+        )
+    as_of = st.session_state.get("_data_as_of")
+    age = int((datetime.now(UTC) - as_of).total_seconds()) if as_of else 0
+    st.caption(f"Data as of {age} s ago" if as_of else "Data: fresh")
+    if st.button("Refresh data", key="refresh-data"):
+        context.clear_caches()
+        st.rerun()
+
+if engines.is_demo:
+    st.caption("🧪 Demo database")
+
+navigation.run()

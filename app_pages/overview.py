@@ -1,0 +1,54 @@
+"""Overview (`/`): counts per table and per status, exact on small tables, "≈" estimates on large ones."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from data import links
+from data.params import parse_params
+from data.stores import overview as overview_store
+from data.stores import tenants as tenants_store
+from ui import context
+from ui.render import md_escape, notice_invalid
+
+report = context.schema_report()
+params = parse_params(dict(st.query_params), {"tenant": "uuid"})
+notice_invalid(params.notices)
+tenant_id = params.values.get("tenant")
+
+workspaces = context.read(tenants_store.list_workspaces, report.has_table("tenants"))
+names = {w.id: w.name for w in workspaces}
+
+st.title("Overview")
+choice = st.selectbox(
+    "Workspace",
+    options=[None, *names],
+    format_func=lambda value: "All workspaces" if value is None else names.get(value, value),
+    index=([None, *names].index(tenant_id) if tenant_id in names else 0),
+)
+if choice != tenant_id:
+    st.query_params.clear()
+    if choice:
+        st.query_params["tenant"] = choice
+    st.rerun()
+if tenant_id and tenant_id not in names:
+    st.warning(md_escape(f"Workspace {tenant_id} has no row in the tenants table."))
+
+tables = context.read(overview_store.overview, tenant_id)
+columns = st.columns(len(tables))
+for column, table in zip(columns, tables, strict=True):
+    column.metric(table.table, table.total.label())
+st.caption("Exact up to 20,000 rows; beyond that \"≈\" is the database's own estimate (no full COUNT).")
+
+for table in tables:
+    if not table.breakdown:
+        continue
+    st.subheader(f"{table.table} by {table.breakdown_column}")
+    frame = pd.DataFrame(
+        [{"value": value, "rows": count.label()} for value, count in table.breakdown], columns=["value", "rows"]
+    )
+    st.dataframe(frame, hide_index=True)
+
+st.page_link("app_pages/overview.py", label="Link to this view")
+st.code(links.link("overview", tenant=tenant_id), language=None)

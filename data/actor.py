@@ -1,0 +1,39 @@
+"""Who is acting: passed to every write and recorded by the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Role(IntEnum):
+    """Agent Desk roles, ordered: each includes the powers of the ones below it."""
+
+    NONE = 0  # signed in but not allowed in
+    VIEWER = 1  # read everything, masked
+    OPERATOR = 2  # viewer + session cleanup
+    ADMIN = 3  # operator + may open a session's conversation history
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An identity with its role. `tenant_id` set means the role is scoped to that one workspace."""
+
+    identity: str  # email when signed in, "local:<os user>" in local mode, "cli:<name>" from the CLI
+    role: Role
+    tenant_id: str | None = None
+    local_mode: bool = False
+
+    def can(self, needed: Role, *, tenant_id: str | None = None) -> bool:
+        if self.role < needed:
+            return False
+        return self.tenant_id is None or tenant_id == self.tenant_id
+
+
+class NotAllowed(PermissionError):
+    """The actor's role does not allow this action (checked in `data`, not only in the UI)."""
+
+
+def require(actor: Actor, needed: Role, *, tenant_id: str | None = None) -> None:
+    if not actor.can(needed, tenant_id=tenant_id):
+        raise NotAllowed(f"{actor.identity} ({actor.role.name.lower()}) may not do this: needs {needed.name.lower()}")

@@ -1,0 +1,57 @@
+"""The one link builder for the URL contract (shared/design/interfaces.md): pages never hand-format URLs.
+
+Every function returns a relative URL (path + query string). Parameters that are None or "" are left
+out, so a link carries exactly the state that matters and pastes cleanly into a ticket.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+PAGES = {
+    "overview": "/",
+    "roster": "/roster",
+    "agent": "/agent",
+    "compare": "/compare",
+    "bindings": "/bindings",
+    "health": "/health",
+    "sessions": "/sessions",
+    "audit": "/audit",
+}
+
+PARAMS = {
+    "overview": ("tenant",),
+    "roster": ("tenant", "q", "scope", "status", "source", "kind", "updated_from", "updated_to", "sort",
+               "after", "before"),
+    "agent": ("agent",),
+    "compare": ("agent", "left", "right", "left_snapshot", "right_snapshot", "left_binding", "right_binding",
+                "view"),
+    "bindings": ("tenant", "app", "workflow", "node", "against"),
+    "health": ("tenant", "check"),
+    "sessions": ("tenant", "app", "agent", "owner", "status", "rule", "run", "conversation", "updated_from",
+                 "updated_to", "after", "before", "session"),
+    "audit": ("actor", "action", "tenant", "target", "from", "to"),
+}
+
+
+def link(page: str, **params: object) -> str:
+    """URL of `page` with the contract's parameters; unknown parameter names are a programming error."""
+    allowed = PARAMS[page]
+    unknown = set(params) - set(allowed)
+    if unknown:
+        raise ValueError(f"{page} takes no parameter(s) {sorted(unknown)}")
+    query = [(name, str(params[name])) for name in allowed if params.get(name) not in (None, "")]
+    path = PAGES[page]
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def console_link(base_url: str | None, *, app_id: str | None = None, agent_id: str | None = None) -> str | None:
+    """An "open in Dify" link when AGENT_DESK_CONSOLE_URL is set (extension: documented in README)."""
+    if not base_url:
+        return None
+    base = base_url.rstrip("/")
+    if app_id:
+        return f"{base}/app/{app_id}/workflow"
+    if agent_id:
+        return f"{base}/agents/{agent_id}"
+    return None

@@ -1,0 +1,95 @@
+"""Running Agent Desk's two alembic branches.
+
+* `app`: Agent Desk's own tables (`agent_desk_*`), version table `agent_desk_alembic_version`.
+  Safe to apply to a real Dify database: it creates only its own tables.
+* `mirror`: a copy of Dify's agent and core tables, for the embedded demo, tests and benchmarks.
+  It refuses to run where any Dify table or Dify's `alembic_version` exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from data.models import AppBase, DifyBase
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+DIFY_VERSION_TABLE = "alembic_version"
+
+
+@dataclass(frozen=True)
+class Branch:
+    name: str
+    metadata: sa.MetaData
+    version_table: str
+
+    @property
+    def location(self) -> Path:
+        return MIGRATIONS_DIR / self.name
+
+
+BRANCHES = {
+    "app": Branch("app", AppBase.metadata, "agent_desk_alembic_version"),
+    "mirror": Branch("mirror", DifyBase.metadata, "agent_desk_mirror_version"),
+}
+
+
+class MigrationRefused(RuntimeError):
+    """The mirror would be created over a database that already holds Dify's tables."""
+
+
+def alembic_config(branch: str, connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("version_locations", str(BRANCHES[branch].location))
+    config.attributes["branch"] = branch
+    config.attributes["connection"] = connection
+    return config
+
+
+def dify_tables_present(connection: sa.Connection) -> list[str]:
+    """Names of Dify's tables (or Dify's alembic_version) that exist in this database."""
+    existing = set(sa.inspect(connection).get_table_names())
+    watched = set(DifyBase.metadata.tables) | {DIFY_VERSION_TABLE}
+    return sorted(existing & watched)
+
+
+def mirror_is_ours(connection: sa.Connection) -> bool:
+    """Whether the Dify-shaped tables here were created by our mirror branch (demo, tests, bench)."""
+    return BRANCHES["mirror"].version_table in sa.inspect(connection).get_table_names()
+
+
+def upgrade(engine: sa.Engine, branch: str, revision: str = "head") -> None:
+    with engine.begin() as connection:
+        if branch == "mirror" and not mirror_is_ours(connection):
+            present = dify_tables_present(connection)
+            if present:
+                raise MigrationRefused(
+                    "refusing to create the Dify mirror: this database already has " + ", ".join(present)
+                )
+        command.upgrade(alembic_config(branch, connection), revision)
+
+
+def downgrade(engine: sa.Engine, branch: str, revision: str = "base") -> None:
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(branch, connection), revision)
+
+
+def current(engine: sa.Engine, branch: str) -> str | None:
+    table = BRANCHES[branch].version_table
+    with engine.connect() as connection:
+        if table not in sa.inspect(connection).get_table_names():
+            return None
+        return connection.execute(sa.text(f"SELECT version_num FROM {table}")).scalar()
+
+
+def current_safe(engine: sa.Engine, branch: str) -> str:
+    """`current` for messages: never raises."""
+    try:
+        return current(engine, branch) or "none"
+    except sa.exc.SQLAlchemyError:
+        return "unknown"

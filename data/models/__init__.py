@@ -1,0 +1,46 @@
+"""SQLAlchemy models: the mirror of Dify's tables (`DifyBase`) and Agent Desk's own (`AppBase`)."""
+
+from data.models.agent import (
+    AGENT_TABLES,
+    Agent,
+    AgentConfigRevision,
+    AgentConfigSnapshot,
+    AgentRuntimeSession,
+    WorkflowAgentNodeBinding,
+)
+from data.models.base import DifyBase, naive_utc_now, uuidv7, uuidv7_time
+from data.models.core import (
+    CORE_TABLES,
+    Account,
+    App,
+    Conversation,
+    Tenant,
+    TenantAccountJoin,
+    Workflow,
+    WorkflowPause,
+    WorkflowRun,
+)
+from data.models.own import AppBase
+
+__all__ = [
+    "AGENT_TABLES",
+    "CORE_TABLES",
+    "Account",
+    "Agent",
+    "AgentConfigRevision",
+    "AgentConfigSnapshot",
+    "AgentRuntimeSession",
+    "App",
+    "AppBase",
+    "Conversation",
+    "DifyBase",
+    "Tenant",
+    "TenantAccountJoin",
+    "Workflow",
+    "WorkflowAgentNodeBinding",
+    "WorkflowPause",
+    "WorkflowRun",
+    "naive_utc_now",
+    "uuidv7",
+    "uuidv7_time",
+]

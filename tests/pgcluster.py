@@ -1,0 +1,104 @@
+"""A throwaway PostgreSQL cluster for tests and benchmarks (Debian's server binaries, socket only).
+
+Facts this relies on (shared/notes/postgres-testing.md): initdb refuses root, so server commands run
+as the `postgres` OS user; the socket path must be short; fsync off is fine for throwaway data.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+INSTALL_HINT = (
+    "PostgreSQL server binaries not found. Install them (Debian: `apt-get install -y postgresql`) "
+    "or set TEST_DATABASE_URL to a PostgreSQL database the tests may use."
+)
+
+
+class PostgresUnavailable(RuntimeError):
+    pass
+
+
+def find_bindir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    for candidate in reversed(candidates):
+        if (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    which = shutil.which("initdb")
+    if which:
+        return Path(which).parent
+    raise PostgresUnavailable(INSTALL_HINT)
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@dataclass
+class Cluster:
+    base: Path
+    bindir: Path
+
+    @property
+    def datadir(self) -> Path:
+        return self.base / "data"
+
+    def url(self, database: str = "postgres", user: str = "postgres") -> str:
+        return f"postgresql+psycopg://{user}@/{database}?host={self.base}&port=5432"
+
+    def start(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres", "postgres")
+        os.chmod(self.base, 0o755)
+        run = subprocess.run(
+            _as_postgres(
+                [str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres", "--no-sync", "-A", "trust"]
+            ),
+            capture_output=True,
+            text=True,
+        )
+        if run.returncode != 0:
+            raise PostgresUnavailable(f"initdb failed: {run.stderr.strip()}")
+        options = (
+            f"-c listen_addresses='' -k {self.base} -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=60"
+        )
+        run = subprocess.run(
+            _as_postgres(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options, "-l",
+                 str(self.base / "log"), "-w", "-t", "30", "start"]
+            ),
+            capture_output=True,
+            text=True,
+        )
+        if run.returncode != 0:
+            log = (self.base / "log").read_text() if (self.base / "log").exists() else ""
+            raise PostgresUnavailable(f"PostgreSQL did not start: {run.stderr.strip()} {log[-2000:]}")
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def start_cluster() -> Cluster:
+    """initdb + start a socket-only cluster in a short /tmp path (about 0.7 s)."""
+    bindir = find_bindir()
+    base = Path(tempfile.mkdtemp(prefix="pg-", dir="/tmp"))
+    cluster = Cluster(base=base, bindir=bindir)
+    started = time.monotonic()
+    try:
+        cluster.start()
+    except Exception:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+    cluster.startup_seconds = time.monotonic() - started  # type: ignore[attr-defined]
+    return cluster

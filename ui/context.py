@@ -1,0 +1,84 @@
+"""Per-process resources (settings, engines, schema report) and cached reads for the pages.
+
+Reads are cached with a short ttl and carry the time they were fetched ("data as of"); the cache key
+includes the viewer's role so masked results never cross roles. Writes clear the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+import streamlit as st
+
+from data.actor import Actor, Role
+from data.db import Engines, open_engines, os_user
+from data.schema_check import SchemaReport, check_schema
+from data.settings import Settings, load_settings
+
+T = TypeVar("T")
+CACHE_TTL_SECONDS = 30
+
+
+@st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_resource(show_spinner="Opening the database…")
+def engines() -> Engines:
+    return open_engines(settings())
+
+
+@st.cache_resource(show_spinner=False, ttl=300)
+def schema_report() -> SchemaReport:
+    with engines().read.connect() as conn:
+        return check_schema(conn)
+
+
+def current_actor() -> Actor:
+    """Local mode (no sign-in configured): the OS user, read-only unless writes are allowed."""
+    config = settings()
+    role = Role.ADMIN if (config.allow_writes or config.is_demo) and not config.read_only else Role.VIEWER
+    return Actor(identity=f"local:{os_user()}", role=role, local_mode=True)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A cached read and when it was fetched."""
+
+    value: Any
+    fetched_at: datetime
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=512)
+def _cached(name: str, role: str, args: tuple, _fn: Callable[..., Any]) -> Fetched:
+    with engines().read.connect() as conn:
+        value = _fn(conn, *args)
+    return Fetched(value, datetime.now(UTC))
+
+
+def read(fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(conn, *args)` on the read engine through the short-ttl cache; remember the data's age."""
+    fetched = _cached(f"{fn.__module__}.{fn.__qualname__}", current_actor().role.name, args, fn)
+    oldest = st.session_state.get("_data_as_of")
+    if oldest is None or fetched.fetched_at < oldest:
+        st.session_state["_data_as_of"] = fetched.fetched_at
+    return fetched.value
+
+
+def read_uncached(fn: Callable[..., T], *args: Any) -> T:
+    with engines().read.connect() as conn:
+        return fn(conn, *args)
+
+
+def clear_caches() -> None:
+    _cached.clear()
+    st.session_state.pop("_data_as_of", None)
+
+
+def connect() -> sa.Connection:
+    return engines().read.connect()
