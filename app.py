@@ -29,7 +29,7 @@ try:
     settings = context.settings()
     engines = context.engines()
     report = context.schema_report()
-except Exception as exc:  # noqa: BLE001 - shown as a page, never a traceback
+except Exception as exc:
     fail("Agent Desk cannot open the database.", [md_escape(f"{type(exc).__name__}: {exc}")])
 
 if not report.ok:
@@ -41,6 +41,9 @@ if not report.ok:
 
 PAGES = [
     st.Page("app_pages/overview.py", title="Overview", icon="🏠", default=True),
+    st.Page("app_pages/roster.py", title="Roster", icon="🗂️", url_path="roster"),
+    st.Page("app_pages/agent.py", title="Agent", icon="🤖", url_path="agent"),
+    st.Page("app_pages/compare.py", title="Compare", icon="🔀", url_path="compare"),
 ]
 navigation = st.navigation(PAGES)
 
@@ -51,7 +54,9 @@ with st.sidebar:
     actor = context.current_actor()
     if actor.local_mode:
         st.caption(
-            md_escape(f"Local mode: {actor.identity}, {actor.role.name.lower()}; listening on this machine only")
+            md_escape(
+                f"Local mode: {actor.identity}, {actor.role.name.lower()}; listening on this machine only"
+            )
         )
     as_of = st.session_state.get("_data_as_of")
     age = int((datetime.now(UTC) - as_of).total_seconds()) if as_of else 0

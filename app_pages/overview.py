@@ -17,7 +17,7 @@ params = parse_params(dict(st.query_params), {"tenant": "uuid"})
 notice_invalid(params.notices)
 tenant_id = params.values.get("tenant")
 
-workspaces = context.read(tenants_store.list_workspaces, report.has_table("tenants"))
+workspaces = context.read(tenants_store.list_workspaces, has_tenants_table=report.has_table("tenants"))
 names = {w.id: w.name for w in workspaces}
 
 st.title("Overview")
@@ -35,18 +35,19 @@ if choice != tenant_id:
 if tenant_id and tenant_id not in names:
     st.warning(md_escape(f"Workspace {tenant_id} has no row in the tenants table."))
 
-tables = context.read(overview_store.overview, tenant_id)
+tables = context.read(overview_store.overview, tenant_id=tenant_id)
 columns = st.columns(len(tables))
 for column, table in zip(columns, tables, strict=True):
     column.metric(table.table, table.total.label())
-st.caption("Exact up to 20,000 rows; beyond that \"≈\" is the database's own estimate (no full COUNT).")
+st.caption('Exact up to 20,000 rows; beyond that "≈" is the database\'s own estimate (no full COUNT).')
 
 for table in tables:
     if not table.breakdown:
         continue
     st.subheader(f"{table.table} by {table.breakdown_column}")
     frame = pd.DataFrame(
-        [{"value": value, "rows": count.label()} for value, count in table.breakdown], columns=["value", "rows"]
+        [{"value": value, "rows": count.label()} for value, count in table.breakdown],
+        columns=["value", "rows"],
     )
     st.dataframe(frame, hide_index=True)
 

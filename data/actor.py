@@ -36,4 +36,6 @@ class NotAllowed(PermissionError):
 
 def require(actor: Actor, needed: Role, *, tenant_id: str | None = None) -> None:
     if not actor.can(needed, tenant_id=tenant_id):
-        raise NotAllowed(f"{actor.identity} ({actor.role.name.lower()}) may not do this: needs {needed.name.lower()}")
+        raise NotAllowed(
+            f"{actor.identity} ({actor.role.name.lower()}) may not do this: needs {needed.name.lower()}"
+        )

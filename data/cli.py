@@ -32,11 +32,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m data", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = _Parser(
+        prog="python -m data", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    m = commands.add_parser("migrate", help="apply the app's own migration branch (safe on a real Dify database)")
-    m.add_argument("--demo", action="store_true", help="also create the mirror of Dify's tables in an empty database")
+    m = commands.add_parser(
+        "migrate", help="apply the app's own migration branch (safe on a real Dify database)"
+    )
+    m.add_argument(
+        "--demo", action="store_true", help="also create the mirror of Dify's tables in an empty database"
+    )
 
     d = commands.add_parser("demo", help="fill an empty demo or benchmark database with demo data")
     d.add_argument("--scale", choices=("S", "M", "L"), default="S")

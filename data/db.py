@@ -24,8 +24,19 @@ class WriteRefused(PermissionError):
 
 # --- the write guard ------------------------------------------------------------------------
 
-_READ_PREFIXES = ("select", "with", "explain", "show", "pragma", "set ", "begin", "commit", "rollback",
-                  "savepoint", "release")
+_READ_PREFIXES = (
+    "select",
+    "with",
+    "explain",
+    "show",
+    "pragma",
+    "set ",
+    "begin",
+    "commit",
+    "rollback",
+    "savepoint",
+    "release",
+)
 _OWN_TABLE = re.compile(r"^\s*(insert\s+into|update|delete\s+from)\s+\"?(agent_desk_\w+)", re.I)
 # The one write allowed on Dify's tables: the session cleanup transition of these three columns.
 _CLEANUP_UPDATE = re.compile(
@@ -58,7 +69,7 @@ def install_write_guard(engine: sa.Engine) -> None:
     """Every statement on this engine passes `check_statement` before it reaches the database."""
 
     @sa.event.listens_for(engine, "before_cursor_execute", retval=False)
-    def _guard(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def _guard(conn, cursor, statement, parameters, context, executemany):
         check_statement(statement)
 
 
@@ -84,7 +95,7 @@ def create_engine(url: str, settings: Settings, *, guarded: bool = True) -> sa.E
     if parsed.get_backend_name() == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, record):
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=15000")
@@ -93,7 +104,7 @@ def create_engine(url: str, settings: Settings, *, guarded: bool = True) -> sa.E
     elif parsed.get_backend_name() == "mysql":
 
         @sa.event.listens_for(engine, "connect")
-        def _mysql_timeout(dbapi_conn, record):  # noqa: ANN001
+        def _mysql_timeout(dbapi_conn, record):
             cursor = dbapi_conn.cursor()
             cursor.execute(f"SET SESSION max_execution_time={int(settings.statement_timeout_ms)}")
             cursor.close()
@@ -175,5 +186,5 @@ def seed_database(engine: sa.Engine, *, now: datetime | None = None, scale: str 
 def os_user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+    except Exception:
         return "unknown"

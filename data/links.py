@@ -21,15 +21,47 @@ PAGES = {
 
 PARAMS = {
     "overview": ("tenant",),
-    "roster": ("tenant", "q", "scope", "status", "source", "kind", "updated_from", "updated_to", "sort",
-               "after", "before"),
+    "roster": (
+        "tenant",
+        "q",
+        "scope",
+        "status",
+        "source",
+        "kind",
+        "updated_from",
+        "updated_to",
+        "sort",
+        "after",
+        "before",
+    ),
     "agent": ("agent",),
-    "compare": ("agent", "left", "right", "left_snapshot", "right_snapshot", "left_binding", "right_binding",
-                "view"),
+    "compare": (
+        "agent",
+        "left",
+        "right",
+        "left_snapshot",
+        "right_snapshot",
+        "left_binding",
+        "right_binding",
+        "view",
+    ),
     "bindings": ("tenant", "app", "workflow", "node", "against"),
     "health": ("tenant", "check"),
-    "sessions": ("tenant", "app", "agent", "owner", "status", "rule", "run", "conversation", "updated_from",
-                 "updated_to", "after", "before", "session"),
+    "sessions": (
+        "tenant",
+        "app",
+        "agent",
+        "owner",
+        "status",
+        "rule",
+        "run",
+        "conversation",
+        "updated_from",
+        "updated_to",
+        "after",
+        "before",
+        "session",
+    ),
     "audit": ("actor", "action", "tenant", "target", "from", "to"),
 }
 
@@ -45,7 +77,9 @@ def link(page: str, **params: object) -> str:
     return f"{path}?{urlencode(query)}" if query else path
 
 
-def console_link(base_url: str | None, *, app_id: str | None = None, agent_id: str | None = None) -> str | None:
+def console_link(
+    base_url: str | None, *, app_id: str | None = None, agent_id: str | None = None, roster: bool = False
+) -> str | None:
     """An "open in Dify" link when AGENT_DESK_CONSOLE_URL is set (extension: documented in README)."""
     if not base_url:
         return None
@@ -54,4 +88,6 @@ def console_link(base_url: str | None, *, app_id: str | None = None, agent_id: s
         return f"{base}/app/{app_id}/workflow"
     if agent_id:
         return f"{base}/agents/{agent_id}"
+    if roster:
+        return f"{base}/agents"
     return None

@@ -16,6 +16,7 @@ structure of a document stays visible. What is masked (schema reference, section
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable
@@ -25,7 +26,17 @@ MASK_SET = "[masked: set]"
 MASK_EMPTY = "[masked: empty]"
 MASK_TOKEN = "[masked token]"
 
-SECRET_WORDS = ("secret", "credential", "token", "password", "api_key", "apikey", "authorization")
+SECRET_WORDS = (
+    "secret",
+    "credential",
+    "token",
+    "password",
+    "passwd",
+    "private_key",
+    "api_key",
+    "apikey",
+    "authorization",
+)
 # Keys whose names look secret but hold no secret (limits, enum-like types, reference ids).
 ALLOWED_KEYS = frozenset(
     {
@@ -49,8 +60,8 @@ _TOKEN_PATTERNS = [
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(
-        r"(?i)((?:secret|token|password|passwd|api[_-]?key|apikey|authorization|credential)s?[\"']?\s*[:=]\s*[\"']?)"
-        r"([^\s\"',;}]{4,})"
+        r"(?i)((?:secret|token|password|passwd|private[_-]?key|api[_-]?key|apikey|authorization|credential)s?[\"']?\s*[:=]\s*[\"']?)"
+        r"([^\s\"',;}]{1,})"
     ),
 ]
 
@@ -80,7 +91,7 @@ def is_sensitive_path(path: tuple[str | int, ...]) -> bool:
     if any(k in SENSITIVE_CONTAINERS for k in keys):
         return True
     last = keys[-1]
-    for key, child in zip(keys, keys[1:], strict=False):
+    for key, child in itertools.pairwise(keys):
         if key == "sandbox" and child == "config":
             return True
         if key == "secret_refs" and last in ENV_VALUE_KEYS:

@@ -45,6 +45,7 @@ class MigrationRefused(RuntimeError):
 def alembic_config(branch: str, connection: sa.Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(BRANCHES[branch].location))
     config.attributes["branch"] = branch
     config.attributes["connection"] = connection

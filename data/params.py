@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
 from data.types import normalize_uuid
+
+_SLUG = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 MAX_TEXT = 500
 
@@ -18,7 +21,7 @@ class Params:
 
 
 def parse_params(raw: Mapping[str, str | list[str]], spec: Mapping[str, object]) -> Params:
-    """`spec` maps a parameter name to "uuid", "date", "int", "text" or a tuple of allowed values."""
+    """`spec` maps a parameter name to "uuid", "date", "int", "slug", "text" or a tuple of allowed values."""
     values: dict[str, object] = {}
     notices: list[str] = []
     for name, kind in spec.items():
@@ -49,6 +52,8 @@ def _parse(text: str, kind: object) -> object | None:
             return int(text)
         except ValueError:
             return None
+    if kind == "slug":  # enum-like values, known or not (a newer Dify writes new ones)
+        return text if _SLUG.match(text) else None
     if kind == "text":
         return text[:MAX_TEXT]
     if isinstance(kind, tuple | list | frozenset | set):

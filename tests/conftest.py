@@ -28,7 +28,9 @@ class PostgresServer:
     def __init__(self, admin_url: str, cluster: Cluster | None) -> None:
         self.admin_url = sa.make_url(admin_url)
         self.cluster = cluster
-        self.admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        self.admin = sa.create_engine(
+            self.admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        )
 
     def create_database(self, prefix: str = "t") -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"

@@ -58,7 +58,16 @@ class Cluster:
         os.chmod(self.base, 0o755)
         run = subprocess.run(
             _as_postgres(
-                [str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres", "--no-sync", "-A", "trust"]
+                [
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                    "-A",
+                    "trust",
+                ]
             ),
             capture_output=True,
             text=True,
@@ -71,8 +80,19 @@ class Cluster:
         )
         run = subprocess.run(
             _as_postgres(
-                [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options, "-l",
-                 str(self.base / "log"), "-w", "-t", "30", "start"]
+                [
+                    str(self.bindir / "pg_ctl"),
+                    "-D",
+                    str(self.datadir),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.base / "log"),
+                    "-w",
+                    "-t",
+                    "30",
+                    "start",
+                ]
             ),
             capture_output=True,
             text=True,

@@ -55,24 +55,25 @@ class Fetched:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=512)
-def _cached(name: str, role: str, args: tuple, _fn: Callable[..., Any]) -> Fetched:
+def _cached(name: str, role: str, args: tuple, kwargs: tuple, _fn: Callable[..., Any]) -> Fetched:
     with engines().read.connect() as conn:
-        value = _fn(conn, *args)
+        value = _fn(conn, *args, **dict(kwargs))
     return Fetched(value, datetime.now(UTC))
 
 
-def read(fn: Callable[..., T], *args: Any) -> T:
-    """Run `fn(conn, *args)` on the read engine through the short-ttl cache; remember the data's age."""
-    fetched = _cached(f"{fn.__module__}.{fn.__qualname__}", current_actor().role.name, args, fn)
+def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `fn(conn, *args, **kwargs)` on the read engine through the short-ttl cache (keyed by role)."""
+    key = tuple(sorted(kwargs.items()))
+    fetched = _cached(f"{fn.__module__}.{fn.__qualname__}", current_actor().role.name, args, key, fn)
     oldest = st.session_state.get("_data_as_of")
     if oldest is None or fetched.fetched_at < oldest:
         st.session_state["_data_as_of"] = fetched.fetched_at
     return fetched.value
 
 
-def read_uncached(fn: Callable[..., T], *args: Any) -> T:
+def read_uncached(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     with engines().read.connect() as conn:
-        return fn(conn, *args)
+        return fn(conn, *args, **kwargs)
 
 
 def clear_caches() -> None:

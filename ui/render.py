@@ -47,3 +47,29 @@ def notice_invalid(messages: list[str]) -> None:
     """Invalid URL parameters are ignored with a visible notice (never a traceback)."""
     for message in messages:
         st.warning(md_escape(message), icon="⚠️")
+
+
+def set_params(**params: object) -> None:
+    """Replace the URL's query parameters (the durable state of a view) and rerun."""
+    st.query_params.from_dict({k: str(v) for k, v in params.items() if v not in (None, "")})
+    st.rerun()
+
+
+def page_url_box(url: str) -> None:
+    """The shareable link of the current view, for pasting into tickets."""
+    st.caption("Link to this view")
+    st.code(url, language=None)
+
+
+def icon_text(icon_type: object, icon: str | None) -> str:
+    """Emoji shown as is; image ids and URLs shown as text (never fetched)."""
+    if not icon:
+        return ""
+    kind = str(icon_type or "")
+    if kind == "emoji":
+        return icon[:16]
+    if kind == "link":
+        return f"link: {icon}"
+    if kind == "image":
+        return f"image file {icon}"
+    return f"{kind or 'icon'}: {icon}"

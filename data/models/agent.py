@@ -177,7 +177,9 @@ class WorkflowAgentNodeBinding(DefaultFieldsMixin, DifyBase):
     # "draft" or the published workflows.version string of the row `workflow_id` names.
     workflow_version: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     node_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
-    binding_type: Mapped[EnumValue[BindingType]] = mapped_column(TolerantEnum(BindingType, 32), nullable=False)
+    binding_type: Mapped[EnumValue[BindingType]] = mapped_column(
+        TolerantEnum(BindingType, 32), nullable=False
+    )
     agent_id: Mapped[str | None] = mapped_column(StringUUID, nullable=True)
     current_snapshot_id: Mapped[str | None] = mapped_column(StringUUID, nullable=True)
     node_job_config: Mapped[str] = mapped_column(LongText, nullable=False)
@@ -218,7 +220,9 @@ class AgentRuntimeSession(DefaultFieldsMixin, DifyBase):
             postgresql_where=sa.text("conversation_id IS NOT NULL"),
             sqlite_where=sa.text("conversation_id IS NOT NULL"),
         ),
-        sa.Index("agent_runtime_session_workflow_lookup_idx", "tenant_id", "workflow_run_id", "node_id", "status"),
+        sa.Index(
+            "agent_runtime_session_workflow_lookup_idx", "tenant_id", "workflow_run_id", "node_id", "status"
+        ),
         sa.Index("agent_runtime_session_conversation_lookup_idx", "tenant_id", "conversation_id", "status"),
         sa.Index("agent_runtime_session_backend_run_idx", "backend_run_id"),
     )
@@ -247,4 +251,10 @@ class AgentRuntimeSession(DefaultFieldsMixin, DifyBase):
 
 
 #: The five tables Agent Desk requires, with the seed's columns (the schema check's contract).
-AGENT_TABLES = (Agent, AgentConfigSnapshot, AgentConfigRevision, WorkflowAgentNodeBinding, AgentRuntimeSession)
+AGENT_TABLES = (
+    Agent,
+    AgentConfigSnapshot,
+    AgentConfigRevision,
+    WorkflowAgentNodeBinding,
+    AgentRuntimeSession,
+)

@@ -31,7 +31,9 @@ class Count:
 
 def bounded_count(conn: sa.Connection, query: sa.Select) -> Count:
     """Exact when the query has at most EXACT_LIMIT rows, else a lower bound; reads at most limit+1 rows."""
-    inner = query.with_only_columns(sa.literal(1)).limit(EXACT_LIMIT + 1).subquery()
+    inner = (
+        query.with_only_columns(sa.literal(1), maintain_column_froms=True).limit(EXACT_LIMIT + 1).subquery()
+    )
     value = conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one()
     if value <= EXACT_LIMIT:
         return Count(value)

@@ -1,0 +1,218 @@
+"""Agent detail (`/agent?agent=<uuid>`): identity, versions, revisions, bindings, sessions link, active soul."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from data import links
+from data.masking import mask_document, mask_text
+from data.params import parse_params
+from data.stores import agents as agents_store
+from ui import context
+from ui.render import icon_text, literal, md_escape, notice_invalid, page_url_box, relative_time, utc
+
+MAX_RAW_CHARS = 20_000
+
+
+def version_label(snapshot_id: str | None, version: int | None) -> str:
+    """`v3`, `—` for none, or a flag when the snapshot is not one of this agent's."""
+    if snapshot_id is None:
+        return "—"
+    return f"v{version}" if version is not None else f"missing {snapshot_id[:8]}…"
+
+
+report = context.schema_report()
+settings = context.settings()
+params = parse_params(dict(st.query_params), {"agent": "uuid"})
+notice_invalid(params.notices)
+agent_id = params.values.get("agent")
+has_accounts = report.has_table("accounts")
+
+agent = context.read(agents_store.get_agent, agent_id, has_core=report.core_tables) if agent_id else None
+if agent is None:
+    st.title("Agent")
+    st.warning(md_escape(f"No agent has id {agent_id}.") if agent_id else "No agent chosen.")
+    with st.form("find-agent"):
+        q = st.text_input("Search the roster by name, or paste any id")
+        if st.form_submit_button("Search"):
+            st.switch_page("app_pages/roster.py", query_params={"q": q.strip()} if q.strip() else None)
+    st.stop()
+
+st.title("Agent")
+st.text(f"{icon_text(agent.icon_type, agent.icon)} {agent.name}".strip())  # plain text: never markdown
+cols = st.columns(3)
+with cols[0]:
+    literal("Workspace", agent.workspace)
+    literal("Scope", agent.scope.label())
+    literal("Status", agent.status.label())
+    literal("Source", agent.source.label())
+    literal("Kind", agent.kind.label())
+    literal("Roster unique name", agent.roster_unique_name or "— (not an active roster agent)")
+with cols[1]:
+    literal("App", f"{agent.app_name or '(no app row)'} · {agent.app_id}" if agent.app_id else "—")
+    literal("Workflow (draft)", agent.workflow_id or "—")
+    literal("Workflow node", agent.workflow_node_id or "—")
+with cols[2]:
+    literal("Created", f"{utc(agent.created_at)} by {agent.created_by or '—'}")
+    literal(
+        "Updated", f"{utc(agent.updated_at)} ({relative_time(agent.updated_at)}) by {agent.updated_by or '—'}"
+    )
+    if agent.archived_at or agent.archived_by:
+        literal("Archived", f"{utc(agent.archived_at)} by {agent.archived_by or '—'}")
+    literal("Id", agent.id)
+if agent.description:
+    with st.expander("Description"):
+        st.text(mask_text(agent.description[:MAX_RAW_CHARS]))
+console = links.console_link(settings.console_url, app_id=agent.app_id, agent_id=agent.id)
+if console:
+    st.link_button("Open in Dify", console)
+
+scope = {"tenant_id": agent.tenant_id, "agent_id": agent.id}
+active_id = agent.active_config_snapshot_id
+versions = context.read(
+    agents_store.list_versions, **scope, active_snapshot_id=active_id, has_accounts=has_accounts
+)
+revisions = context.read(agents_store.list_revisions, **scope, has_accounts=has_accounts)
+bindings = context.read(
+    agents_store.bindings_for_agent, **scope, active_snapshot_id=active_id, has_core=report.core_tables
+)
+active_version = next((v.version for v in versions if v.is_active), None)
+
+tab_versions, tab_revisions, tab_bindings, tab_sessions, tab_soul = st.tabs(
+    [
+        f"Versions ({len(versions)})",
+        f"Revisions ({len(revisions)})",
+        f"Bindings ({len(bindings)})",
+        "Runtime sessions",
+        "Active soul",
+    ]
+)
+
+with tab_versions:
+    frame = pd.DataFrame(
+        [
+            {
+                "version": v.version,
+                "active": "● active" if v.is_active else "",
+                "operations": ", ".join(op.label() for op in v.operations) or "(no revision)",
+                "created": utc(v.created_at),
+                "by": v.created_by or "",
+                "note": mask_text(v.version_note or ""),
+                "size": f"{v.size:,} chars",
+                "vs previous": (
+                    links.link("compare", agent=agent.id, left=prev, right=v.version)
+                    if (prev := next((o.version for o in versions if o.version < v.version), None))
+                    is not None
+                    else None
+                ),
+                "vs active": (
+                    links.link("compare", agent=agent.id, left=v.version, right=active_version)
+                    if active_version is not None and v.version != active_version
+                    else None
+                ),
+            }
+            for v in versions
+        ],
+        columns=[
+            "version",
+            "active",
+            "operations",
+            "created",
+            "by",
+            "note",
+            "size",
+            "vs previous",
+            "vs active",
+        ],
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "vs previous": st.column_config.LinkColumn("vs previous", display_text="compare"),
+            "vs active": st.column_config.LinkColumn("vs active", display_text="compare"),
+        },
+    )
+    if agent.active_config_snapshot_id and active_version is None:
+        st.error(
+            md_escape(
+                f"The active snapshot {agent.active_config_snapshot_id} is not one of this agent's snapshots."
+            )
+        )
+
+with tab_revisions:
+    frame = pd.DataFrame(
+        [
+            {
+                "revision": r.revision,
+                "operation": r.operation.label(),
+                "previous → current": f"{version_label(r.previous_snapshot_id, r.previous_version)} → "
+                f"{version_label(r.current_snapshot_id, r.current_version)}",
+                "by": r.created_by or "",
+                "at": utc(r.created_at),
+                "note": mask_text(r.version_note or ""),
+            }
+            for r in revisions
+        ],
+        columns=["revision", "operation", "previous → current", "by", "at", "note"],
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")
+    unknown = sorted({r.operation.raw for r in revisions if not r.operation.known})
+    if unknown:
+        st.warning(md_escape("Operations unknown to this version of Agent Desk: " + ", ".join(unknown)))
+
+with tab_bindings:
+    frame = pd.DataFrame(
+        [
+            {
+                "workspace": b.workspace,
+                "app": b.app_name or f"(no app row) {b.app_id}",
+                "workflow": b.workflow_label,
+                "node": b.node_id,
+                "type": b.binding_type.label(),
+                "pinned": f"v{b.pinned_version}"
+                if b.pinned_version is not None
+                else (b.pinned_snapshot_id or "—"),
+                "runs": f"v{b.runs_version}" if b.runs_version is not None else (b.runs_snapshot_id or "—"),
+                "drift": "⚠ drift" if b.drifts else "",
+            }
+            for b in bindings
+        ],
+        columns=["workspace", "app", "workflow", "node", "type", "pinned", "runs", "drift"],
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")
+    st.caption(
+        "Roster bindings run the agent's active snapshot; the pinned one may lag (drift). "
+        "Inline bindings run the pinned snapshot."
+    )
+
+with tab_sessions:
+    st.caption("No index serves sessions by agent, so they are not counted here on every view.")
+    st.code(links.link("sessions", tenant=agent.tenant_id, agent=agent.id), language=None)
+
+with tab_soul:
+    if not agent.active_config_snapshot_id:
+        st.info("This agent has no active snapshot.")
+    else:
+        snapshot = context.read(agents_store.get_snapshot, active_id, tenant_id=agent.tenant_id)
+        if snapshot is None:
+            st.error("The active snapshot row is missing.")
+        elif snapshot.config.ok:
+            st.code(
+                json.dumps(
+                    mask_document(snapshot.config.value), indent=2, ensure_ascii=False, sort_keys=True
+                ),
+                language="json",
+            )
+        else:
+            st.error(md_escape(f"This snapshot's JSON cannot be used: {snapshot.config.error}"))
+            raw = snapshot.config.raw or ""
+            st.code(mask_text(raw[:MAX_RAW_CHARS]), language=None)
+            if len(raw) > MAX_RAW_CHARS:
+                st.caption(f"Truncated: showing {MAX_RAW_CHARS:,} of {len(raw):,} characters.")
+
+page_url_box(links.link("agent", agent=agent.id))

@@ -1,0 +1,1 @@
+"""Services: logic over store results (diff, integrity checks, cleanup, audit, exports). No SQL, no streamlit."""

@@ -1,0 +1,429 @@
+"""One agent and everything about it: identity, versions, revisions, bindings; and pasted-id lookup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from data.models import (
+    Account,
+    Agent,
+    AgentConfigRevision,
+    AgentConfigSnapshot,
+    AgentRuntimeSession,
+    App,
+    Conversation,
+    Tenant,
+    Workflow,
+    WorkflowAgentNodeBinding,
+    WorkflowRun,
+)
+from data.tolerant import EnumValue, JsonResult, parse_json
+
+
+@dataclass(frozen=True)
+class AgentIdentity:
+    id: str
+    tenant_id: str
+    workspace: str
+    name: str
+    description: str
+    icon_type: EnumValue | None
+    icon: str | None
+    icon_background: str | None
+    scope: EnumValue
+    status: EnumValue
+    source: EnumValue
+    kind: EnumValue
+    app_id: str | None
+    app_name: str | None
+    workflow_id: str | None
+    workflow_node_id: str | None
+    active_config_snapshot_id: str | None
+    roster_unique_name: str | None
+    created_at: datetime
+    created_by: str | None
+    updated_at: datetime
+    updated_by: str | None
+    archived_at: datetime | None
+    archived_by: str | None
+
+
+@dataclass(frozen=True)
+class Version:
+    snapshot_id: str
+    version: int
+    created_at: datetime
+    created_by: str | None
+    version_note: str | None
+    size: int  # characters of the stored config text
+    operations: tuple[EnumValue, ...]  # operations of the revisions that produced this snapshot
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class Revision:
+    id: str
+    revision: int
+    operation: EnumValue
+    previous_snapshot_id: str | None
+    previous_version: int | None
+    current_snapshot_id: str
+    current_version: int | None  # None: the snapshot is missing (or belongs to another agent)
+    created_at: datetime
+    created_by: str | None
+    version_note: str | None
+
+
+@dataclass(frozen=True)
+class AgentBinding:
+    id: str
+    tenant_id: str
+    workspace: str
+    app_id: str
+    app_name: str | None
+    workflow_id: str
+    workflow_version: str
+    workflow_label: str
+    node_id: str
+    binding_type: EnumValue
+    pinned_snapshot_id: str | None
+    pinned_version: int | None
+    runs_snapshot_id: str | None  # what Dify actually runs (reference, section 7)
+    runs_version: int | None
+
+    @property
+    def drifts(self) -> bool:
+        return self.pinned_snapshot_id != self.runs_snapshot_id
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: str
+    tenant_id: str
+    agent_id: str
+    version: int
+    created_at: datetime
+    created_by: str | None
+    version_note: str | None
+    config: JsonResult
+
+
+def _names(conn: sa.Connection, ids: set[str | None], *, has_accounts: bool) -> dict[str, str]:
+    wanted = sorted(i for i in ids if i)
+    if not has_accounts or not wanted:
+        return {}
+    return dict(conn.execute(sa.select(Account.id, Account.name).where(Account.id.in_(wanted))).all())
+
+
+def get_agent(
+    conn: sa.Connection, agent_id: str, *, has_core: frozenset[str] = frozenset()
+) -> AgentIdentity | None:
+    a = conn.execute(sa.select(Agent).where(Agent.id == agent_id)).first()
+    if a is None:
+        return None
+    people = _names(conn, {a.created_by, a.updated_by, a.archived_by}, has_accounts="accounts" in has_core)
+    workspace = a.tenant_id
+    if "tenants" in has_core:
+        workspace = (
+            conn.execute(sa.select(Tenant.name).where(Tenant.id == a.tenant_id)).scalar() or a.tenant_id
+        )
+    app_name = None
+    if a.app_id and "apps" in has_core:
+        app_name = conn.execute(
+            sa.select(App.name).where(App.id == a.app_id, App.tenant_id == a.tenant_id)
+        ).scalar()
+    return AgentIdentity(
+        id=a.id,
+        tenant_id=a.tenant_id,
+        workspace=workspace,
+        name=a.name,
+        description=a.description,
+        icon_type=a.icon_type,
+        icon=a.icon,
+        icon_background=a.icon_background,
+        scope=a.scope,
+        status=a.status,
+        source=a.source,
+        kind=a.agent_kind,
+        app_id=a.app_id,
+        app_name=app_name,
+        workflow_id=a.workflow_id,
+        workflow_node_id=a.workflow_node_id,
+        active_config_snapshot_id=a.active_config_snapshot_id,
+        roster_unique_name=a.roster_unique_name,
+        created_at=a.created_at,
+        created_by=people.get(a.created_by, a.created_by),
+        updated_at=a.updated_at,
+        updated_by=people.get(a.updated_by, a.updated_by),
+        archived_at=a.archived_at,
+        archived_by=people.get(a.archived_by, a.archived_by),
+    )
+
+
+def list_versions(
+    conn: sa.Connection, *, tenant_id: str, agent_id: str, active_snapshot_id: str | None, has_accounts: bool
+) -> list[Version]:
+    """Every snapshot of the agent, newest version first, with the operations that produced it."""
+    snapshots = conn.execute(
+        sa.select(
+            AgentConfigSnapshot.id,
+            AgentConfigSnapshot.version,
+            AgentConfigSnapshot.created_at,
+            AgentConfigSnapshot.created_by,
+            AgentConfigSnapshot.version_note,
+            sa.func.length(AgentConfigSnapshot.config_snapshot).label("size"),
+        )
+        .where(AgentConfigSnapshot.tenant_id == tenant_id, AgentConfigSnapshot.agent_id == agent_id)
+        .order_by(AgentConfigSnapshot.version.desc())
+    ).all()
+    operations: dict[str, list[EnumValue]] = {}
+    for snapshot_id, operation in conn.execute(
+        sa.select(AgentConfigRevision.current_snapshot_id, AgentConfigRevision.operation)
+        .where(AgentConfigRevision.tenant_id == tenant_id, AgentConfigRevision.agent_id == agent_id)
+        .order_by(AgentConfigRevision.revision)
+    ):
+        operations.setdefault(snapshot_id, []).append(operation)
+    people = _names(conn, {s.created_by for s in snapshots}, has_accounts=has_accounts)
+    return [
+        Version(
+            snapshot_id=s.id,
+            version=s.version,
+            created_at=s.created_at,
+            created_by=people.get(s.created_by, s.created_by),
+            version_note=s.version_note,
+            size=int(s.size or 0),
+            operations=tuple(operations.get(s.id, ())),
+            is_active=s.id == active_snapshot_id,
+        )
+        for s in snapshots
+    ]
+
+
+def list_revisions(
+    conn: sa.Connection, *, tenant_id: str, agent_id: str, has_accounts: bool
+) -> list[Revision]:
+    """The revision timeline, newest first; versions resolved only among this agent's snapshots."""
+    versions = dict(
+        conn.execute(
+            sa.select(AgentConfigSnapshot.id, AgentConfigSnapshot.version).where(
+                AgentConfigSnapshot.tenant_id == tenant_id, AgentConfigSnapshot.agent_id == agent_id
+            )
+        ).all()
+    )
+    rows = conn.execute(
+        sa.select(AgentConfigRevision)
+        .where(AgentConfigRevision.tenant_id == tenant_id, AgentConfigRevision.agent_id == agent_id)
+        .order_by(AgentConfigRevision.revision.desc())
+    ).all()
+    people = _names(conn, {r.created_by for r in rows}, has_accounts=has_accounts)
+    return [
+        Revision(
+            id=r.id,
+            revision=r.revision,
+            operation=r.operation,
+            previous_snapshot_id=r.previous_snapshot_id,
+            previous_version=versions.get(r.previous_snapshot_id),
+            current_snapshot_id=r.current_snapshot_id,
+            current_version=versions.get(r.current_snapshot_id),
+            created_at=r.created_at,
+            created_by=people.get(r.created_by, r.created_by),
+            version_note=r.version_note,
+        )
+        for r in rows
+    ]
+
+
+def workflow_label(version: str, marked_name: str | None = None) -> str:
+    if marked_name:
+        return f"{marked_name} ({version})"
+    return "Draft" if version == "draft" else f"Published {version}"
+
+
+def bindings_for_agent(
+    conn: sa.Connection,
+    *,
+    tenant_id: str,
+    agent_id: str,
+    active_snapshot_id: str | None,
+    has_core: frozenset[str] = frozenset(),
+) -> list[AgentBinding]:
+    """Bindings referencing the agent (index `workflow_agent_node_binding_agent_idx`), draft first."""
+    rows = conn.execute(
+        sa.select(WorkflowAgentNodeBinding).where(
+            WorkflowAgentNodeBinding.tenant_id == tenant_id, WorkflowAgentNodeBinding.agent_id == agent_id
+        )
+    ).all()
+    snapshot_ids = {r.current_snapshot_id for r in rows if r.current_snapshot_id} | (
+        {active_snapshot_id} if active_snapshot_id else set()
+    )
+    versions = (
+        dict(
+            conn.execute(
+                sa.select(AgentConfigSnapshot.id, AgentConfigSnapshot.version).where(
+                    AgentConfigSnapshot.tenant_id == tenant_id,
+                    AgentConfigSnapshot.agent_id == agent_id,
+                    AgentConfigSnapshot.id.in_(sorted(snapshot_ids)),
+                )
+            ).all()
+        )
+        if snapshot_ids
+        else {}
+    )
+    app_names: dict[str, str] = {}
+    if "apps" in has_core and rows:
+        app_names = dict(
+            conn.execute(
+                sa.select(App.id, App.name).where(
+                    App.tenant_id == tenant_id, App.id.in_(sorted({r.app_id for r in rows}))
+                )
+            ).all()
+        )
+    marked: dict[str, str] = {}
+    if "workflows" in has_core and rows:
+        marked = dict(
+            conn.execute(
+                sa.select(Workflow.id, Workflow.marked_name).where(
+                    Workflow.tenant_id == tenant_id, Workflow.id.in_(sorted({r.workflow_id for r in rows}))
+                )
+            ).all()
+        )
+    workspace = tenant_id
+    if "tenants" in has_core:
+        workspace = conn.execute(sa.select(Tenant.name).where(Tenant.id == tenant_id)).scalar() or tenant_id
+    result = []
+    for r in rows:
+        runs = active_snapshot_id if r.binding_type == "roster_agent" else r.current_snapshot_id
+        result.append(
+            AgentBinding(
+                id=r.id,
+                tenant_id=r.tenant_id,
+                workspace=workspace,
+                app_id=r.app_id,
+                app_name=app_names.get(r.app_id),
+                workflow_id=r.workflow_id,
+                workflow_version=r.workflow_version,
+                workflow_label=workflow_label(r.workflow_version, marked.get(r.workflow_id)),
+                node_id=r.node_id,
+                binding_type=r.binding_type,
+                pinned_snapshot_id=r.current_snapshot_id,
+                pinned_version=versions.get(r.current_snapshot_id),
+                runs_snapshot_id=runs,
+                runs_version=versions.get(runs),
+            )
+        )
+    result.sort(key=lambda b: (b.workflow_version != "draft", _neg(b.workflow_version), b.node_id))
+    return result
+
+
+def _neg(text: str) -> tuple:
+    # Published version strings are timestamps: newest first.
+    return tuple(-ord(c) for c in text)
+
+
+def get_snapshot(conn: sa.Connection, snapshot_id: str, *, tenant_id: str | None = None) -> Snapshot | None:
+    query = sa.select(AgentConfigSnapshot).where(AgentConfigSnapshot.id == snapshot_id)
+    if tenant_id:
+        query = query.where(AgentConfigSnapshot.tenant_id == tenant_id)
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    return Snapshot(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        agent_id=row.agent_id,
+        version=row.version,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        version_note=row.version_note,
+        config=parse_json(row.config_snapshot, expect_object=True),
+    )
+
+
+# --- pasted-id search -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdMatch:
+    """What a pasted id is, and the view that shows it (a page name and its URL parameters)."""
+
+    kind: str
+    page: str
+    params: dict[str, str]
+    label: str
+
+
+def resolve_id(conn: sa.Connection, value: str, *, has_core: frozenset[str] = frozenset()) -> IdMatch | None:
+    """Contract order: agent, snapshot, revision, binding, runtime session, app, workflow, workflow run,
+    conversation. Core ids reach agent tables through the core tables' primary keys first."""
+    agent = conn.execute(sa.select(Agent.id).where(Agent.id == value)).scalar()
+    if agent:
+        return IdMatch("agent", "agent", {"agent": agent}, "agent")
+    snap = conn.execute(
+        sa.select(AgentConfigSnapshot.agent_id, AgentConfigSnapshot.version).where(
+            AgentConfigSnapshot.id == value
+        )
+    ).first()
+    if snap:
+        return IdMatch("snapshot", "agent", {"agent": snap.agent_id}, f"snapshot (version {snap.version})")
+    rev = conn.execute(
+        sa.select(AgentConfigRevision.agent_id, AgentConfigRevision.revision).where(
+            AgentConfigRevision.id == value
+        )
+    ).first()
+    if rev:
+        return IdMatch("revision", "agent", {"agent": rev.agent_id}, f"revision {rev.revision}")
+    binding = conn.execute(
+        sa.select(
+            WorkflowAgentNodeBinding.tenant_id,
+            WorkflowAgentNodeBinding.app_id,
+            WorkflowAgentNodeBinding.workflow_id,
+            WorkflowAgentNodeBinding.node_id,
+            WorkflowAgentNodeBinding.agent_id,
+        ).where(WorkflowAgentNodeBinding.id == value)
+    ).first()
+    if binding:
+        if binding.agent_id:
+            return IdMatch(
+                "binding", "agent", {"agent": binding.agent_id}, f"binding of node {binding.node_id}"
+            )
+        return IdMatch(
+            "binding", "roster", {"tenant": binding.tenant_id}, f"binding of node {binding.node_id}"
+        )
+    session = conn.execute(
+        sa.select(AgentRuntimeSession.tenant_id, AgentRuntimeSession.agent_id).where(
+            AgentRuntimeSession.id == value
+        )
+    ).first()
+    if session:
+        return IdMatch("session", "agent", {"agent": session.agent_id}, "runtime session (its agent)")
+    if "apps" in has_core:
+        app = conn.execute(sa.select(App.tenant_id, App.name).where(App.id == value)).first()
+        if app:
+            return IdMatch("app", "roster", {"tenant": app.tenant_id}, "app (its workspace's roster)")
+    if "workflows" in has_core:
+        wf = conn.execute(sa.select(Workflow.tenant_id).where(Workflow.id == value)).first()
+        if wf:
+            return IdMatch(
+                "workflow", "roster", {"tenant": wf.tenant_id}, "workflow (its workspace's roster)"
+            )
+    if "workflow_runs" in has_core:
+        run = conn.execute(sa.select(WorkflowRun.tenant_id).where(WorkflowRun.id == value)).first()
+        if run:
+            return IdMatch(
+                "workflow_run", "roster", {"tenant": run.tenant_id}, "workflow run (its workspace)"
+            )
+    if "conversations" in has_core and "apps" in has_core:
+        conv = conn.execute(
+            sa.select(App.tenant_id)
+            .select_from(Conversation)
+            .join(App, App.id == Conversation.app_id)
+            .where(Conversation.id == value)
+        ).first()
+        if conv:
+            return IdMatch(
+                "conversation", "roster", {"tenant": conv.tenant_id}, "conversation (its workspace)"
+            )
+    return None

@@ -1,0 +1,144 @@
+"""What the compare page diffs: two snapshots of an agent (by version or id) or two bindings' node-job configs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from data.models import Account, Agent, AgentConfigRevision, AgentConfigSnapshot, WorkflowAgentNodeBinding
+from data.stores.agents import workflow_label
+from data.tolerant import EnumValue
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: the JSON text and what to say about where it came from."""
+
+    kind: str  # "snapshot" or "binding"
+    id: str
+    tenant_id: str
+    agent_id: str | None
+    agent_name: str | None
+    version: int | None
+    operations: tuple[EnumValue, ...]
+    note: str | None
+    author: str | None
+    created_at: datetime | None
+    label: str
+    text: str
+
+
+def _author(conn: sa.Connection, account_id: str | None, has_accounts: bool) -> str | None:
+    if not account_id or not has_accounts:
+        return account_id
+    return conn.execute(sa.select(Account.name).where(Account.id == account_id)).scalar() or account_id
+
+
+def _agent_name(conn: sa.Connection, agent_id: str | None, tenant_id: str) -> str | None:
+    if not agent_id:
+        return None
+    return conn.execute(
+        sa.select(Agent.name).where(Agent.id == agent_id, Agent.tenant_id == tenant_id)
+    ).scalar()
+
+
+def snapshot_side(conn: sa.Connection, snapshot_id: str, has_accounts: bool) -> Side | None:
+    row = conn.execute(sa.select(AgentConfigSnapshot).where(AgentConfigSnapshot.id == snapshot_id)).first()
+    if row is None:
+        return None
+    operations = tuple(
+        conn.execute(
+            sa.select(AgentConfigRevision.operation)
+            .where(
+                AgentConfigRevision.tenant_id == row.tenant_id,
+                AgentConfigRevision.current_snapshot_id == row.id,
+            )
+            .order_by(AgentConfigRevision.revision)
+        ).scalars()
+    )
+    name = _agent_name(conn, row.agent_id, row.tenant_id)
+    return Side(
+        kind="snapshot",
+        id=row.id,
+        tenant_id=row.tenant_id,
+        agent_id=row.agent_id,
+        agent_name=name,
+        version=row.version,
+        operations=operations,
+        note=row.version_note,
+        author=_author(conn, row.created_by, has_accounts),
+        created_at=row.created_at,
+        label=f"{name or row.agent_id} v{row.version}",
+        text=row.config_snapshot,
+    )
+
+
+def snapshot_id_for_version(conn: sa.Connection, *, agent_id: str, version: int) -> str | None:
+    """Served by the unique (agent_id, version) index; the agent's tenant is checked too."""
+    tenant_id = conn.execute(sa.select(Agent.tenant_id).where(Agent.id == agent_id)).scalar()
+    query = sa.select(AgentConfigSnapshot.id).where(
+        AgentConfigSnapshot.agent_id == agent_id, AgentConfigSnapshot.version == version
+    )
+    if tenant_id:
+        query = query.where(AgentConfigSnapshot.tenant_id == tenant_id)
+    return conn.execute(query).scalar()
+
+
+def binding_side(conn: sa.Connection, binding_id: str, has_accounts: bool) -> Side | None:
+    row = conn.execute(
+        sa.select(WorkflowAgentNodeBinding).where(WorkflowAgentNodeBinding.id == binding_id)
+    ).first()
+    if row is None:
+        return None
+    name = _agent_name(conn, row.agent_id, row.tenant_id)
+    return Side(
+        kind="binding",
+        id=row.id,
+        tenant_id=row.tenant_id,
+        agent_id=row.agent_id,
+        agent_name=name,
+        version=None,
+        operations=(),
+        note=None,
+        author=_author(conn, row.updated_by or row.created_by, has_accounts),
+        created_at=row.updated_at,
+        label=f"node {row.node_id} · {workflow_label(row.workflow_version)}",
+        text=row.node_job_config,
+    )
+
+
+@dataclass(frozen=True)
+class AgentVersions:
+    agent_id: str
+    tenant_id: str
+    name: str
+    versions: tuple[int, ...]  # ascending
+    active_version: int | None
+
+
+def agent_versions(conn: sa.Connection, agent_id: str) -> AgentVersions | None:
+    agent = conn.execute(
+        sa.select(Agent.id, Agent.tenant_id, Agent.name, Agent.active_config_snapshot_id).where(
+            Agent.id == agent_id
+        )
+    ).first()
+    if agent is None:
+        return None
+    rows = conn.execute(
+        sa.select(AgentConfigSnapshot.id, AgentConfigSnapshot.version)
+        .where(AgentConfigSnapshot.tenant_id == agent.tenant_id, AgentConfigSnapshot.agent_id == agent.id)
+        .order_by(AgentConfigSnapshot.version)
+    ).all()
+    active = next((r.version for r in rows if r.id == agent.active_config_snapshot_id), None)
+    return AgentVersions(agent.id, agent.tenant_id, agent.name, tuple(r.version for r in rows), active)
+
+
+def default_pair(versions: AgentVersions) -> tuple[int, int] | None:
+    """Previous vs active (or the two newest when no active version is known)."""
+    if not versions.versions:
+        return None
+    right = versions.active_version if versions.active_version is not None else versions.versions[-1]
+    earlier = [v for v in versions.versions if v < right]
+    return (earlier[-1] if earlier else right, right)

@@ -1,0 +1,379 @@
+"""The roster: agents across workspaces, filtered, searched and keyset-paginated.
+
+Ordering follows what Dify's indexes serve (shared/notes/scale-facts.md):
+* `updated` (default): (updated_at, id) descending. One workspace: a seek on
+  `agent_tenant_updated_at_idx`. All workspaces on PostgreSQL: a per-workspace seek through LATERAL,
+  merged, in two phases so thousands of workspaces stay cheap (see `_merged_updated_page`).
+* `created`: by id descending; ids are UUIDv7, so this is creation order, served by the primary key.
+* `name`: (name, id) ascending; no index exists, so this reads the filtered rows (bounded by filters).
+Never OFFSET; the cursor is opaque (base64 of the last row's sort key).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from data.models import Account, Agent, AgentConfigSnapshot, Tenant, WorkflowAgentNodeBinding
+from data.stores.counts import Count, bounded_count, estimated_rows
+from data.tolerant import EnumValue
+
+PAGE_SIZE = 50
+SORTS = ("updated", "name", "created")
+
+
+@dataclass(frozen=True)
+class RosterFilter:
+    tenant_id: str | None = None
+    name_query: str | None = None  # substring, case-insensitive
+    scope: str | None = None
+    status: str | None = None
+    source: str | None = None
+    kind: str | None = None
+    updated_from: date | None = None
+    updated_to: date | None = None  # inclusive day
+    sort: str = "updated"
+
+    @property
+    def is_unfiltered(self) -> bool:
+        return self == RosterFilter(sort=self.sort)
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    id: str
+    tenant_id: str
+    workspace: str
+    name: str
+    icon_type: EnumValue | None
+    icon: str | None
+    scope: EnumValue
+    status: EnumValue
+    source: EnumValue
+    kind: EnumValue
+    active_version: int | None
+    version_count: int
+    draft_bindings: int
+    published_bindings: int
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str | None  # account name, or the raw id when no account row matches
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    rows: list[RosterRow]
+    next_cursor: str | None  # pass as `after`
+    prev_cursor: str | None  # pass as `before`
+    total: Count
+
+
+# --- cursors ----------------------------------------------------------------------------------
+
+
+def encode_cursor(sort: str, row: sa.Row) -> str:
+    key = _sort_key(sort, row)
+    payload = json.dumps([sort, [v.isoformat() if isinstance(v, datetime) else v for v in key]])
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(sort: str, cursor: str) -> tuple | None:
+    """The sort key in a cursor, or None when it is invalid or belongs to another sort."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if kind != sort or not isinstance(key, list):
+            return None
+        if sort == "updated":
+            return (datetime.fromisoformat(key[0]), str(key[1]))
+        if sort == "name":
+            return (str(key[0]), str(key[1]))
+        return (str(key[0]),)
+    except (ValueError, TypeError, IndexError):
+        return None
+
+
+def _sort_key(sort: str, row: sa.Row) -> tuple:
+    if sort == "updated":
+        return (row.updated_at, row.id)
+    if sort == "name":
+        return (row.name, row.id)
+    return (row.id,)
+
+
+def _order_columns(sort: str) -> list[sa.ColumnElement]:
+    if sort == "updated":
+        return [Agent.updated_at, Agent.id]
+    if sort == "name":
+        return [Agent.name, Agent.id]
+    return [Agent.id]
+
+
+def _descending(sort: str) -> bool:
+    return sort != "name"
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(flt: RosterFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if flt.tenant_id:
+        conditions.append(Agent.tenant_id == flt.tenant_id)
+    if flt.name_query:
+        conditions.append(Agent.name.ilike(f"%{escape_like(flt.name_query)}%", escape="\\"))
+    for column, value in (
+        (Agent.scope, flt.scope),
+        (Agent.status, flt.status),
+        (Agent.source, flt.source),
+        (Agent.agent_kind, flt.kind),
+    ):
+        if value:
+            conditions.append(column == value)
+    if flt.updated_from:
+        conditions.append(Agent.updated_at >= datetime.combine(flt.updated_from, time.min))
+    if flt.updated_to:
+        conditions.append(Agent.updated_at < datetime.combine(flt.updated_to + timedelta(days=1), time.min))
+    return conditions
+
+
+def _seek(sort: str, key: tuple, forward: bool) -> sa.ColumnElement[bool]:
+    """Rows after `key` in display order (forward) or before it (backward); bound with column types."""
+    columns = _order_columns(sort)
+    bound = [sa.literal(value, type_=column.type) for column, value in zip(columns, key, strict=True)]
+    left, right = (columns[0], bound[0]) if len(columns) == 1 else (sa.tuple_(*columns), sa.tuple_(*bound))
+    later = _descending(sort) == forward  # descending + forward means smaller keys
+    return left < right if later else left > right
+
+
+_ROW_COLUMNS = (
+    Agent.id,
+    Agent.tenant_id,
+    Agent.name,
+    Agent.icon_type,
+    Agent.icon,
+    Agent.scope,
+    Agent.status,
+    Agent.source,
+    Agent.agent_kind,
+    Agent.active_config_snapshot_id,
+    Agent.created_at,
+    Agent.updated_at,
+    Agent.updated_by,
+)
+
+
+def _page_query(flt: RosterFilter, key: tuple | None, forward: bool, limit: int) -> sa.Select:
+    query = sa.select(*_ROW_COLUMNS).where(*_conditions(flt))
+    if key is not None:
+        query = query.where(_seek(flt.sort, key, forward))
+    descending = _descending(flt.sort) == forward
+    order = [c.desc() if descending else c.asc() for c in _order_columns(flt.sort)]
+    return query.order_by(*order).limit(limit)
+
+
+def _merged_updated_page(
+    flt: RosterFilter, key: tuple | None, forward: bool, limit: int, tenant_ids: sa.Select
+) -> sa.Select:
+    """All workspaces by updated_at on PostgreSQL: per-workspace index seeks, merged.
+
+    Phase 1 takes each workspace's first row (one index probe per workspace). The `limit`-th best of
+    those is a threshold every row of the page must reach (those workspaces alone already hold
+    `limit` rows at or above it), so phase 2 seeks only rows at or above it: with thousands of
+    workspaces the work stays about (workspaces + limit²) index entries instead of workspaces × limit.
+    """
+    descending = forward  # updated sort is descending
+    tenants = tenant_ids.subquery("t")
+
+    def seek(extra: list[sa.ColumnElement[bool]], n: int) -> sa.Select:
+        query = sa.select(*_ROW_COLUMNS).where(Agent.tenant_id == tenants.c.id, *_conditions(flt), *extra)
+        if key is not None:
+            query = query.where(_seek("updated", key, forward))
+        order = [Agent.updated_at.desc(), Agent.id.desc()] if descending else [Agent.updated_at, Agent.id]
+        return query.order_by(*order).limit(n)
+
+    first = seek([], 1).lateral("first_row")
+    heads = sa.select(first.c.updated_at, first.c.id).select_from(tenants.join(first, sa.true()))
+    heads = (
+        heads.order_by(
+            first.c.updated_at.desc() if descending else first.c.updated_at,
+            first.c.id.desc() if descending else first.c.id,
+        )
+        .offset(limit - 1)
+        .limit(1)
+        .subquery("threshold")
+    )
+    # No threshold row (fewer workspaces than `limit`): no bound. Joined once, so phase 1 runs once.
+    bound_key = sa.tuple_(Agent.updated_at, Agent.id)
+    threshold = sa.tuple_(heads.c.updated_at, heads.c.id)
+    reach = sa.or_(heads.c.id.is_(None), bound_key >= threshold if descending else bound_key <= threshold)
+    page = seek([reach], limit).lateral("page_rows")
+    merged = sa.select(*[page.c[c.key] for c in _ROW_COLUMNS]).select_from(
+        tenants.outerjoin(heads, sa.true()).join(page, sa.true())
+    )
+    order = [page.c.updated_at.desc(), page.c.id.desc()] if descending else [page.c.updated_at, page.c.id]
+    return merged.order_by(*order).limit(limit)
+
+
+def list_roster(
+    conn: sa.Connection,
+    flt: RosterFilter,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    has_tenants: bool = True,
+    has_accounts: bool = True,
+    page_size: int = PAGE_SIZE,
+) -> RosterPage:
+    forward = before is None
+    key = decode_cursor(flt.sort, after if forward else before) if (after or before) else None
+    if (after or before) and key is None:
+        raise InvalidCursor("this page link's cursor is invalid or belongs to another sort order")
+    limit = page_size + 1  # one extra row tells whether another page exists
+    if flt.sort == "updated" and not flt.tenant_id and conn.dialect.name == "postgresql":
+        tenant_ids = sa.select(Tenant.id) if has_tenants else sa.select(Agent.tenant_id).distinct()
+        query = _merged_updated_page(flt, key, forward, limit, tenant_ids)
+    else:
+        query = _page_query(flt, key, forward, limit)
+    rows = list(conn.execute(query))
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    if not forward:
+        rows.reverse()
+    next_cursor = encode_cursor(flt.sort, rows[-1]) if rows and (has_more or not forward) else None
+    prev_cursor = (
+        encode_cursor(flt.sort, rows[0]) if rows and (key is not None and (forward or has_more)) else None
+    )
+    return RosterPage(
+        rows=_decorate(conn, rows, has_tenants=has_tenants, has_accounts=has_accounts),
+        next_cursor=next_cursor,
+        prev_cursor=prev_cursor,
+        total=count_roster(conn, flt),
+    )
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def count_roster(conn: sa.Connection, flt: RosterFilter) -> Count:
+    """Exact up to the bound; for the unfiltered roster of a big table, the planner's estimate."""
+    count = bounded_count(conn, sa.select(Agent.id).where(*_conditions(flt)))
+    if not count.exact and replace(flt, sort="updated").is_unfiltered:
+        estimate = estimated_rows(conn, "agents")
+        if estimate:
+            return Count(estimate, exact=False)
+    return count
+
+
+def _decorate(
+    conn: sa.Connection, rows: list[sa.Row], *, has_tenants: bool, has_accounts: bool
+) -> list[RosterRow]:
+    """Per-page lookups (at most one page of ids each): versions, bindings, names."""
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    tenants = sorted({r.tenant_id for r in rows})
+    active_ids = [r.active_config_snapshot_id for r in rows if r.active_config_snapshot_id]
+    active_versions = (
+        dict(
+            conn.execute(
+                sa.select(AgentConfigSnapshot.id, AgentConfigSnapshot.version).where(
+                    AgentConfigSnapshot.tenant_id.in_(tenants), AgentConfigSnapshot.id.in_(active_ids)
+                )
+            ).all()
+        )
+        if active_ids
+        else {}
+    )
+    version_counts = dict(
+        conn.execute(
+            sa.select(AgentConfigSnapshot.agent_id, sa.func.count())
+            .where(AgentConfigSnapshot.tenant_id.in_(tenants), AgentConfigSnapshot.agent_id.in_(ids))
+            .group_by(AgentConfigSnapshot.agent_id)
+        ).all()
+    )
+    is_draft = WorkflowAgentNodeBinding.workflow_version == "draft"
+    binding_counts: dict[str, tuple[int, int]] = {}
+    for agent_id, drafts, total in conn.execute(
+        sa.select(
+            WorkflowAgentNodeBinding.agent_id,
+            sa.func.sum(sa.case((is_draft, 1), else_=0)),
+            sa.func.count(),
+        )
+        .where(WorkflowAgentNodeBinding.tenant_id.in_(tenants), WorkflowAgentNodeBinding.agent_id.in_(ids))
+        .group_by(WorkflowAgentNodeBinding.agent_id)
+    ):
+        binding_counts[agent_id] = (int(drafts or 0), int(total) - int(drafts or 0))
+    workspace_names = (
+        dict(conn.execute(sa.select(Tenant.id, Tenant.name).where(Tenant.id.in_(tenants))).all())
+        if has_tenants
+        else {}
+    )
+    account_ids = sorted({r.updated_by for r in rows if r.updated_by})
+    account_names = (
+        dict(conn.execute(sa.select(Account.id, Account.name).where(Account.id.in_(account_ids))).all())
+        if has_accounts and account_ids
+        else {}
+    )
+    return [
+        RosterRow(
+            id=r.id,
+            tenant_id=r.tenant_id,
+            workspace=workspace_names.get(r.tenant_id, r.tenant_id),
+            name=r.name,
+            icon_type=r.icon_type,
+            icon=r.icon,
+            scope=r.scope,
+            status=r.status,
+            source=r.source,
+            kind=r.agent_kind,
+            active_version=active_versions.get(r.active_config_snapshot_id),
+            version_count=int(version_counts.get(r.id, 0)),
+            draft_bindings=binding_counts.get(r.id, (0, 0))[0],
+            published_bindings=binding_counts.get(r.id, (0, 0))[1],
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            updated_by=account_names.get(r.updated_by, r.updated_by),
+        )
+        for r in rows
+    ]
+
+
+def explain_roster(conn: sa.Connection, flt: RosterFilter) -> str:
+    """PostgreSQL's plan of the first roster page (used by tests and the benchmark)."""
+    query = _page_query(flt, None, True, PAGE_SIZE + 1)
+    if flt.sort == "updated" and not flt.tenant_id:
+        query = _merged_updated_page(flt, None, True, PAGE_SIZE + 1, sa.select(Tenant.id))
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    return "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}").scalars())
+
+
+def export_rows(
+    conn: sa.Connection, flt: RosterFilter, cap: int, has_tenants: bool, has_accounts: bool
+) -> list[RosterRow]:
+    """Up to `cap` rows of the filter, page by page (same keyset queries as the page)."""
+    rows: list[RosterRow] = []
+    after = None
+    while len(rows) < cap:
+        page = list_roster(
+            conn,
+            flt,
+            after=after,
+            has_tenants=has_tenants,
+            has_accounts=has_accounts,
+            page_size=min(500, cap - len(rows)),
+        )
+        rows.extend(page.rows)
+        if not page.next_cursor:
+            break
+        after = page.next_cursor
+    return rows

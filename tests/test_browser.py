@@ -1,0 +1,116 @@
+"""End to end in Debian's chromium: a cold deep link after a server start renders the page inside the app
+frame (the entrypoint runs: banner and navigation), which is why pages live in app_pages/, not pages/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from data.demo import DemoIds
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path, seeded_sqlite_file: Path) -> Iterator[str]:
+    data_dir = tmp_path / "agent-desk"
+    data_dir.mkdir()
+    shutil.copy(seeded_sqlite_file, data_dir / "demo.sqlite")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_DESK_") and k != "DATABASE_URL"}
+    env["AGENT_DESK_DATA_DIR"] = str(data_dir)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not become healthy: " + (proc.stdout.read() or b"").decode()[-2000:])
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def page(tmp_path: Path):
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is required for browser tests: apt-get install -y chromium")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, f"--user-data-dir={tmp_path / 'chromium'}"]
+        )
+        yield browser.new_page()
+        browser.close()
+
+
+def test_cold_deep_link_runs_the_app_frame(server: str, page) -> None:
+    # The very first request after the server start is a deep link to a page.
+    page.goto(f"{server}/agent?agent={DemoIds.SHOWCASE_AGENT}")
+    page.get_by_text("Acme Support Assistant").first.wait_for(timeout=30_000)
+    # The entrypoint ran: its banner and the st.navigation sidebar (with page titles, not file names).
+    page.get_by_text("Demo database").first.wait_for(timeout=10_000)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert "Roster" in nav.inner_text() and "Compare" in nav.inner_text()
+    assert f"agent={DemoIds.SHOWCASE_AGENT}" in page.url
+
+
+def test_roster_deep_link_with_filters(server: str, page) -> None:
+    page.goto(f"{server}/roster?tenant={DemoIds.TENANT_NORTHWIND}&sort=name")
+    page.get_by_text("Agent roster").first.wait_for(timeout=30_000)
+    page.get_by_text("Northwind Health").first.wait_for(timeout=10_000)
+    assert "sort=name" in page.url
