@@ -504,7 +504,8 @@ def test_newer_and_migrated_snapshots(db: sa.Engine) -> None:
     ]
     unsorted = [t for t in texts if t != demo._orm_json(json.loads(t))]
     assert unsorted and len(unsorted) < len(texts)  # rewritten by the migration; newer rows are ORM-written
-    assert all(t.startswith('{"schema_version":1') and "\\u00b0C" in t for t in unsorted)
+    # Declaration order (schema_version first) and ASCII escapes ("Dr. Müller" is line 0, never edited).
+    assert all(t.startswith('{"schema_version":1') and "M\\u00fcller" in t for t in unsorted)
 
 
 def test_roster_changes_from_workflows(db: sa.Engine) -> None:
@@ -592,6 +593,20 @@ def test_sessions_of_runs(db: sa.Engine) -> None:
     assert (status, run_id, run_status, finished) == ("active", DemoIds.RUN_PAUSED, "paused", None)
     assert (
         _one(db, "SELECT resumed_at FROM workflow_pauses WHERE workflow_run_id = :id", id=run_id)[0] is None
+    )
+    # Every paused run has an open pause; pauses of finished runs were resumed.
+    pauses = _rows(
+        db,
+        "SELECT r.status, p.resumed_at FROM workflow_pauses p JOIN workflow_runs r ON r.id = p.workflow_run_id",
+    )
+    assert {(run_status == "paused", resumed_at is None) for run_status, resumed_at in pauses} == {
+        (True, True),
+        (False, False),
+    }
+    assert not _rows(
+        db,
+        "SELECT 1 FROM workflow_runs r LEFT JOIN workflow_pauses p ON p.workflow_run_id = r.id "
+        "WHERE r.status = 'paused' AND p.id IS NULL",
     )
     status, run_id, run_status, finished, *_ = session(DemoIds.RUNNING_RUN_SESSION)
     assert (status, run_id, run_status, finished) == ("active", DemoIds.RUN_RUNNING, "running", None)
