@@ -12,7 +12,7 @@ The story (scale S, the embedded demo): three workspaces.
   bindings: an agent that was deleted by hand, a missing snapshot, another agent's snapshot. Acme
   also owns the hostile rows: HTML/markdown and RTL names, snapshots with invalid or non-object JSON,
   a 200 KB prompt, unknown enum values.
-* **Northwind Health** has a patient FAQ Agent App, a clinical intake chatflow, an agent written by
+* **Northwind Health** has a patient intake Agent App, a clinical intake chatflow, an agent written by
   a newer Dify (Gen E soul, source `roster`), imported and system agents, and a name reused after
   archiving.
 * **Globex Research Lab** runs a literature review pipeline; one of its agents has snapshots that
@@ -123,11 +123,11 @@ SCALES: dict[str, Scale] = {
         name="L",
         description="benchmark: ~100,000 agents, ~1,000,000 snapshots, ~200,000 bindings, ~1,000,000 sessions",
         blocks_per_tenant=2000,
-        roster_agents_per_block=9,
-        workflow_apps_per_block=5,
+        roster_agents_per_block=8,
+        workflow_apps_per_block=6,
         extra_accounts_per_tenant=60,
         max_versions=30,
-        runs_per_app=15,
+        runs_per_app=13,
         conversations_per_agent_app=8,
     ),
 }
@@ -281,16 +281,16 @@ class _Sink:
         self.columns = {
             m.__tablename__: tuple(c.name for c in m.__table__.columns if c.computed is None) for m in _MODELS
         }
+        self.column_sets = {name: frozenset(columns) for name, columns in self.columns.items()}
         self.tables = {m.__tablename__: m.__table__ for m in _MODELS}
 
     def add(self, model: type, **values: Any) -> None:
         name = model.__tablename__
-        columns = self.columns[name]
-        unknown = values.keys() - set(columns)
+        unknown = values.keys() - self.column_sets[name]
         if unknown:
             raise KeyError(f"{name}: no such column(s) {sorted(unknown)}")
         # Every row carries every column (executemany needs uniform keys); unset ones are NULL.
-        row = {c: values.get(c) for c in columns}
+        row = {c: values.get(c) for c in self.columns[name]}
         buffer = self.buffers[name]
         buffer.append(row)
         if len(buffer) >= self.chunk_size:
