@@ -99,7 +99,8 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "S": Scale(
         name="S",
-        description="embedded demo and tests: the story plus a few generated agents (~100 agents, <2 s)",
+        description="embedded demo and tests: the story plus one generated block per workspace "
+        "(~70 agents, ~190 snapshots, ~80 bindings, ~220 sessions; well under a second on SQLite)",
         blocks_per_tenant=1,
         roster_agents_per_block=8,
         workflow_apps_per_block=3,
@@ -110,7 +111,7 @@ SCALES: dict[str, Scale] = {
     ),
     "M": Scale(
         name="M",
-        description="about 10x S: ~1,000 agents, ~6,000 snapshots, ~2,000 bindings, ~5,000 sessions",
+        description="about 10x S: ~750 agents, ~3,400 snapshots, ~1,000 bindings, ~3,000 sessions (~1 s)",
         blocks_per_tenant=10,
         roster_agents_per_block=16,
         workflow_apps_per_block=5,
@@ -121,7 +122,8 @@ SCALES: dict[str, Scale] = {
     ),
     "L": Scale(
         name="L",
-        description="benchmark: ~100,000 agents, ~1,000,000 snapshots, ~200,000 bindings, ~1,000,000 sessions",
+        description="benchmark: ~110,000 agents, ~1,000,000 snapshots, ~230,000 bindings, ~1,000,000 sessions "
+        "(streamed; a few minutes)",
         blocks_per_tenant=2000,
         roster_agents_per_block=8,
         workflow_apps_per_block=6,
@@ -1205,11 +1207,13 @@ def _evolve(
     first_op: str,
     first_note: str | None,
     newer_ops: bool,
+    system: bool = False,
 ) -> None:
     """Generated version history: a first save, then edits (save current / save new, and with
-    newer Dify sometimes restore_version followed by publish_draft)."""
+    newer Dify sometimes restore_version followed by publish_draft). A system-created agent's first
+    version has no creator; people edit it afterwards."""
     tenant = b.tenant
-    b.save(first_op, times[0], doc, by=tenant.member(rng).id, note=first_note)
+    b.save(first_op, times[0], doc, by=None if system else tenant.member(rng).id, note=first_note)
     restored: _Version | None = None
     for at in times[1:]:
         by = tenant.member(rng).id
@@ -2276,6 +2280,16 @@ def _acme_showcase(
     _write_conversation(
         ctx, rng, t, app, agent, turns=[ctx.ago(36), ctx.ago(35)], session_ids=[DemoIds.IDLE_SESSION]
     )
+    # Spans v4 -> v5; a newer Dify retired the superseded session (cleaned), unlike the one above.
+    _write_conversation(
+        ctx,
+        rng,
+        t,
+        app,
+        agent,
+        turns=[ctx.ago(45), ctx.ago(44, hours=20), ctx.ago(30)],
+        superseded_cleaned=True,
+    )
     for _ in range(8):
         start = ctx.ago(rng.uniform(0.1, 94))
         _write_conversation(
@@ -2410,6 +2424,9 @@ def _acme_triage(
             leak_rate=0.1,
             debug=rng.random() < 0.15,
         )
+    # One run of each other ended status, so even the smallest dataset shows them all.
+    for days, status in ((60, "failed"), (48, "stopped"), (33, "partial-succeeded")):
+        _write_run(ctx, rng, app, at=ctx.ago(days, hours=3), status=status)
     _write_run(
         ctx,
         rng,
@@ -3294,6 +3311,7 @@ def _bulk_roster_agent(ctx: _Ctx, rng: random.Random, scale: Scale, t: _Tenant) 
         first_op=first_op,
         first_note=note,
         newer_ops=source in ("agent_app", "roster") and created > ctx.ago(150),
+        system=source == "system",
     )
     name = _roster_name(t, persona)
     app_id = _v4(rng) if with_app else None
@@ -3372,7 +3390,12 @@ def _bulk_workflow_app(
                 events.append(_BindEvent(_between(rng, added, ctx.now), "roster_agent", agent))
         else:
             persona = rng.choice(PERSONAS)
-            edits = _spread(rng, added, ctx.now, _versions_count(rng, max(1, scale.max_versions // 2)) - 1)
+            # Some inline agents get promoted (save_to_roster / save_new_agent); the node then binds
+            # the new roster agent and the inline agent stays behind, no longer edited.
+            roll = rng.random()
+            promoted_at = _between(rng, added, ctx.ago(hours=1)) if roll < 0.12 else None
+            max_edits = max(1, scale.max_versions // 2)
+            edits = _spread(rng, added, promoted_at or ctx.now, _versions_count(rng, max_edits) - 1)
             inline = _inline_agent(
                 ctx,
                 rng,
@@ -3386,18 +3409,15 @@ def _bulk_workflow_app(
                 name=None if rng.random() < 0.6 else f"{persona.name} ({base})",
             )
             events = [_BindEvent(added, "inline_agent", inline)]
-            roll = rng.random()
-            if roll < 0.12:  # promoted: save_to_roster / save_new_agent; the inline agent stays behind
-                op = "save_to_roster" if roll < 0.08 else "save_new_agent"
-                at = _between(rng, added, ctx.ago(hours=1))
-                b = _AgentBuilder(ctx, rng, t, created_at=at)
-                more = _spread(rng, at, ctx.now, _versions_count(rng, max(1, scale.max_versions // 2)) - 1)
+            if promoted_at is not None:
+                b = _AgentBuilder(ctx, rng, t, created_at=promoted_at)
+                more = _spread(rng, promoted_at, ctx.now, _versions_count(rng, max_edits) - 1)
                 _evolve(
                     b,
                     rng,
-                    (inline.version_at(at) or inline.versions[0]).doc,
-                    [at, *more],
-                    first_op=op,
+                    inline.versions[-1].doc,
+                    [promoted_at, *more],
+                    first_op="save_to_roster" if roll < 0.08 else "save_new_agent",
                     first_note=f"Saved from {base}",
                     newer_ops=False,
                 )
@@ -3409,7 +3429,7 @@ def _bulk_workflow_app(
                     created_by=author.id,
                     icon=_icon(rng, persona, t),
                 )
-                events.append(_BindEvent(at, "roster_agent", promoted))
+                events.append(_BindEvent(promoted_at, "roster_agent", promoted))
         nodes.append(
             _Node(
                 node_id,

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import streamlit as st
 
 from data.actor import Actor, Role
+from data.actor import write_block_reason as _write_block_reason
 from data.db import Engines, open_engines, os_user
 from data.schema_check import SchemaReport, check_schema
 from data.settings import Settings, load_settings
@@ -40,10 +41,15 @@ def schema_report() -> SchemaReport:
 
 
 def current_actor() -> Actor:
-    """Local mode (no sign-in configured): the OS user, read-only unless writes are allowed."""
+    """Local mode (no sign-in configured): the OS user. What it may write is `write_block_reason`'s call."""
+    return Actor(identity=f"local:{os_user()}", role=Role.ADMIN, local_mode=True)
+
+
+def write_block_reason(actor: Actor) -> str | None:
     config = settings()
-    role = Role.ADMIN if (config.allow_writes or config.is_demo) and not config.read_only else Role.VIEWER
-    return Actor(identity=f"local:{os_user()}", role=role, local_mode=True)
+    return _write_block_reason(
+        read_only=config.read_only, allow_writes=config.allow_writes, is_demo=config.is_demo, actor=actor
+    )
 
 
 @dataclass(frozen=True)
