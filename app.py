@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from data.actor import Role
 from ui import context
 from ui.render import md_escape
 
@@ -39,6 +40,22 @@ if not report.ok:
         + ["Point `DATABASE_URL` at a Dify database that ran the agent migrations."],
     )
 
+actor = context.current_actor()
+if settings.auth_enabled:
+    if not context.auth_configured():
+        fail("Sign-in is on (AGENT_DESK_AUTH) but `.streamlit/secrets.toml` has no [auth] section.", [])
+    if not st.user.get("is_logged_in", False):
+        st.title("Agent Desk")
+        st.write("Sign in with your organization's account to continue.")
+        st.button("Sign in", on_click=st.login, type="primary")
+        st.stop()
+    if actor.role == Role.NONE:
+        st.title("Access denied")
+        st.error(md_escape(f"{actor.identity} is signed in but has no Agent Desk role."))
+        st.caption("Ask an administrator to add you to AGENT_DESK_VIEWERS, _OPERATORS or _ADMINS.")
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
+
 PAGES = [
     st.Page("app_pages/overview.py", title="Overview", icon="🏠", default=True),
     st.Page("app_pages/roster.py", title="Roster", icon="🗂️", url_path="roster"),
@@ -51,13 +68,14 @@ with st.sidebar:
     if engines.is_demo:
         st.info("**Demo database** (embedded SQLite; set `DATABASE_URL` for a real Dify database).")
     st.caption(md_escape(report.summary()))
-    actor = context.current_actor()
     if actor.local_mode:
         st.caption(
-            md_escape(
-                f"Local mode: {actor.identity}, {actor.role.name.lower()}; listening on this machine only"
-            )
+            md_escape(f"🔓 Local mode (no sign-in): {actor.identity}. Listening on this machine only.")
         )
+    else:
+        scope = f", workspace {actor.tenant_id}" if actor.tenant_id else ""
+        st.caption(md_escape(f"Signed in: {actor.identity} ({actor.role.name.lower()}{scope})"))
+        st.button("Sign out", on_click=st.logout, key="sign-out")
     as_of = st.session_state.get("_data_as_of")
     age = int((datetime.now(UTC) - as_of).total_seconds()) if as_of else 0
     st.caption(f"Data as of {age} s ago" if as_of else "Data: fresh")

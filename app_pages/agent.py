@@ -41,6 +41,7 @@ if agent is None:
             st.switch_page("app_pages/roster.py", query_params={"q": q.strip()} if q.strip() else None)
     st.stop()
 
+context.require_visible(agent.tenant_id)
 st.title("Agent")
 st.text(f"{icon_text(agent.icon_type, agent.icon)} {agent.name}".strip())  # plain text: never markdown
 cols = st.columns(3)

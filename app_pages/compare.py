@@ -160,6 +160,8 @@ else:
 if left is None or right is None:
     st.error("One side of this comparison does not exist (its row is missing).")
     st.stop()
+context.require_visible(left.tenant_id)
+context.require_visible(right.tenant_id)
 
 # --- headers ----------------------------------------------------------------------------------
 for column, side, title in zip(st.columns(2), (left, right), ("Left", "Right"), strict=True):

@@ -8,16 +8,15 @@ import streamlit as st
 from data import links
 from data.params import parse_params
 from data.stores import overview as overview_store
-from data.stores import tenants as tenants_store
 from ui import context
 from ui.render import md_escape, notice_invalid
 
 report = context.schema_report()
 params = parse_params(dict(st.query_params), {"tenant": "uuid"})
 notice_invalid(params.notices)
-tenant_id = params.values.get("tenant")
+tenant_id = context.scoped_tenant(params.values.get("tenant"))
 
-workspaces = context.read(tenants_store.list_workspaces, has_tenants_table=report.has_table("tenants"))
+workspaces = context.workspaces()
 names = {w.id: w.name for w in workspaces}
 
 st.title("Overview")

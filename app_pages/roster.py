@@ -11,7 +11,6 @@ from data.params import parse_params
 from data.services.export import to_csv
 from data.stores import agents as agents_store
 from data.stores import roster as roster_store
-from data.stores import tenants as tenants_store
 from data.types import normalize_uuid
 from ui import context
 from ui.render import icon_text, md_escape, notice_invalid, page_url_box, relative_time, set_params, utc
@@ -35,6 +34,8 @@ report = context.schema_report()
 settings = context.settings()
 params = parse_params(dict(st.query_params), SPEC)
 values = params.values
+if context.current_actor().tenant_id:
+    values["tenant"] = context.scoped_tenant(None)
 notice_invalid(params.notices)
 
 st.title("Agent roster")
@@ -52,7 +53,7 @@ if pasted:
         )
     )
 
-workspaces = context.read(tenants_store.list_workspaces, has_tenants_table=report.has_table("tenants"))
+workspaces = context.workspaces()
 names = {w.id: w.name for w in workspaces}
 
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 import streamlit as st
 
+from data.access import resolve_actor
 from data.actor import Actor, Role
 from data.actor import write_block_reason as _write_block_reason
 from data.db import Engines, open_engines, os_user
@@ -41,8 +42,16 @@ def schema_report() -> SchemaReport:
 
 
 def current_actor() -> Actor:
-    """Local mode (no sign-in configured): the OS user. What it may write is `write_block_reason`'s call."""
-    return Actor(identity=f"local:{os_user()}", role=Role.ADMIN, local_mode=True)
+    """The signed-in user's actor when sign-in is on; in local mode the OS user (writes are then decided
+    by `write_block_reason`: demo database or AGENT_DESK_ALLOW_WRITES)."""
+    config = settings()
+    if not config.auth_enabled:
+        return Actor(identity=f"local:{os_user()}", role=Role.ADMIN, local_mode=True)
+    if not st.user.get("is_logged_in", False):
+        return Actor(identity="(signed out)", role=Role.NONE)
+    return resolve_actor(
+        config, email=st.user.get("email"), email_verified=bool(st.user.get("email_verified", False))
+    )
 
 
 def write_block_reason(actor: Actor) -> str | None:
@@ -70,7 +79,10 @@ def _cached(name: str, role: str, args: tuple, kwargs: tuple, _fn: Callable[...,
 def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run `fn(conn, *args, **kwargs)` on the read engine through the short-ttl cache (keyed by role)."""
     key = tuple(sorted(kwargs.items()))
-    fetched = _cached(f"{fn.__module__}.{fn.__qualname__}", current_actor().role.name, args, key, fn)
+    actor = current_actor()
+    # Masked results never cross roles or workspace scopes.
+    cache_role = f"{actor.role.name}:{actor.tenant_id or '*'}"
+    fetched = _cached(f"{fn.__module__}.{fn.__qualname__}", cache_role, args, key, fn)
     oldest = st.session_state.get("_data_as_of")
     if oldest is None or fetched.fetched_at < oldest:
         st.session_state["_data_as_of"] = fetched.fetched_at
@@ -89,3 +101,34 @@ def clear_caches() -> None:
 
 def connect() -> sa.Connection:
     return engines().read.connect()
+
+
+def auth_configured() -> bool:
+    """Whether `.streamlit/secrets.toml` has the [auth] section st.login needs."""
+    try:
+        return "auth" in st.secrets
+    except Exception:
+        return False
+
+
+def scoped_tenant(requested: str | None) -> str | None:
+    """The workspace a view may show: a workspace-scoped role always sees only its own workspace."""
+    actor = current_actor()
+    return actor.tenant_id if actor.tenant_id else requested
+
+
+def require_visible(tenant_id: str | None) -> None:
+    """Stop the page when a workspace-scoped role opens a record of another workspace."""
+    actor = current_actor()
+    if actor.tenant_id and tenant_id != actor.tenant_id:
+        st.error("This record belongs to a workspace your role does not cover.")
+        st.stop()
+
+
+def workspaces() -> list:
+    """Workspaces for pickers (by name), limited to the role's workspace when it is scoped."""
+    from data.stores.tenants import list_workspaces
+
+    every = read(list_workspaces, has_tenants_table=schema_report().has_table("tenants"))
+    scope = current_actor().tenant_id
+    return [w for w in every if scope is None or w.id == scope]
