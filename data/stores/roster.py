@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from data.models import Account, Agent, AgentConfigSnapshot, Tenant, WorkflowAgentNodeBinding
-from data.stores.counts import Count, bounded_count, estimated_rows
+from data.stores.counts import EXACT_LIMIT, Count, bounded_count, estimated_rows
 from data.tolerant import EnumValue
 
 PAGE_SIZE = 50
@@ -238,7 +238,10 @@ def list_roster(
     if (after or before) and key is None:
         raise InvalidCursor("this page link's cursor is invalid or belongs to another sort order")
     limit = page_size + 1  # one extra row tells whether another page exists
-    if flt.sort == "updated" and not flt.tenant_id and conn.dialect.name == "postgresql":
+    # A name search reads every name anyway (no trigram index in Dify): one plain scan beats walking
+    # each workspace's index with the filter.
+    merge = flt.sort == "updated" and not flt.tenant_id and not flt.name_query
+    if merge and conn.dialect.name == "postgresql":
         tenant_ids = sa.select(Tenant.id) if has_tenants else sa.select(Agent.tenant_id).distinct()
         query = _merged_updated_page(flt, key, forward, limit, tenant_ids)
     else:
@@ -256,7 +259,8 @@ def list_roster(
         rows=_decorate(conn, rows, has_tenants=has_tenants, has_accounts=has_accounts),
         next_cursor=next_cursor,
         prev_cursor=prev_cursor,
-        total=count_roster(conn, flt),
+        # A first page that holds everything is its own exact count (no second scan).
+        total=Count(len(rows)) if key is None and not has_more else count_roster(conn, flt),
     )
 
 
@@ -265,13 +269,12 @@ class InvalidCursor(ValueError):
 
 
 def count_roster(conn: sa.Connection, flt: RosterFilter) -> Count:
-    """Exact up to the bound; for the unfiltered roster of a big table, the planner's estimate."""
-    count = bounded_count(conn, sa.select(Agent.id).where(*_conditions(flt)))
-    if not count.exact and replace(flt, sort="updated").is_unfiltered:
+    """Exact up to the bound; the unfiltered roster of a big table uses the planner's estimate first."""
+    if replace(flt, sort="updated").is_unfiltered:
         estimate = estimated_rows(conn, "agents")
-        if estimate:
+        if estimate is not None and estimate > EXACT_LIMIT:
             return Count(estimate, exact=False)
-    return count
+    return bounded_count(conn, sa.select(Agent.id).where(*_conditions(flt)))
 
 
 def _decorate(
@@ -351,7 +354,7 @@ def _decorate(
 def explain_roster(conn: sa.Connection, flt: RosterFilter) -> str:
     """PostgreSQL's plan of the first roster page (used by tests and the benchmark)."""
     query = _page_query(flt, None, True, PAGE_SIZE + 1)
-    if flt.sort == "updated" and not flt.tenant_id:
+    if flt.sort == "updated" and not flt.tenant_id and not flt.name_query:
         query = _merged_updated_page(flt, None, True, PAGE_SIZE + 1, sa.select(Tenant.id))
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     return "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}").scalars())
