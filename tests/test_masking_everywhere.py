@@ -1,0 +1,269 @@
+"""Planted secrets and PII in every masked place of a fixture database never appear in any page,
+export or CLI output; hostile values render literally everywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from data.demo import DemoIds
+from data.models import (
+    Agent,
+    AgentConfigRevision,
+    AgentConfigSnapshot,
+    AgentRuntimeSession,
+    WorkflowAgentNodeBinding,
+)
+from data.services.export import to_csv
+from data.stores.roster import RosterFilter, export_rows
+from tests.apptest_helpers import PAGES, all_text, markdown_sources, open_page
+from tests.conftest import NOW
+
+PLANTED = {
+    "secret_ref_value": "PLANTED-SECRET-REF-7f3a",
+    "env_value": "PLANTED-ENV-VALUE-19cc",
+    "env_default": "PLANTED-ENV-DEFAULT-44ab",
+    "api_key": "PLANTED-API-KEY-8e1d",
+    "access_token": "PLANTED-ACCESS-TOKEN-3c4d",
+    "runtime_param": "PLANTED-RUNTIME-PARAM-0b2c",
+    "sandbox": "PLANTED-SANDBOX-5d6e",
+    "contact_email": "planted.person@pii.example",
+    "prompt_token": "sk-PLANTEDtoken1234567890abcdef",
+    "history": "PLANTED-HISTORY-MESSAGE-aa11",
+    "user_prompt": "PLANTED-USER-PROMPT-bb22",
+    "broken_json_key": "PLANTEDbrokenkey99",
+    "node_contact": "planted.node@pii.example",
+}
+# The v2 secrets differ from v1 but have the same length (a diff must still not reveal them).
+PLANTED_V2 = {k: v.replace("PLANTED", "PLANTEX") for k, v in PLANTED.items()}
+
+AGENT = "01930000-0000-7000-8000-00000000c0de"
+SNAPSHOTS = [f"01930000-0000-7000-8000-00000000c0d{n}" for n in (1, 2, 3)]
+BINDING = "01930000-0000-7000-8000-00000000b1d0"
+SESSION = "01930000-0000-7000-8000-00000000e5e0"
+
+
+def soul(values: dict[str, str]) -> str:
+    doc = {
+        "schema_version": 1,
+        "prompt": {"system_prompt": f"You are careful.\nNever print {values['prompt_token']}.\nBe brief."},
+        "env": {
+            "secret_refs": [
+                {"name": "GITHUB_TOKEN", "ref": "secret-ref-1", "value": values["secret_ref_value"]}
+            ],
+            "variables": [{"name": "REGION", "value": values["env_value"], "default": values["env_default"]}],
+        },
+        "model": {
+            "plugin_id": "langgenius/openai",
+            "model_provider": "openai",
+            "model": "gpt-4o-mini",
+            "credential_ref": {"id": "cred-1", "type": "provider"},
+            "model_settings": {"max_tokens": 512, "api_key": values["api_key"]},
+        },
+        "tools": {
+            "cli_tools": [],
+            "dify_tools": [
+                {
+                    "plugin_id": "langgenius/tavily",
+                    "provider": "tavily",
+                    "tool_name": "search",
+                    "runtime_parameters": {"endpoint": values["runtime_param"]},
+                    "credentials": {"access_token": values["access_token"]},
+                }
+            ],
+        },
+        "sandbox": {"provider": "e2b", "config": {"env": values["sandbox"]}},
+        "human": {"contacts": [{"name": "On call", "email": values["contact_email"]}], "tools": []},
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+def plant(url: str) -> None:
+    engine = sa.create_engine(url)
+    tenant = DemoIds.TENANT_ACME
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Agent).values(
+                id=AGENT,
+                tenant_id=tenant,
+                name="Planted agent",
+                description="",
+                scope="roster",
+                source="imported",
+                active_config_snapshot_id=SNAPSHOTS[1],
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        texts = [
+            soul(PLANTED),
+            soul(PLANTED_V2),
+            '{"prompt": {"system_prompt": "x"}, "api_key": "' + PLANTED["broken_json_key"] + '", oops',
+        ]
+        for version, (snapshot_id, text) in enumerate(zip(SNAPSHOTS, texts, strict=True), start=1):
+            conn.execute(
+                sa.insert(AgentConfigSnapshot).values(
+                    id=snapshot_id,
+                    tenant_id=tenant,
+                    agent_id=AGENT,
+                    version=version,
+                    config_snapshot=text,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+            conn.execute(
+                sa.insert(AgentConfigRevision).values(
+                    id=snapshot_id[:-4] + f"ee0{version}",
+                    tenant_id=tenant,
+                    agent_id=AGENT,
+                    current_snapshot_id=snapshot_id,
+                    revision=version,
+                    operation="save_new_version",
+                    created_at=NOW,
+                )
+            )
+        node_job = {
+            "mode": "tell_agent_what_to_do",
+            "workflow_prompt": "Summarize.",
+            "human_contacts": [{"email": PLANTED["node_contact"], "name": "Node person"}],
+        }
+        conn.execute(
+            sa.insert(WorkflowAgentNodeBinding).values(
+                id=BINDING,
+                tenant_id=tenant,
+                app_id=DemoIds.APP_TICKET_TRIAGE,
+                workflow_id=DemoIds.APP_TICKET_TRIAGE,
+                workflow_version="draft",
+                node_id="planted-node",
+                binding_type="roster_agent",
+                agent_id=AGENT,
+                current_snapshot_id=SNAPSHOTS[0],
+                node_job_config=json.dumps(node_job),
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        snapshot = {
+            "schema_version": 1,
+            "layers": [
+                {
+                    "name": "history",
+                    "lifecycle_state": "suspended",
+                    "runtime_state": {"messages": [PLANTED["history"]]},
+                }
+            ],
+        }
+        specs = [
+            {
+                "name": "workflow_user_prompt",
+                "type": "plain.prompt",
+                "deps": {},
+                "metadata": {},
+                "config": {"user": PLANTED["user_prompt"]},
+            }
+        ]
+        conn.execute(
+            sa.insert(AgentRuntimeSession).values(
+                id=SESSION,
+                tenant_id=tenant,
+                app_id=DemoIds.APP_TICKET_TRIAGE,
+                owner_type="workflow_run",
+                agent_id=AGENT,
+                session_snapshot=json.dumps(snapshot),
+                composition_layer_specs=json.dumps(specs),
+                workflow_run_id=DemoIds.RUN_SUCCEEDED_LEAKED,
+                node_id="planted-node",
+                binding_id=BINDING,
+                status="active",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+    engine.dispose()
+
+
+@pytest.fixture
+def planted_env(demo_app_env: Path) -> Path:
+    plant(f"sqlite:///{demo_app_env / 'demo.sqlite'}")
+    return demo_app_env
+
+
+def assert_clean(text: str, where: str) -> None:
+    leaked = [v for v in (*PLANTED.values(), *PLANTED_V2.values()) if v in text]
+    assert not leaked, f"{where} leaks {leaked}"
+
+
+VIEWS = [
+    ("roster", {"q": "Planted"}),
+    ("agent", {"agent": AGENT}),
+    *[
+        ("compare", {"agent": AGENT, "left": "1", "right": "2", "view": v})
+        for v in ("summary", "split", "unified", "raw")
+    ],
+    *[
+        ("compare", {"left_snapshot": SNAPSHOTS[1], "right_snapshot": SNAPSHOTS[2], "view": v})
+        for v in ("summary", "unified", "raw")
+    ],
+    ("compare", {"left_binding": BINDING, "right_binding": BINDING, "view": "raw"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("page", "params"), VIEWS, ids=[f"{p}-{'-'.join(q.values())[:40]}" for p, q in VIEWS]
+)
+def test_no_planted_value_in_any_page(planted_env: Path, page: str, params: dict[str, str]) -> None:
+    at = open_page(page, **params)
+    assert not at.exception
+    assert_clean(all_text(at), f"{page} {params}")
+
+
+def test_the_diff_still_sees_the_secret_changes(planted_env: Path) -> None:
+    at = open_page("compare", agent=AGENT, left="1", right="2")
+    text = all_text(at)
+    assert "changed (masked)" in text
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_every_registered_page_is_clean_by_default(planted_env: Path, page: str) -> None:
+    at = open_page(page)
+    assert not at.exception
+    assert_clean(all_text(at), page)
+
+
+def test_roster_export_is_clean(planted_env: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{planted_env / 'demo.sqlite'}")
+    with engine.connect() as conn:
+        rows = export_rows(conn, RosterFilter(), cap=5000, has_tenants=True, has_accounts=True)
+    engine.dispose()
+    csv_text = to_csv(["id", "name"], [[r.id, r.name] for r in rows])
+    assert "Planted agent" in csv_text
+    assert_clean(csv_text, "roster CSV")
+
+
+HOSTILE_VIEWS = [
+    ("roster", {"q": "onerror"}),
+    ("agent", {"agent": DemoIds.HOSTILE_NAME_AGENT}),
+    ("agent", {"agent": DemoIds.RTL_NAME_AGENT}),
+    ("compare", {"agent": DemoIds.HOSTILE_NAME_AGENT}),
+]
+
+
+@pytest.mark.parametrize(("page", "params"), HOSTILE_VIEWS)
+def test_hostile_values_render_literally(demo_app_env: Path, page: str, params: dict[str, str]) -> None:
+    at = open_page(page, **params)
+    assert not at.exception
+    for body in markdown_sources(at):
+        assert not re.search(r"(?<!\\)<img", body), body
+        assert not re.search(r"(?<!\\)\[x(?<!\\)\]\((?<!\\)?javascript", body), body
+        assert not re.search(r"(?<!\\)\*(?<!\\)\*bold", body), body
+
+
+def test_masking_keeps_structure_visible(planted_env: Path) -> None:
+    """Positive control: the collector sees the page's text, and names next to masked values stay visible."""
+    text = all_text(open_page("agent", agent=AGENT))
+    assert "GITHUB_TOKEN" in text and "REGION" in text and "[masked: set]" in text and "cred-1" in text
