@@ -175,3 +175,12 @@ def test_missing_agent_table_gives_a_readable_error_page(pg_url: str, app_env_fo
     no_exception(at)
     assert any("does not have the Dify agent tables" in e.value for e in at.error)
     assert any("workflow_agent_node_bindings" in m.value.replace("\\", "") for m in at.markdown)
+
+
+def test_every_registered_page_is_covered_by_the_smoke_test() -> None:
+    registered = set(
+        re.findall(
+            r'st\.Page\("(app_pages/[a-z_]+\.py)"', (Path(__file__).parent.parent / "app.py").read_text()
+        )
+    )
+    assert registered == set(PAGES.values())
