@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -49,7 +51,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = commands.add_parser("schema", help="print what the schema check detects (extension)")
     s.add_argument("--format", choices=("text", "json"), default="text")
+
+    _add_sessions_parser(commands)
     return parser
+
+
+def _add_sessions_parser(commands: argparse._SubParsersAction) -> None:
+    from data.services.leaks import RULE_NAMES
+
+    sessions = commands.add_parser("sessions", help="runtime sessions: leak cleanup (audited)")
+    actions = sessions.add_subparsers(dest="sessions_command", required=True, parser_class=_Parser)
+    clean = actions.add_parser("clean", help="clean the ACTIVE sessions a leak rule matches")
+    clean.add_argument("--rule", required=True, choices=RULE_NAMES)
+    clean.add_argument("--tenant", type=_uuid_arg, help="only this workspace")
+    clean.add_argument("--older-than", type=_duration_arg, help="updated_at older than e.g. 7d, 12h, 30m")
+    clean.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+    clean.add_argument("--actor", help="who (audited as cli:<name>); default: the OS user")
+    mode = clean.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dry-run", action="store_true", help="preview only: change nothing")
+    mode.add_argument("--yes", action="store_true", help="apply (needs AGENT_DESK_ALLOW_WRITES off the demo)")
+    clean.add_argument("--limit", type=int, default=10_000, help="clean at most N rows (default 10,000)")
+
+
+def _uuid_arg(text: str) -> str:
+    from data.types import normalize_uuid
+
+    value = normalize_uuid(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"not a workspace id: {text!r}")
+    return value
+
+
+def _duration_arg(text: str) -> timedelta:
+    match = re.fullmatch(r"\s*(\d+)\s*([wdhm])\s*", text)
+    if not match or int(match[1]) <= 0:
+        raise argparse.ArgumentTypeError(f"not a duration like 7d, 12h or 30m: {text!r}")
+    unit = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}[match[2]]
+    return timedelta(**{unit: int(match[1])})
 
 
 def _engine(settings: Settings, *, guarded: bool) -> sa.Engine:
@@ -116,7 +154,92 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if report.ok else EXIT_REFUSED
 
 
-COMMANDS = {"migrate": cmd_migrate, "demo": cmd_demo, "schema": cmd_schema}
+def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
+    """`sessions clean`: collect the rule's matches (window by window), preview, then apply if --yes."""
+    from data.actor import Actor, NotAllowed, Role, WritesDisabled, write_block_reason
+    from data.db import ensure_demo_database, os_user
+    from data.models import naive_utc_now
+    from data.services.audit import AuditUnavailable
+    from data.services.cleanup import CleanupSettings, apply_cleanup, preview_cleanup
+    from data.services.leaks import RuleContext
+    from data.stores.sessions import SessionFilter, collect_ids
+
+    if not args.reason.strip() or args.limit < 1:
+        print("error: --reason must not be empty and --limit must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    actor = Actor(identity=f"cli:{args.actor or os_user()}", role=Role.OPERATOR, local_mode=True)
+    block = write_block_reason(
+        read_only=settings.read_only,
+        allow_writes=settings.allow_writes,
+        is_demo=settings.is_demo,
+        actor=actor,
+    )
+    if args.yes and block:
+        print(f"refused: {block}", file=sys.stderr)
+        return EXIT_REFUSED
+    if settings.is_demo:  # the embedded demo may predate the audit tables: bring its own branch up to date
+        ensure_demo_database(settings)
+        unguarded = _engine(settings, guarded=False)
+        migrate.upgrade(unguarded, "app")
+        unguarded.dispose()
+    engine = _engine(settings, guarded=True)
+    try:
+        with engine.connect() as conn:
+            report = check_schema(conn)
+            if not report.ok:
+                print("refused: " + "; ".join(report.problems()), file=sys.stderr)
+                return EXIT_REFUSED
+            now = naive_utc_now()
+            ctx = RuleContext.from_report(report, now=now, idle_days=settings.idle_days)
+            flt = SessionFilter(
+                tenant_id=args.tenant,
+                rule=args.rule,
+                updated_before=now - args.older_than if args.older_than else None,
+            )
+            collected = collect_ids(conn, flt, ctx, cap=args.limit)
+            source = {**flt.describe(), "limit": args.limit, "complete": collected.complete, "via": "cli"}
+            preview = preview_cleanup(conn, collected.ids, ctx, source=source, rule=args.rule)
+        print("filter: " + ", ".join(f"{k}={v}" for k, v in flt.describe().items()))
+        print(
+            f"requested: {preview.count}" + ("" if collected.complete else f" (limit {args.limit:,} reached)")
+        )
+        for rule, count in preview.per_rule:
+            print(f"  {rule}: {count}")
+        for warning in preview.warnings:
+            print(f"warning: {warning}")
+        if args.dry_run:
+            for session_id in preview.to_clean[:50]:
+                print(f"  would clean {session_id}")
+            if preview.count > 50:
+                print(f"  ... and {preview.count - 50:,} more")
+            print("dry run: nothing changed")
+            return EXIT_OK
+        result = apply_cleanup(
+            engine,
+            actor,
+            preview,
+            reason=args.reason,
+            block_reason=block,
+            batch_size=CleanupSettings().batch_size,
+        )
+    except (NotAllowed, WritesDisabled, AuditUnavailable) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        engine.dispose()
+    print(f"transitioned: {len(result.transitioned)}")
+    reasons = ", ".join(f"{why}: {len(ids)}" for why, ids in result.skipped)
+    print(f"skipped: {result.skipped_count}" + (f" ({reasons})" if reasons else ""))
+    print(f"audit action: {result.action_id}")
+    if result.error:
+        print(
+            f"error: {result.error}; {len(result.not_processed):,} not processed: run again", file=sys.stderr
+        )
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+COMMANDS = {"migrate": cmd_migrate, "demo": cmd_demo, "schema": cmd_schema, "sessions": cmd_sessions}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

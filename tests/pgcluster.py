@@ -6,9 +6,11 @@ as the `postgres` OS user; the socket path must be short; fsync off is fine for 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -102,10 +104,19 @@ class Cluster:
             raise PostgresUnavailable(f"PostgreSQL did not start: {run.stderr.strip()} {log[-2000:]}")
 
     def stop(self) -> None:
+        pid_file = self.datadir / "postmaster.pid"
+        pid = int(pid_file.read_text().split()[0]) if pid_file.exists() else None
         subprocess.run(
-            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"]),
+            _as_postgres(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop"]
+            ),
             capture_output=True,
         )
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        # Never leave a server behind, even if pg_ctl could not stop it (and never kill another process).
+        if pid is not None and cmdline.exists() and b"postgres" in cmdline.read_bytes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.base, ignore_errors=True)
 
 

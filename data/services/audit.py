@@ -1,0 +1,183 @@
+"""Writing the audit log, and the audited read of a session's conversation history.
+
+The write helpers take the caller's connection: callers put them in the same transaction as the
+change they record (see `data.services.cleanup`). Every write goes through the guarded engine, which
+allows writes to `agent_desk_*` tables only (plus the session cleanup transition).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+import data
+from data.actor import Actor, Role, require_write
+from data.masking import mask_session_snapshot
+from data.models import AgentRuntimeSession, AuditAction, AuditTarget, naive_utc_now, uuidv7
+from data.stores.audit import audit_tables_present
+from data.tolerant import parse_json
+
+CLEAN_ACTION = "sessions.clean"
+REVEAL_ACTION = "session.reveal_history"
+ACTIONS = (CLEAN_ACTION, REVEAL_ACTION)
+MAX_REASON = 2_000
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit tables do not exist: run `python -m data migrate` (the app's own branch)."""
+
+
+def ensure_audit_tables(conn: sa.Connection) -> None:
+    if not audit_tables_present(conn):
+        raise AuditUnavailable(
+            "the audit tables are missing: run `python -m data migrate` (Agent Desk's own tables) first"
+        )
+
+
+def require_reason(reason: str | None) -> str:
+    """Every audited action needs a reason a colleague can read later."""
+    text = (reason or "").strip()
+    if not text:
+        raise ValueError("a reason is required")
+    return text[:MAX_REASON]
+
+
+def start_action(
+    conn: sa.Connection,
+    *,
+    actor: Actor,
+    action: str,
+    reason: str,
+    tenant_id: str | None = None,
+    target_id: str | None = None,
+    rule: str | None = None,
+    filter: Mapping[str, Any] | None = None,
+    requested: int = 0,
+    outcome: str = "running",
+    now: datetime | None = None,
+) -> str:
+    action_id = uuidv7()
+    conn.execute(
+        sa.insert(AuditAction).values(
+            id=action_id,
+            created_at=now or naive_utc_now(),
+            actor=actor.identity,
+            action=action,
+            tenant_id=tenant_id,
+            target_id=target_id,
+            reason=require_reason(reason),
+            rule=rule,
+            filter=json.dumps(dict(filter), sort_keys=True) if filter else None,
+            requested=requested,
+            applied=0,
+            skipped=0,
+            outcome=outcome,
+            app_version=data.__version__,
+        )
+    )
+    return action_id
+
+
+def record_targets(conn: sa.Connection, action_id: str, targets: Sequence[Mapping[str, Any]]) -> None:
+    """One row per affected id (`target_id`, `tenant_id`, `from_status`, `to_status`, ...)."""
+    if not targets:
+        return
+    now = naive_utc_now()
+    conn.execute(
+        sa.insert(AuditTarget),
+        [
+            {
+                "id": uuidv7(),
+                "action_id": action_id,
+                "created_at": now,
+                "tenant_id": None,
+                "from_status": None,
+                "to_status": None,
+                "prior_updated_at": None,
+                "cleaned_at": None,
+                **t,
+            }
+            for t in targets
+        ],
+    )
+
+
+def add_counts(conn: sa.Connection, action_id: str, *, applied: int, skipped: int) -> None:
+    """Bump the action's counters; called in the transaction that made (or skipped) the changes."""
+    conn.execute(
+        sa.update(AuditAction)
+        .where(AuditAction.id == action_id)
+        .values(applied=AuditAction.applied + applied, skipped=AuditAction.skipped + skipped)
+    )
+
+
+def finish_action(
+    conn: sa.Connection, action_id: str, *, outcome: str, detail: Mapping[str, Any] | None = None
+) -> None:
+    conn.execute(
+        sa.update(AuditAction)
+        .where(AuditAction.id == action_id)
+        .values(
+            outcome=outcome,
+            finished_at=naive_utc_now(),
+            detail=json.dumps(dict(detail), sort_keys=True, default=str) if detail else None,
+        )
+    )
+
+
+# --- the audited read: a session's conversation history ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RevealedHistory:
+    action_id: str
+    session_id: str
+    snapshot: Any  # the snapshot with the history runtime state shown; secrets still masked
+
+
+def reveal_history(
+    engine: sa.Engine, actor: Actor, session_id: str, *, reason: str, block_reason: str | None
+) -> RevealedHistory:
+    """Open the `history` layer of one session: ADMIN only, never when writes are blocked, audited first.
+
+    The audit row is committed before the history is returned, so nobody reads it unrecorded.
+    """
+    text = require_reason(reason)
+    with engine.connect() as conn:
+        ensure_audit_tables(conn)
+        row = conn.execute(
+            sa.select(
+                AgentRuntimeSession.tenant_id,
+                AgentRuntimeSession.status,
+                AgentRuntimeSession.session_snapshot,
+            ).where(AgentRuntimeSession.id == session_id)
+        ).first()
+    if row is None:
+        raise LookupError(f"no runtime session has id {session_id}")
+    require_write(actor, Role.ADMIN, tenant_id=row.tenant_id, block_reason=block_reason)
+    with engine.begin() as conn:
+        action_id = start_action(
+            conn,
+            actor=actor,
+            action=REVEAL_ACTION,
+            reason=text,
+            tenant_id=row.tenant_id,
+            target_id=session_id,
+            requested=1,
+            outcome="done",
+        )
+        record_targets(
+            conn,
+            action_id,
+            [{"target_id": session_id, "tenant_id": row.tenant_id, "from_status": str(row.status)}],
+        )
+        add_counts(conn, action_id, applied=1, skipped=0)
+        finish_action(conn, action_id, outcome="done")
+    parsed = parse_json(row.session_snapshot, expect_object=True)
+    document = mask_session_snapshot(parsed.value, reveal_history=True) if parsed.ok else None
+    return RevealedHistory(action_id, session_id, document)

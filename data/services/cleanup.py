@@ -1,0 +1,364 @@
+"""Manual session cleanup: a preview, then the change in batches, each batch one transaction with its audit.
+
+What a cleanup does to a row is exactly what Dify's own `mark_cleaned` does (schema reference 8.5):
+`status='cleaned'`, `cleaned_at` = now and `updated_at` = now (naive UTC), and nothing else. It never
+deletes a row and never touches `backend_run_id` or `session_snapshot`.
+
+Invariants (tested on PostgreSQL with real concurrent connections):
+
+* Server-side gate first: `require_write(actor, Role.OPERATOR, ...)` with the deployment's write
+  block reason; a viewer, a read-only deployment or local mode without AGENT_DESK_ALLOW_WRITES on a
+  non-demo database is refused before anything is written.
+* One transaction per batch. In it: the batch's rows are locked with `FOR UPDATE SKIP LOCKED` under
+  a short `lock_timeout` (PostgreSQL; MySQL 8 has the same clause), so a row a Dify writer holds is
+  skipped ("locked") instead of waited for; each locked row is re-checked (still active, same
+  `updated_at` as in the preview, inside the actor's workspace); the UPDATE re-checks
+  `status = 'active'` itself; the per-id audit rows and the action's counters are written. A failure
+  anywhere rolls back the whole batch, audit included, so the audit always equals the transitions.
+* A row is transitioned at most once per cleanup, and a row Dify re-activated or re-saved after the
+  preview (its `updated_at` moved) is skipped, never overwritten: no lost update.
+* Dify's writers wait at most for one batch (they do not use SKIP LOCKED): batches stay small.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from data.actor import Actor, Role, require_write
+from data.models import AgentRuntimeSession, naive_utc_now
+from data.models.enums import SessionOwnerType, SessionStatus
+from data.services import audit
+from data.services.leaks import RULE_NAMES, RuleContext, classify, in_flight, load_facts
+from data.stores.sessions import rows_by_id
+
+S = AgentRuntimeSession
+ACTIVE = SessionStatus.ACTIVE.value
+CLEANED = SessionStatus.CLEANED.value
+DEFAULT_BATCH_SIZE = 1_000
+LOCK_TIMEOUT_MS = 200
+NO_RULE = "no rule"
+
+SKIP_ALREADY_CLEANED = "already cleaned"
+SKIP_CHANGED = "re-activated or changed since the preview"
+SKIP_GONE = "gone (no such row)"
+SKIP_LOCKED = "locked by another writer"
+SKIP_OUTSIDE = "outside the actor's workspace"
+
+
+class CleanupSettings(BaseSettings):
+    """Extension of the settings contract (documented in docs/sessions.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    #: Above this many rows, the confirmation asks to type the row count.
+    confirm_count_above: int = Field(default=20, ge=0, alias="AGENT_DESK_CLEANUP_CONFIRM_ABOVE")
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=10_000, alias="AGENT_DESK_CLEANUP_BATCH")
+
+
+# --- preview ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    id: str
+    tenant_id: str
+    owner_type: str
+    status: str
+    updated_at: datetime
+    rule: str | None
+    in_flight: bool
+
+
+@dataclass(frozen=True)
+class CleanupPreview:
+    """What a cleanup would do, computed now; `apply_cleanup` re-checks every row in its transaction."""
+
+    requested: tuple[str, ...]  # every id asked for, deduplicated, in the order given
+    rows: tuple[PreviewRow, ...]  # those that exist
+    to_clean: tuple[str, ...]  # active now
+    expected_updated_at: Mapping[str, datetime]  # of `to_clean`: a moved updated_at means "changed"
+    per_rule: tuple[tuple[str, int], ...]  # over `to_clean`, in rule order, then "no rule"
+    warnings: tuple[str, ...]
+    not_active: tuple[str, ...]
+    missing: tuple[str, ...]
+    tenant_ids: tuple[str, ...]
+    source: Mapping[str, Any] = field(default_factory=dict)  # what was asked (selection or filter + bounds)
+    rule: str | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.to_clean)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def preview_cleanup(
+    conn: sa.Connection,
+    ids: Sequence[str],
+    ctx: RuleContext,
+    *,
+    source: Mapping[str, Any] | None = None,
+    rule: str | None = None,
+) -> CleanupPreview:
+    """Exact count, the ids, the count per rule and the warnings, for these ids as they are now."""
+    requested = tuple(dict.fromkeys(ids))
+    rows = rows_by_id(conn, requested)
+    facts = {}
+    for start in range(0, len(rows), 1_000):
+        facts.update(load_facts(conn, rows[start : start + 1_000], ctx))
+    found = {r.id: r for r in rows}
+    preview_rows = tuple(
+        PreviewRow(
+            id=r.id,
+            tenant_id=r.tenant_id,
+            owner_type=str(r.owner_type),
+            status=str(r.status),
+            updated_at=r.updated_at,
+            rule=classify(facts[r.id], ctx),
+            in_flight=in_flight(facts[r.id], ctx),
+        )
+        for r in (found[i] for i in requested if i in found)
+    )
+    active = [r for r in preview_rows if r.status == ACTIVE]
+    counts = Counter(r.rule or NO_RULE for r in active)
+    per_rule = tuple((name, counts[name]) for name in (*RULE_NAMES, NO_RULE) if counts[name])
+    running = [r for r in active if r.in_flight]
+    memory = [
+        r
+        for r in active
+        if r.owner_type == SessionOwnerType.CONVERSATION.value
+        and r.rule in (None, "idle")
+        and not r.in_flight
+    ]
+    unmatched = [r for r in active if r.rule is None and not r.in_flight]
+    not_active = tuple(r.id for r in preview_rows if r.status != ACTIVE)
+    missing = tuple(i for i in requested if i not in found)
+    warnings = []
+    if running:
+        warnings.append(
+            f"{_plural(len(running), 'session')} belong to a workflow run that is still running or paused "
+            "(a paused run resumes from its session): cleaning breaks that run."
+        )
+    if memory:
+        warnings.append(
+            f"{_plural(len(memory), 'conversation session')} hold a chat's agent memory: after cleaning, "
+            "the chat loses it and its next message starts without history."
+        )
+    if unmatched:
+        warnings.append(f"{_plural(len(unmatched), 'session')} match no leak rule.")
+    if not_active:
+        warnings.append(f"{_plural(len(not_active), 'session')} are not active and will be skipped.")
+    if missing:
+        warnings.append(f"{_plural(len(missing), 'id')} match no session and will be skipped.")
+    return CleanupPreview(
+        requested=requested,
+        rows=preview_rows,
+        to_clean=tuple(r.id for r in active),
+        expected_updated_at={r.id: r.updated_at for r in active},
+        per_rule=per_rule,
+        warnings=tuple(warnings),
+        not_active=not_active,
+        missing=missing,
+        tenant_ids=tuple(sorted({r.tenant_id for r in active})),
+        source=dict(source or {}),
+        rule=rule,
+    )
+
+
+# --- apply -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CleanupResult:
+    action_id: str
+    requested: int
+    transitioned: tuple[str, ...]
+    skipped: tuple[tuple[str, tuple[str, ...]], ...]  # (reason, ids)
+    not_processed: tuple[str, ...]  # ids of the failed batch and the ones after it
+    batches_done: int
+    batches_total: int
+    error: str | None = None
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(len(ids) for _, ids in self.skipped)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class _Batch:
+    transitioned: list[str] = field(default_factory=list)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+
+    def skip(self, reason: str, session_id: str) -> None:
+        self.skipped.setdefault(reason, []).append(session_id)
+
+
+def _locks_rows(conn: sa.Connection) -> bool:
+    return conn.dialect.name in ("postgresql", "mysql", "mariadb")
+
+
+def _run_batch(
+    conn: sa.Connection,
+    action_id: str,
+    ids: Sequence[str],
+    expected: Mapping[str, datetime],
+    allowed_tenant: str | None,
+) -> _Batch:
+    """One batch inside the caller's transaction: lock, re-check, transition, audit."""
+    batch = _Batch()
+    locking = _locks_rows(conn)
+    if conn.dialect.name == "postgresql":
+        # Only a lock we could not skip could make us wait (e.g. a table lock): never for long.
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
+    query = sa.select(S.id, S.tenant_id, S.status, S.updated_at).where(S.id.in_(list(ids)))
+    if locking:
+        query = query.with_for_update(skip_locked=True)
+    locked = {r.id: r for r in conn.execute(query)}
+    unseen = [i for i in ids if i not in locked]
+    present = (
+        set(conn.execute(sa.select(S.id).where(S.id.in_(unseen))).scalars()) if unseen and locking else set()
+    )
+    for session_id in unseen:
+        batch.skip(SKIP_LOCKED if session_id in present else SKIP_GONE, session_id)
+    eligible = []
+    for session_id in ids:
+        row = locked.get(session_id)
+        if row is None:
+            continue
+        if str(row.status) != ACTIVE:
+            batch.skip(SKIP_ALREADY_CLEANED, session_id)
+        elif allowed_tenant is not None and row.tenant_id != allowed_tenant:
+            batch.skip(SKIP_OUTSIDE, session_id)
+        elif expected.get(session_id) != row.updated_at:
+            batch.skip(SKIP_CHANGED, session_id)
+        else:
+            eligible.append(row)
+    if eligible:
+        now = naive_utc_now()
+        statement = (
+            sa.update(S)
+            .where(S.id.in_([r.id for r in eligible]), S.status == ACTIVE)  # the re-check in the statement
+            .values(status=CLEANED, cleaned_at=now, updated_at=now)
+        )
+        if conn.dialect.update_returning:
+            done = set(conn.execute(statement.returning(S.id)).scalars())
+        else:
+            # Without RETURNING (MySQL) the rows are ours (locked above): all or the batch is suspect.
+            if conn.execute(statement).rowcount != len(eligible):
+                raise RuntimeError(
+                    "the number of updated rows differs from the locked rows: batch rolled back"
+                )
+            done = {r.id for r in eligible}
+        targets = []
+        for row in eligible:
+            if row.id in done:
+                batch.transitioned.append(row.id)
+                targets.append(
+                    {
+                        "target_id": row.id,
+                        "tenant_id": row.tenant_id,
+                        "from_status": ACTIVE,
+                        "to_status": CLEANED,
+                        "prior_updated_at": row.updated_at,
+                        "cleaned_at": now,
+                    }
+                )
+            else:
+                batch.skip(SKIP_CHANGED, row.id)
+        audit.record_targets(conn, action_id, targets)
+    skipped = sum(len(v) for v in batch.skipped.values())
+    audit.add_counts(conn, action_id, applied=len(batch.transitioned), skipped=skipped)
+    return batch
+
+
+def apply_cleanup(
+    engine: sa.Engine,
+    actor: Actor,
+    preview: CleanupPreview,
+    *,
+    reason: str,
+    block_reason: str | None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+    on_batch: Callable[[int, sa.Connection], None] | None = None,
+) -> CleanupResult:
+    """Clean the previewed rows. `on_batch(batch_number, conn)` runs inside each batch's transaction,
+    after its writes and before its commit (progress reporting, and failure injection in tests)."""
+    text = audit.require_reason(reason)
+    tenants = preview.tenant_ids
+    require_write(
+        actor, Role.OPERATOR, tenant_id=tenants[0] if len(tenants) == 1 else None, block_reason=block_reason
+    )
+    allowed_tenant = actor.tenant_id
+    ids = list(preview.requested)
+    with engine.begin() as conn:
+        audit.ensure_audit_tables(conn)
+        action_id = audit.start_action(
+            conn,
+            actor=actor,
+            action=audit.CLEAN_ACTION,
+            reason=text,
+            tenant_id=tenants[0] if len(tenants) == 1 else None,
+            rule=preview.rule,
+            filter=preview.source,
+            requested=len(ids),
+        )
+    batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+    transitioned: list[str] = []
+    skipped: dict[str, list[str]] = {}
+    error = None
+    done_batches = 0
+    for number, chunk in enumerate(batches, start=1):
+        try:
+            with engine.begin() as conn:
+                batch = _run_batch(conn, action_id, chunk, preview.expected_updated_at, allowed_tenant)
+                if on_batch is not None:
+                    on_batch(number, conn)
+        except Exception as exc:  # the batch rolled back as a whole (its audit rows with it)
+            error = (
+                f"batch {number} of {len(batches)} failed and was rolled back: {type(exc).__name__}: {exc}"
+            )
+            break
+        done_batches = number
+        transitioned.extend(batch.transitioned)
+        for why, skipped_ids in batch.skipped.items():
+            skipped.setdefault(why, []).extend(skipped_ids)
+        if progress is not None:
+            progress(min(number * batch_size, len(ids)), len(ids))
+    not_processed = tuple(i for chunk in batches[done_batches:] for i in chunk)
+    detail: dict[str, Any] = {
+        "skipped": {why: len(v) for why, v in skipped.items()},
+        "batches": f"{done_batches}/{len(batches)}",
+    }
+    if error:
+        detail["error"] = error[:2_000]
+        detail["not_processed"] = len(not_processed)
+    try:
+        with engine.begin() as conn:
+            audit.finish_action(conn, action_id, outcome="failed" if error else "done", detail=detail)
+    except Exception as exc:  # the counters are already exact; only the outcome label is missing
+        error = (error + "; " if error else "") + f"the audit outcome could not be recorded: {exc}"
+    return CleanupResult(
+        action_id=action_id,
+        requested=len(ids),
+        transitioned=tuple(transitioned),
+        skipped=tuple((why, tuple(v)) for why, v in skipped.items()),
+        not_processed=not_processed,
+        batches_done=done_batches,
+        batches_total=len(batches),
+        error=error,
+    )

@@ -1,0 +1,377 @@
+"""Integrity checks of Dify's agent tables: what each check means, how bad it is, how it reads.
+
+The `/health` page and `python -m data check` both render a `Report` from `run_checks`; the SQL is in
+`data.stores.integrity`. Invariants:
+
+* every check reads at most `scan_limit` rows of its driving table; when it reaches the limit its
+  count is a lower bound, shown as "≥ N (bounded)";
+* a check that fails to run (e.g. a statement timeout) is reported with its error, never raised, and
+  the other checks still run;
+* every link in a sample comes from `data.links` and points at a row that exists (an agent link only
+  when the agent row exists);
+* `Report.has_errors` is True exactly when an `error`-severity check found rows or could not run:
+  the CLI's exit status 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from data import links
+from data.stores import integrity as store
+from data.stores.integrity import SAMPLE_LIMIT, SCAN_LIMIT, Anomaly, Finding, Scope
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named check. `index_backed`: for one workspace it reaches its rows through a Dify index and
+    probes references by index; otherwise it must read every row's content (a bounded full scan)."""
+
+    name: str
+    meaning: str
+    severity: Severity
+    index_backed: bool
+    reads: str
+    run: Callable[[sa.Connection, Scope], Finding]
+
+
+_TENANT_BINDINGS = "bindings of the workspace (tenant-leading binding indexes)"
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "binding-missing-agent",
+        "A node binding names no agent, or an agent that does not exist: the node cannot run.",
+        "error",
+        True,
+        f"{_TENANT_BINDINGS}; agents by primary key",
+        store.binding_missing_agent,
+    ),
+    Check(
+        "binding-missing-snapshot",
+        "A node binding pins a snapshot that does not exist.",
+        "error",
+        True,
+        f"{_TENANT_BINDINGS}; snapshots by primary key",
+        store.binding_missing_snapshot,
+    ),
+    Check(
+        "binding-foreign-snapshot",
+        "A node binding pins a snapshot that belongs to another agent.",
+        "error",
+        True,
+        f"{_TENANT_BINDINGS}; snapshots by primary key",
+        store.binding_foreign_snapshot,
+    ),
+    Check(
+        "agent-active-snapshot-missing",
+        "An agent's active snapshot does not exist: roster bindings of it have nothing to run.",
+        "error",
+        True,
+        "agents of the workspace (tenant-leading agent indexes); snapshots by primary key",
+        store.agent_active_snapshot_missing,
+    ),
+    Check(
+        "agent-active-snapshot-foreign",
+        "An agent's active snapshot belongs to another agent: it runs someone else's config.",
+        "error",
+        True,
+        "agents of the workspace (tenant-leading agent indexes); snapshots by primary key",
+        store.agent_active_snapshot_foreign,
+    ),
+    Check(
+        "snapshot-missing-agent",
+        "A snapshot names an agent that does not exist (history left after a hand deletion).",
+        "warning",
+        True,
+        "snapshots of the workspace (agent_config_snapshot_tenant_* indexes); agents by primary key",
+        store.snapshot_missing_agent,
+    ),
+    Check(
+        "revision-missing-snapshot",
+        "A revision names a current or previous snapshot that does not exist.",
+        "warning",
+        True,
+        "revisions of the workspace (agent_config_revision_tenant_* indexes); snapshots by primary key",
+        store.revision_missing_snapshot,
+    ),
+    Check(
+        "version-gaps",
+        "An agent's snapshot versions are not exactly 1..max (normal: a rolled-back save loses its number).",
+        "info",
+        True,
+        "(agent_id, version) in order (agent_config_snapshot_agent_version_unique)",
+        store.version_gaps,
+    ),
+    Check(
+        "revision-gaps",
+        "An agent's revision numbers are not exactly 1..max (normal: a rolled-back save loses its number).",
+        "info",
+        True,
+        "(agent_id, revision) in order (agent_config_revision_agent_revision_unique)",
+        store.revision_gaps,
+    ),
+    Check(
+        "archived-agent-bound-in-draft",
+        "A draft workflow still binds an archived agent: Dify refuses to run it, and publishing copies it.",
+        "warning",
+        True,
+        f"{_TENANT_BINDINGS}; agents by primary key",
+        store.archived_agent_bound_in_draft,
+    ),
+    Check(
+        "workflow-only-agent-unreferenced",
+        "A workflow-only agent no binding references (normal: save-to-roster leaves the inline agent behind).",
+        "info",
+        True,
+        "agents of the workspace (agent_tenant_scope_idx); bindings by workflow_agent_node_binding_agent_idx",
+        store.workflow_only_agent_unreferenced,
+    ),
+    Check(
+        "session-missing-agent",
+        "A runtime session names an agent that does not exist.",
+        "warning",
+        True,
+        "sessions of the workspace (tenant-leading session lookup indexes); agents by primary key",
+        store.session_missing_agent,
+    ),
+    Check(
+        "session-missing-binding",
+        "A workflow runtime session names a node binding that does not exist (e.g. its node was deleted).",
+        "warning",
+        True,
+        "sessions of the workspace (tenant-leading session lookup indexes); bindings by primary key",
+        store.session_missing_binding,
+    ),
+    Check(
+        "session-missing-snapshot",
+        "A runtime session names a config snapshot (or, on newer Dify, a draft) that does not exist.",
+        "warning",
+        True,
+        "sessions of the workspace (tenant-leading session lookup indexes); snapshots by primary key",
+        store.session_missing_snapshot,
+    ),
+    Check(
+        "session-owner-mismatch",
+        "A runtime session's owner columns do not match its owner_type (workflow run vs conversation).",
+        "warning",
+        False,
+        "every session row's owner columns: no index covers them",
+        store.session_owner_mismatch,
+    ),
+    Check(
+        "unknown-enum-values",
+        "A row holds an enum value no Dify version we know writes (Dify's own ORM fails to load it).",
+        "warning",
+        False,
+        "every row of agents, revisions, bindings and sessions: no index covers these columns",
+        store.unknown_enum_values,
+    ),
+    Check(
+        "invalid-json",
+        "A JSON column does not parse, or is not the object/list Dify expects (Dify's ORM fails to load it).",
+        "error",
+        False,
+        "every snapshot, binding and session text, parsed in Python in batches",
+        store.invalid_json,
+    ),
+)
+CHECK_NAMES: tuple[str, ...] = tuple(c.name for c in CHECKS)
+BY_NAME = {c.name: c for c in CHECKS}
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str  # "bindings", "agent" or "session": one column per label on the page
+    url: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    table: str
+    id: str
+    tenant_id: str
+    detail: str
+    links: tuple[Link, ...]
+
+    def link(self, label: str) -> str | None:
+        return next((link.url for link in self.links if link.label == label), None)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    meaning: str
+    severity: Severity
+    index_backed: bool
+    reads: str
+    count: int
+    scanned: int
+    bounded: bool
+    samples: tuple[Sample, ...]
+    error: str | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.count > 0
+
+    @property
+    def count_label(self) -> str:
+        if self.error:
+            return "check failed"
+        return f"≥ {self.count:,} (bounded)" if self.bounded else f"{self.count:,}"
+
+    @property
+    def access_label(self) -> str:
+        return "index-backed" if self.index_backed else "bounded full scan"
+
+
+@dataclass(frozen=True)
+class Report:
+    tenant_id: str | None
+    scan_limit: int
+    results: tuple[CheckResult, ...]
+
+    @property
+    def has_errors(self) -> bool:
+        """An error-severity check found rows or could not run (CLI exit status 1)."""
+        return any(r.severity == "error" and (r.found or r.error) for r in self.results)
+
+    def get(self, name: str) -> CheckResult | None:
+        return next((r for r in self.results if r.name == name), None)
+
+    def totals(self) -> dict[str, int]:
+        """Checks with findings (or failures), per severity."""
+        return {
+            s: sum(1 for r in self.results if r.severity == s and (r.found or r.error)) for s in SEVERITIES
+        }
+
+
+def run_checks(
+    conn: sa.Connection,
+    *,
+    tenant_id: str | None = None,
+    names: Sequence[str] | None = None,
+    scan_limit: int = SCAN_LIMIT,
+    sample_limit: int = SAMPLE_LIMIT,
+) -> Report:
+    """Run the named checks (all by default), each bounded by `scan_limit` rows, for one workspace or all."""
+    unknown = set(names or ()) - set(BY_NAME)
+    if unknown:
+        raise ValueError(f"unknown check(s): {sorted(unknown)}")
+    chosen = [BY_NAME[n] for n in names] if names else list(CHECKS)
+    scope = Scope(
+        tenant_id=tenant_id,
+        scan_limit=scan_limit,
+        sample_limit=sample_limit,
+        has_drafts_table=sa.inspect(conn).has_table("agent_config_drafts"),
+    )
+    return Report(tenant_id, scan_limit, tuple(_run_one(conn, check, scope) for check in chosen))
+
+
+def _run_one(conn: sa.Connection, check: Check, scope: Scope) -> CheckResult:
+    """One check in its own savepoint (PostgreSQL aborts the transaction on a timeout otherwise)."""
+    try:
+        if conn.dialect.name == "sqlite":  # pysqlite's savepoints are unreliable; SQLite has no timeout
+            finding = check.run(conn, scope)
+        else:
+            with conn.begin_nested():
+                finding = check.run(conn, scope)
+    except sa.exc.SQLAlchemyError as exc:
+        return _result(
+            check, Finding(0, 0, False, ()), error=f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        )
+    return _result(check, finding)
+
+
+def _result(check: Check, finding: Finding, error: str | None = None) -> CheckResult:
+    return CheckResult(
+        name=check.name,
+        meaning=check.meaning,
+        severity=check.severity,
+        index_backed=check.index_backed,
+        reads=check.reads,
+        count=finding.count,
+        scanned=finding.scanned,
+        bounded=finding.bounded,
+        samples=tuple(_sample(a) for a in finding.samples),
+        error=error,
+    )
+
+
+def _sample(anomaly: Anomaly) -> Sample:
+    found: list[Link] = []
+    if anomaly.table == "agent_runtime_sessions":
+        found.append(Link("session", links.link("sessions", tenant=anomaly.tenant_id, session=anomaly.id)))
+    if anomaly.app_id and anomaly.workflow_id:
+        url = links.link(
+            "bindings",
+            tenant=anomaly.tenant_id,
+            app=anomaly.app_id,
+            workflow=anomaly.workflow_id,
+            node=anomaly.node_id,
+        )
+        found.append(Link("bindings", url))
+    if anomaly.agent_id:
+        found.append(Link("agent", links.link("agent", agent=anomaly.agent_id)))
+    return Sample(anomaly.table, anomaly.id, anomaly.tenant_id, anomaly.detail, tuple(found))
+
+
+# --- rendering for the CLI (the page renders the same Report) ----------------------------------------
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    return {
+        "tenant": report.tenant_id,
+        "scan_limit": report.scan_limit,
+        "has_errors": report.has_errors,
+        "checks": [
+            {
+                "name": r.name,
+                "severity": r.severity,
+                "meaning": r.meaning,
+                "count": r.count,
+                "bounded": r.bounded,
+                "count_label": r.count_label,
+                "scanned": r.scanned,
+                "access": r.access_label,
+                "reads": r.reads,
+                "error": r.error,
+                "samples": [
+                    {
+                        "table": s.table,
+                        "id": s.id,
+                        "tenant": s.tenant_id,
+                        "detail": s.detail,
+                        "links": {link.label: link.url for link in s.links},
+                    }
+                    for s in r.samples
+                ],
+            }
+            for r in report.results
+        ],
+    }
+
+
+def report_text(report: Report) -> str:
+    scope = f"workspace {report.tenant_id}" if report.tenant_id else "all workspaces"
+    lines = [f"Integrity checks, {scope} (at most {report.scan_limit:,} rows read per check)"]
+    for r in report.results:
+        status = f"failed: {r.error}" if r.error else r.count_label
+        lines.append(f"[{r.severity}] {r.name}: {status}  ({r.access_label})")
+        lines.append(f"    {r.meaning}")
+        for s in r.samples:
+            lines.append(f"    - {s.table} {s.id}: {s.detail}")
+            for link in s.links:
+                lines.append(f"        {link.label}: {link.url}")
+    totals = report.totals()
+    lines.append(
+        f"Checks with findings: {totals['error']} error, {totals['warning']} warning, {totals['info']} info."
+    )
+    return "\n".join(lines)

@@ -1,0 +1,142 @@
+"""Reading the audit log: actions with filters (newest first) and one session's history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from data.models import AuditAction, AuditTarget
+from data.models.audit import ACTIONS_TABLE, TARGETS_TABLE
+
+#: Rows the /audit page shows (and the CSV exports) for one filter; narrow the filter for more.
+MAX_ROWS = 2_000
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None  # case-insensitive substring
+    action: str | None = None
+    tenant_id: str | None = None
+    target: str | None = None  # any id: the action's id, its target, or one of its affected ids
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive day
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: str
+    created_at: datetime
+    finished_at: datetime | None
+    actor: str
+    action: str
+    tenant_id: str | None
+    target_id: str | None
+    reason: str
+    rule: str | None
+    filter: str | None
+    requested: int
+    applied: int
+    skipped: int
+    outcome: str
+    detail: str | None
+    app_version: str
+
+
+@dataclass(frozen=True)
+class SessionAuditEntry:
+    """One action that touched a session, with what it did to that row."""
+
+    action: AuditEntry
+    from_status: str | None
+    to_status: str | None
+    prior_updated_at: datetime | None
+    cleaned_at: datetime | None
+
+
+def audit_tables_present(conn: sa.Connection) -> bool:
+    names = set(sa.inspect(conn).get_table_names())
+    return {ACTIONS_TABLE, TARGETS_TABLE} <= names
+
+
+def _entry(row: sa.Row) -> AuditEntry:
+    return AuditEntry(
+        id=row.id,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        actor=row.actor,
+        action=row.action,
+        tenant_id=row.tenant_id,
+        target_id=row.target_id,
+        reason=row.reason,
+        rule=row.rule,
+        filter=row.filter,
+        requested=int(row.requested or 0),
+        applied=int(row.applied or 0),
+        skipped=int(row.skipped or 0),
+        outcome=row.outcome,
+        detail=row.detail,
+        app_version=row.app_version,
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_actions(conn: sa.Connection, flt: AuditFilter, *, limit: int = MAX_ROWS) -> list[AuditEntry]:
+    """Newest first, at most `limit` rows (the page says when the limit is reached)."""
+    query = sa.select(AuditAction)
+    if flt.actor:
+        query = query.where(AuditAction.actor.ilike(f"%{_escape_like(flt.actor)}%", escape="\\"))
+    if flt.action:
+        query = query.where(AuditAction.action == flt.action)
+    if flt.tenant_id:
+        query = query.where(AuditAction.tenant_id == flt.tenant_id)
+    if flt.target:
+        affected = sa.exists().where(
+            AuditTarget.action_id == AuditAction.id, AuditTarget.target_id == flt.target
+        )
+        query = query.where(
+            sa.or_(AuditAction.id == flt.target, AuditAction.target_id == flt.target, affected)
+        )
+    if flt.date_from:
+        query = query.where(AuditAction.created_at >= datetime.combine(flt.date_from, time.min))
+    if flt.date_to:
+        query = query.where(
+            AuditAction.created_at < datetime.combine(flt.date_to + timedelta(days=1), time.min)
+        )
+    query = query.order_by(AuditAction.created_at.desc(), AuditAction.id.desc()).limit(limit)
+    return [_entry(row) for row in conn.execute(query)]
+
+
+def session_history(conn: sa.Connection, session_id: str) -> list[SessionAuditEntry]:
+    """Every audited action on one session, newest first (index agent_desk_audit_targets_target_idx)."""
+    rows = conn.execute(
+        sa.select(
+            AuditAction,
+            AuditTarget.from_status,
+            AuditTarget.to_status,
+            AuditTarget.prior_updated_at,
+            AuditTarget.cleaned_at.label("target_cleaned_at"),
+        )
+        .join(AuditTarget, AuditTarget.action_id == AuditAction.id)
+        .where(AuditTarget.target_id == session_id)
+        .order_by(AuditTarget.created_at.desc(), AuditTarget.id.desc())
+    )
+    return [
+        SessionAuditEntry(_entry(r), r.from_status, r.to_status, r.prior_updated_at, r.target_cleaned_at)
+        for r in rows
+    ]
+
+
+def target_ids(conn: sa.Connection, action_id: str) -> list[str]:
+    """The ids an action affected (for the emergency re-activation and for tests)."""
+    return list(
+        conn.execute(
+            sa.select(AuditTarget.target_id)
+            .where(AuditTarget.action_id == action_id)
+            .order_by(AuditTarget.target_id)
+        ).scalars()
+    )

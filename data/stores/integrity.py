@@ -1,0 +1,654 @@
+"""SQL of the integrity checks; `data.services.integrity` names, grades and links what these find.
+
+Dify declares no foreign keys, so every reference between the agent tables can dangle. Each check
+here reads one *driving* table and tests every row it reads:
+
+* The driving read filters by workspace only (served by a `tenant_id`-leading index Dify ships) and
+  stops after `Scope.scan_limit` rows: no check ever reads more rows than that from its driving table.
+  Candidate conditions (e.g. "has a snapshot id") are tested on the rows read, never inside the
+  bounded read, so they cannot make it read more.
+* References are probed with correlated EXISTS on primary keys or tenant-leading indexes, so a probe
+  is an index lookup per row read, never a scan of the referenced table.
+* A `Finding` says how many rows were read and whether the bound was reached (then its count is a
+  lower bound: "≥ N").
+JSON is parsed in Python (`data.tolerant.parse_json`), streamed in batches: never cast in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+from data.models import Agent, AgentConfigRevision, AgentConfigSnapshot, AgentRuntimeSession
+from data.models import WorkflowAgentNodeBinding as Binding
+from data.models.enums import (
+    AgentIconType,
+    AgentKind,
+    AgentScope,
+    AgentSource,
+    AgentStatus,
+    BindingType,
+    RevisionOperation,
+    SessionOwnerType,
+    SessionStatus,
+)
+from data.tolerant import parse_json
+
+SCAN_LIMIT = 200_000
+SAMPLE_LIMIT = 20
+JSON_BATCH = 500  # rows parsed per fetched batch (memory stays bounded for 2 KB+ texts)
+MAX_LISTED_GAPS = 10
+
+Snapshot = AgentConfigSnapshot
+Revision = AgentConfigRevision
+Session = AgentRuntimeSession
+#: Newer Dify: sessions of console debug runs point `agent_config_snapshot_id` at a draft row.
+DRAFTS = sa.table("agent_config_drafts", sa.column("id"), sa.column("tenant_id"))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a check run covers: one workspace or all, how many rows each check may read, samples kept."""
+
+    tenant_id: str | None = None
+    scan_limit: int = SCAN_LIMIT
+    sample_limit: int = SAMPLE_LIMIT
+    has_drafts_table: bool = False
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """One offending row. The optional ids are link targets that exist (an agent id only if the agent
+    row exists); `detail` is a plain sentence with ids and stored values, never parsed user text."""
+
+    table: str
+    id: str
+    tenant_id: str
+    detail: str
+    agent_id: str | None = None
+    app_id: str | None = None
+    workflow_id: str | None = None
+    node_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """`count` offending rows (or groups) among `scanned` rows; `bounded`: the scan limit was reached."""
+
+    count: int
+    scanned: int
+    bounded: bool
+    samples: tuple[Anomaly, ...]
+
+
+# --- the shared shape: a bounded driving read, tested row by row -----------------------------------
+
+
+def _driving(model: type, columns: Sequence[sa.ColumnElement], scope: Scope) -> sa.Subquery:
+    """At most `scan_limit` rows of `model` (one workspace, or all), nothing filtered but the tenant."""
+    query = sa.select(*columns)
+    if scope.tenant_id:
+        query = query.where(model.tenant_id == scope.tenant_id)
+    return query.limit(scope.scan_limit).subquery("scanned")
+
+
+def _find(
+    conn: sa.Connection,
+    scanned: sa.Subquery,
+    anomaly: sa.ColumnElement[bool],
+    scope: Scope,
+    make: Callable[[sa.Row], Anomaly],
+    extra: Sequence[sa.ColumnElement] = (),
+) -> Finding:
+    """Count rows read and rows matching `anomaly` in one pass; fetch samples only when some match."""
+    scanned_rows, found = conn.execute(
+        sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((anomaly, 1), else_=0)), 0)
+        ).select_from(scanned)
+    ).one()
+    samples: tuple[Anomaly, ...] = ()
+    if found:
+        rows = conn.execute(sa.select(*scanned.c, *extra).where(anomaly).limit(scope.sample_limit))
+        samples = tuple(make(row) for row in rows)
+    return Finding(int(found), int(scanned_rows), int(scanned_rows) >= scope.scan_limit, samples)
+
+
+def _exists(model: type, *conditions: sa.ColumnElement[bool]) -> sa.Exists:
+    return sa.exists().where(*conditions).select_from(model)
+
+
+def _agent_exists(agent_id: sa.ColumnElement, tenant_id: sa.ColumnElement) -> sa.Exists:
+    return _exists(Agent, Agent.id == agent_id, Agent.tenant_id == tenant_id)
+
+
+def _snapshot_exists(snapshot_id: sa.ColumnElement, tenant_id: sa.ColumnElement) -> sa.Exists:
+    return _exists(Snapshot, Snapshot.id == snapshot_id, Snapshot.tenant_id == tenant_id)
+
+
+# --- bindings --------------------------------------------------------------------------------------
+
+_BINDING_COLUMNS = (
+    Binding.id,
+    Binding.tenant_id,
+    Binding.app_id,
+    Binding.workflow_id,
+    Binding.workflow_version,
+    Binding.node_id,
+    Binding.agent_id,
+    Binding.current_snapshot_id,
+)
+
+
+def _binding(row: sa.Row, detail: str, *, agent_exists: bool = True) -> Anomaly:
+    return Anomaly(
+        "workflow_agent_node_bindings",
+        row.id,
+        row.tenant_id,
+        detail,
+        agent_id=row.agent_id if agent_exists else None,
+        app_id=row.app_id,
+        workflow_id=row.workflow_id,
+        node_id=row.node_id,
+    )
+
+
+def _where(row: sa.Row) -> str:
+    version = "draft" if row.workflow_version == "draft" else f"published {row.workflow_version}"
+    return f"node {row.node_id} ({version})"
+
+
+def binding_missing_agent(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(Binding, _BINDING_COLUMNS, scope)
+    anomaly = sa.or_(s.c.agent_id.is_(None), ~_agent_exists(s.c.agent_id, s.c.tenant_id))
+
+    def make(r: sa.Row) -> Anomaly:
+        what = "names no agent" if r.agent_id is None else f"names agent {r.agent_id}, which does not exist"
+        return _binding(r, f"Binding of {_where(r)} {what}.", agent_exists=False)
+
+    return _find(conn, s, anomaly, scope, make)
+
+
+def binding_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(Binding, _BINDING_COLUMNS, scope)
+    anomaly = sa.and_(
+        s.c.current_snapshot_id.is_not(None), ~_snapshot_exists(s.c.current_snapshot_id, s.c.tenant_id)
+    )
+    agent_ok = _agent_exists(s.c.agent_id, s.c.tenant_id).label("agent_ok")
+
+    def make(r: sa.Row) -> Anomaly:
+        detail = f"Binding of {_where(r)} pins snapshot {r.current_snapshot_id}, which does not exist."
+        return _binding(r, detail, agent_exists=bool(r.agent_ok))
+
+    return _find(conn, s, anomaly, scope, make, extra=(agent_ok,))
+
+
+def binding_foreign_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(Binding, _BINDING_COLUMNS, scope)
+    anomaly = _exists(
+        Snapshot,
+        Snapshot.id == s.c.current_snapshot_id,
+        Snapshot.tenant_id == s.c.tenant_id,
+        Snapshot.agent_id != s.c.agent_id,
+    )
+    owner = (
+        sa.select(Snapshot.agent_id)
+        .where(Snapshot.id == s.c.current_snapshot_id, Snapshot.tenant_id == s.c.tenant_id)
+        .scalar_subquery()
+        .label("owner")
+    )
+    agent_ok = _agent_exists(s.c.agent_id, s.c.tenant_id).label("agent_ok")
+
+    def make(r: sa.Row) -> Anomaly:
+        detail = (
+            f"Binding of {_where(r)} (agent {r.agent_id}) pins snapshot {r.current_snapshot_id} "
+            f"of agent {r.owner}."
+        )
+        return _binding(r, detail, agent_exists=bool(r.agent_ok))
+
+    return _find(conn, s, anomaly, scope, make, extra=(owner, agent_ok))
+
+
+def archived_agent_bound_in_draft(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(Binding, _BINDING_COLUMNS, scope)
+    anomaly = sa.and_(
+        s.c.workflow_version == "draft",
+        _exists(
+            Agent,
+            Agent.id == s.c.agent_id,
+            Agent.tenant_id == s.c.tenant_id,
+            Agent.status == AgentStatus.ARCHIVED,
+        ),
+    )
+
+    def make(r: sa.Row) -> Anomaly:
+        return _binding(r, f"Draft binding of node {r.node_id} uses archived agent {r.agent_id}.")
+
+    return _find(conn, s, anomaly, scope, make)
+
+
+# --- agents, snapshots, revisions --------------------------------------------------------------------
+
+_AGENT_COLUMNS = (Agent.id, Agent.tenant_id, Agent.active_config_snapshot_id)
+
+
+def _agent(row: sa.Row, detail: str) -> Anomaly:
+    return Anomaly("agents", row.id, row.tenant_id, detail, agent_id=row.id)
+
+
+def agent_active_snapshot_missing(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(Agent, _AGENT_COLUMNS, scope)
+    anomaly = sa.and_(
+        s.c.active_config_snapshot_id.is_not(None),
+        ~_snapshot_exists(s.c.active_config_snapshot_id, s.c.tenant_id),
+    )
+
+    def make(r: sa.Row) -> Anomaly:
+        return _agent(r, f"Active snapshot {r.active_config_snapshot_id} does not exist.")
+
+    return _find(conn, s, anomaly, scope, make)
+
+
+def agent_active_snapshot_foreign(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(Agent, _AGENT_COLUMNS, scope)
+    anomaly = _exists(
+        Snapshot,
+        Snapshot.id == s.c.active_config_snapshot_id,
+        Snapshot.tenant_id == s.c.tenant_id,
+        Snapshot.agent_id != s.c.id,
+    )
+    owner = (
+        sa.select(Snapshot.agent_id)
+        .where(Snapshot.id == s.c.active_config_snapshot_id, Snapshot.tenant_id == s.c.tenant_id)
+        .scalar_subquery()
+        .label("owner")
+    )
+
+    def make(r: sa.Row) -> Anomaly:
+        return _agent(r, f"Active snapshot {r.active_config_snapshot_id} belongs to agent {r.owner}.")
+
+    return _find(conn, s, anomaly, scope, make, extra=(owner,))
+
+
+def workflow_only_agent_unreferenced(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(
+        Agent,
+        (Agent.id, Agent.tenant_id, Agent.scope, Agent.app_id, Agent.workflow_id, Agent.workflow_node_id),
+        scope,
+    )
+    anomaly = sa.and_(
+        s.c.scope == AgentScope.WORKFLOW_ONLY,
+        ~_exists(Binding, Binding.tenant_id == s.c.tenant_id, Binding.agent_id == s.c.id),
+    )
+
+    def make(r: sa.Row) -> Anomaly:
+        detail = f"Workflow-only agent of node {r.workflow_node_id or '(none)'} is referenced by no binding."
+        return Anomaly(
+            "agents",
+            r.id,
+            r.tenant_id,
+            detail,
+            agent_id=r.id,
+            app_id=r.app_id,
+            workflow_id=r.workflow_id,
+            node_id=r.workflow_node_id,
+        )
+
+    return _find(conn, s, anomaly, scope, make)
+
+
+def snapshot_missing_agent(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(Snapshot, (Snapshot.id, Snapshot.tenant_id, Snapshot.agent_id, Snapshot.version), scope)
+    anomaly = ~_agent_exists(s.c.agent_id, s.c.tenant_id)
+
+    def make(r: sa.Row) -> Anomaly:
+        detail = f"Snapshot version {r.version} names agent {r.agent_id}, which does not exist."
+        return Anomaly("agent_config_snapshots", r.id, r.tenant_id, detail)
+
+    return _find(conn, s, anomaly, scope, make)
+
+
+def revision_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(
+        Revision,
+        (
+            Revision.id,
+            Revision.tenant_id,
+            Revision.agent_id,
+            Revision.revision,
+            Revision.current_snapshot_id,
+            Revision.previous_snapshot_id,
+        ),
+        scope,
+    )
+    current_ok = _snapshot_exists(s.c.current_snapshot_id, s.c.tenant_id)
+    previous_ok = _snapshot_exists(s.c.previous_snapshot_id, s.c.tenant_id)
+    anomaly = sa.or_(~current_ok, sa.and_(s.c.previous_snapshot_id.is_not(None), ~previous_ok))
+    extra = (
+        current_ok.label("current_ok"),
+        previous_ok.label("previous_ok"),
+        _agent_exists(s.c.agent_id, s.c.tenant_id).label("agent_ok"),
+    )
+
+    def make(r: sa.Row) -> Anomaly:
+        missing = []
+        if not r.current_ok:
+            missing.append(f"current snapshot {r.current_snapshot_id}")
+        if r.previous_snapshot_id and not r.previous_ok:
+            missing.append(f"previous snapshot {r.previous_snapshot_id}")
+        detail = f"Revision {r.revision}: {' and '.join(missing)} does not exist."
+        return Anomaly(
+            "agent_config_revisions", r.id, r.tenant_id, detail, agent_id=r.agent_id if r.agent_ok else None
+        )
+
+    return _find(conn, s, anomaly, scope, make, extra=extra)
+
+
+def _numbering_gaps(
+    conn: sa.Connection, scope: Scope, model: type, number: sa.ColumnElement, table: str
+) -> Finding:
+    """Agents whose numbers are not exactly 1..max. Rows are read in (agent_id, number) order, so a
+    bounded read ends inside one agent's *prefix* of numbers: it never invents a gap."""
+    query = sa.select(model.agent_id, model.tenant_id, number.label("n"))
+    if scope.tenant_id:
+        query = query.where(model.tenant_id == scope.tenant_id)
+    s = query.order_by(model.agent_id, number).limit(scope.scan_limit).subquery("scanned")
+    count, low, high = sa.func.count(), sa.func.min(s.c.n), sa.func.max(s.c.n)
+    groups = (
+        sa.select(s.c.agent_id, s.c.tenant_id, count.label("present"), low.label("low"), high.label("high"))
+        .group_by(s.c.agent_id, s.c.tenant_id)
+        .having(sa.or_(count != high - low + 1, low != 1))
+        .subquery("gaps")
+    )
+    scanned_rows = conn.execute(sa.select(sa.func.count()).select_from(s)).scalar_one()
+    found = conn.execute(sa.select(sa.func.count()).select_from(groups)).scalar_one()
+    samples: list[Anomaly] = []
+    if found:
+        for g in conn.execute(sa.select(groups).order_by(groups.c.agent_id).limit(scope.sample_limit)):
+            missing = _missing(conn, model, number, g)
+            detail = f"{table.capitalize()}s 1..{g.high}: {g.present} present, missing {missing}."
+            samples.append(Anomaly(model.__tablename__, g.agent_id, g.tenant_id, detail, agent_id=g.agent_id))
+    return Finding(int(found), int(scanned_rows), scanned_rows >= scope.scan_limit, tuple(samples))
+
+
+def _missing(conn: sa.Connection, model: type, number: sa.ColumnElement, group: sa.Row) -> str:
+    """The first missing numbers of one agent (its unique (agent_id, number) index)."""
+    if group.high - group.present > 10_000:
+        return f"{group.high - group.present:,} numbers"
+    present = set(
+        conn.execute(
+            sa.select(number).where(model.tenant_id == group.tenant_id, model.agent_id == group.agent_id)
+        ).scalars()
+    )
+    gaps = [n for n in range(1, group.high + 1) if n not in present]
+    listed = ", ".join(str(n) for n in gaps[:MAX_LISTED_GAPS])
+    return listed + (f" … ({len(gaps)} in all)" if len(gaps) > MAX_LISTED_GAPS else "")
+
+
+def version_gaps(conn: sa.Connection, scope: Scope) -> Finding:
+    return _numbering_gaps(conn, scope, Snapshot, Snapshot.version, "version")
+
+
+def revision_gaps(conn: sa.Connection, scope: Scope) -> Finding:
+    return _numbering_gaps(conn, scope, Revision, Revision.revision, "revision")
+
+
+# --- runtime sessions ------------------------------------------------------------------------------
+
+_SESSION_COLUMNS = (
+    Session.id,
+    Session.tenant_id,
+    Session.app_id,
+    Session.owner_type,
+    Session.agent_id,
+    Session.binding_id,
+    Session.agent_config_snapshot_id,
+    Session.workflow_run_id,
+    Session.node_id,
+    Session.conversation_id,
+)
+
+
+def _session(row: sa.Row, detail: str, *, agent_exists: bool) -> Anomaly:
+    return Anomaly(
+        "agent_runtime_sessions",
+        row.id,
+        row.tenant_id,
+        detail,
+        agent_id=row.agent_id if agent_exists else None,
+        app_id=row.app_id,
+    )
+
+
+def session_missing_agent(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(Session, _SESSION_COLUMNS, scope)
+    anomaly = ~_agent_exists(s.c.agent_id, s.c.tenant_id)
+
+    def make(r: sa.Row) -> Anomaly:
+        return _session(
+            r, f"Session ({r.owner_type}) of agent {r.agent_id}, which does not exist.", agent_exists=False
+        )
+
+    return _find(conn, s, anomaly, scope, make)
+
+
+def session_missing_binding(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(Session, _SESSION_COLUMNS, scope)
+    anomaly = sa.and_(
+        s.c.binding_id.is_not(None),
+        ~_exists(Binding, Binding.id == s.c.binding_id, Binding.tenant_id == s.c.tenant_id),
+    )
+    agent_ok = _agent_exists(s.c.agent_id, s.c.tenant_id).label("agent_ok")
+
+    def make(r: sa.Row) -> Anomaly:
+        detail = f"Session of node {r.node_id} names binding {r.binding_id}, which does not exist."
+        return _session(r, detail, agent_exists=bool(r.agent_ok))
+
+    return _find(conn, s, anomaly, scope, make, extra=(agent_ok,))
+
+
+def session_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(Session, _SESSION_COLUMNS, scope)
+    missing = sa.and_(
+        s.c.agent_config_snapshot_id.is_not(None),
+        ~_snapshot_exists(s.c.agent_config_snapshot_id, s.c.tenant_id),
+    )
+    if scope.has_drafts_table:  # newer Dify: debugger sessions point at an agent_config_drafts row
+        missing = sa.and_(
+            missing,
+            ~_exists(
+                DRAFTS, DRAFTS.c.id == s.c.agent_config_snapshot_id, DRAFTS.c.tenant_id == s.c.tenant_id
+            ),
+        )
+    agent_ok = _agent_exists(s.c.agent_id, s.c.tenant_id).label("agent_ok")
+    where = "snapshot or draft" if scope.has_drafts_table else "snapshot"
+
+    def make(r: sa.Row) -> Anomaly:
+        detail = f"Session names {where} {r.agent_config_snapshot_id}, which does not exist."
+        return _session(r, detail, agent_exists=bool(r.agent_ok))
+
+    return _find(conn, s, anomaly=missing, scope=scope, make=make, extra=(agent_ok,))
+
+
+def _owner_problems(r: sa.Row) -> list[str]:
+    """Owner columns a session of its `owner_type` must (or must not) set (schema reference, 2.5)."""
+    if r.owner_type == SessionOwnerType.WORKFLOW_RUN:
+        required, forbidden = ("workflow_run_id", "node_id"), ("conversation_id",)
+    else:
+        required, forbidden = ("conversation_id",), ("workflow_run_id", "binding_id")
+    return [f"{c} is empty" for c in required if getattr(r, c) is None] + [
+        f"{c} is set" for c in forbidden if getattr(r, c) is not None
+    ]
+
+
+def session_owner_mismatch(conn: sa.Connection, scope: Scope) -> Finding:
+    s = _driving(Session, _SESSION_COLUMNS, scope)
+    workflow = sa.and_(
+        s.c.owner_type == SessionOwnerType.WORKFLOW_RUN,
+        sa.or_(s.c.workflow_run_id.is_(None), s.c.node_id.is_(None), s.c.conversation_id.is_not(None)),
+    )
+    conversation = sa.and_(
+        s.c.owner_type == SessionOwnerType.CONVERSATION,
+        sa.or_(s.c.conversation_id.is_(None), s.c.workflow_run_id.is_not(None), s.c.binding_id.is_not(None)),
+    )
+    agent_ok = _agent_exists(s.c.agent_id, s.c.tenant_id).label("agent_ok")
+
+    def make(r: sa.Row) -> Anomaly:
+        detail = f"owner_type {r.owner_type}, but " + ", ".join(_owner_problems(r)) + "."
+        return _session(r, detail, agent_exists=bool(r.agent_ok))
+
+    return _find(conn, s, sa.or_(workflow, conversation), scope, make, extra=(agent_ok,))
+
+
+# --- stored values: enums and JSON -------------------------------------------------------------------
+
+#: Enum columns per table: (column, enum, empty string allowed). Values newer Dify versions write are
+#: members of our enums (data.models.enums), so "unknown" means unknown to every Dify we know of.
+ENUM_COLUMNS: dict[type, tuple[tuple[sa.orm.InstrumentedAttribute, type[StrEnum], bool], ...]] = {
+    Agent: (
+        (Agent.scope, AgentScope, False),
+        (Agent.source, AgentSource, False),
+        (Agent.status, AgentStatus, False),
+        (Agent.agent_kind, AgentKind, False),
+        (Agent.icon_type, AgentIconType, True),  # Dify reads "" as None
+    ),
+    Revision: ((Revision.operation, RevisionOperation, False),),
+    Binding: ((Binding.binding_type, BindingType, False),),
+    Session: ((Session.owner_type, SessionOwnerType, False), (Session.status, SessionStatus, False)),
+}
+
+
+def _unknown(column: sa.ColumnElement, enum: type[StrEnum], empty_ok: bool) -> sa.ColumnElement[bool]:
+    known = [m.value for m in enum] + ([""] if empty_ok else [])
+    return sa.and_(column.is_not(None), column.not_in(known))
+
+
+def unknown_enum_values(conn: sa.Connection, scope: Scope) -> Finding:
+    """One bounded read per table; a row counts once, however many of its columns are unknown."""
+    count = scanned = 0
+    bounded = False
+    samples: list[Anomaly] = []
+    for model, columns in ENUM_COLUMNS.items():
+        extra = (model.agent_id,) if hasattr(model, "agent_id") else ()
+        s = _driving(model, (model.id, model.tenant_id, *extra, *(c for c, _, _ in columns)), scope)
+        anomaly = sa.or_(*(_unknown(s.c[c.key], enum, empty_ok) for c, enum, empty_ok in columns))
+        table = model.__tablename__
+
+        def make(r: sa.Row, columns=columns, table=table) -> Anomaly:
+            values = [
+                f"{c.key} = {r._mapping[c.key].raw!r}"
+                for c, _, _ in columns
+                if _is_unknown(r._mapping[c.key])
+            ]
+            agent = r.id if table == "agents" else getattr(r, "agent_id", None)
+            return Anomaly(
+                table, r.id, r.tenant_id, "Unknown value: " + ", ".join(values) + ".", agent_id=agent
+            )
+
+        finding = _find(conn, s, anomaly, _with_samples(scope, len(samples)), make)
+        count, scanned = count + finding.count, scanned + finding.scanned
+        bounded = bounded or finding.bounded
+        samples.extend(finding.samples)
+    return Finding(count, scanned, bounded, _only_existing_agents(conn, samples[: scope.sample_limit]))
+
+
+def _is_unknown(value: object) -> bool:
+    return value is not None and not getattr(value, "known", True) and getattr(value, "raw", "") != ""
+
+
+def _with_samples(scope: Scope, taken: int) -> Scope:
+    """The scope with the sample budget left after `taken` samples (at least one: counting still runs)."""
+    return replace(scope, sample_limit=max(1, scope.sample_limit - taken))
+
+
+@dataclass(frozen=True)
+class JsonColumn:
+    model: type
+    column: sa.orm.InstrumentedAttribute
+    shape: type  # dict or list
+
+
+#: The JSON-bearing columns Dify stores as text (schema reference, sections 2 and 3.4).
+JSON_COLUMNS: tuple[JsonColumn, ...] = (
+    JsonColumn(Snapshot, Snapshot.config_snapshot, dict),
+    JsonColumn(Binding, Binding.node_job_config, dict),
+    JsonColumn(Session, Session.session_snapshot, dict),
+    JsonColumn(Session, Session.composition_layer_specs, list),
+)
+
+
+def _json_error(text: str | None, shape: type) -> str | None:
+    result = parse_json(text)
+    if not result.ok:
+        return result.error
+    if not isinstance(result.value, shape):
+        expected = "an object" if shape is dict else "a list"
+        return f"JSON is a {type(result.value).__name__}, not {expected}"
+    return None
+
+
+def invalid_json(conn: sa.Connection, scope: Scope) -> Finding:
+    """Each table read once (its JSON columns together), streamed in batches of JSON_BATCH rows."""
+    count = scanned = 0
+    bounded = False
+    samples: list[Anomaly] = []
+    for model in dict.fromkeys(c.model for c in JSON_COLUMNS):
+        columns = [c for c in JSON_COLUMNS if c.model is model]
+        rows = 0
+        for row in _stream(conn, model, [c.column for c in columns], scope):
+            rows += 1
+            errors = [
+                (c.column.key, e) for c in columns if (e := _json_error(row._mapping[c.column.key], c.shape))
+            ]
+            if not errors:
+                continue
+            count += 1
+            if len(samples) < scope.sample_limit:
+                samples.append(_json_anomaly(model, row, errors))
+        scanned += rows
+        bounded = bounded or rows >= scope.scan_limit
+    return Finding(count, scanned, bounded, _only_existing_agents(conn, samples))
+
+
+def _json_refs(model: type) -> tuple[sa.ColumnElement, ...]:
+    if model is Binding:
+        return (Binding.agent_id, Binding.app_id, Binding.workflow_id, Binding.node_id)
+    if model is Session:
+        return (Session.agent_id, Session.app_id)
+    return (model.agent_id,)
+
+
+def _stream(
+    conn: sa.Connection, model: type, columns: Iterable[sa.ColumnElement], scope: Scope
+) -> Iterable[sa.Row]:
+    query = sa.select(model.id, model.tenant_id, *_json_refs(model), *columns)
+    if scope.tenant_id:
+        query = query.where(model.tenant_id == scope.tenant_id)
+    result = conn.execute(query.limit(scope.scan_limit).execution_options(yield_per=JSON_BATCH))
+    for batch in result.partitions():
+        yield from batch
+
+
+def _json_anomaly(model: type, row: sa.Row, errors: list[tuple[str, str]]) -> Anomaly:
+    mapping = row._mapping
+    return Anomaly(
+        model.__tablename__,
+        row.id,
+        row.tenant_id,
+        "; ".join(f"{column}: {error}" for column, error in errors),
+        agent_id=mapping.get("agent_id"),
+        app_id=mapping.get("app_id"),
+        workflow_id=mapping.get("workflow_id"),
+        node_id=mapping.get("node_id"),
+    )
+
+
+def _only_existing_agents(conn: sa.Connection, samples: Sequence[Anomaly]) -> tuple[Anomaly, ...]:
+    """Drop agent ids that name no agent row, so every agent link a sample carries opens an agent."""
+    wanted = sorted({a.agent_id for a in samples if a.agent_id})
+    existing = (
+        set(conn.execute(sa.select(Agent.id).where(Agent.id.in_(wanted))).scalars()) if wanted else set()
+    )
+    return tuple(a if a.agent_id in existing else replace(a, agent_id=None) for a in samples)
