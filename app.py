@@ -61,6 +61,10 @@ PAGES = [
     st.Page("app_pages/roster.py", title="Roster", icon="🗂️", url_path="roster"),
     st.Page("app_pages/agent.py", title="Agent", icon="🤖", url_path="agent"),
     st.Page("app_pages/compare.py", title="Compare", icon="🔀", url_path="compare"),
+    st.Page("app_pages/bindings.py", title="Bindings", icon="🔗", url_path="bindings"),
+    st.Page("app_pages/health.py", title="Health", icon="🩺", url_path="health"),
+    st.Page("app_pages/sessions.py", title="Sessions", icon="🧹", url_path="sessions"),
+    st.Page("app_pages/audit.py", title="Audit", icon="📜", url_path="audit"),
 ]
 navigation = st.navigation(PAGES)
 

@@ -193,6 +193,11 @@ with tab_bindings:
 
 with tab_sessions:
     st.caption("No index serves sessions by agent, so they are not counted here on every view.")
+    st.page_link(
+        "app_pages/sessions.py",
+        label="Open this agent's runtime sessions",
+        query_params={"tenant": agent.tenant_id, "agent": agent.id},
+    )
     st.code(links.link("sessions", tenant=agent.tenant_id, agent=agent.id), language=None)
 
 with tab_soul:

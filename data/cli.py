@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = commands.add_parser("schema", help="print what the schema check detects (extension)")
     s.add_argument("--format", choices=("text", "json"), default="text")
 
+    c = commands.add_parser("check", help="integrity checks; exit 1 when an error-severity check finds rows")
+    c.add_argument("--tenant", type=_uuid_arg, help="only this workspace")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+
     _add_sessions_parser(commands)
     return parser
 
@@ -207,6 +211,9 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {rule}: {count}")
         for warning in preview.warnings:
             print(f"warning: {warning}")
+        if not preview.requested:  # nothing found: nothing to do, nothing to audit
+            print("nothing to clean" + ("" if args.dry_run else "\ntransitioned: 0\nskipped: 0"))
+            return EXIT_OK
         if args.dry_run:
             for session_id in preview.to_clean[:50]:
                 print(f"  would clean {session_id}")
@@ -239,7 +246,34 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"migrate": cmd_migrate, "demo": cmd_demo, "schema": cmd_schema, "sessions": cmd_sessions}
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """The integrity checks (read-only, guarded engine): 1 when an error-severity check finds rows."""
+    from data.db import ensure_demo_database
+    from data.services.integrity import report_dict, report_text, run_checks
+
+    if settings.is_demo:
+        ensure_demo_database(settings)
+    engine = _engine(settings, guarded=True)
+    try:
+        with engine.connect() as conn:
+            schema = check_schema(conn)
+            if not schema.ok:
+                print("refused: " + "; ".join(schema.problems()), file=sys.stderr)
+                return EXIT_REFUSED
+            report = run_checks(conn, tenant_id=args.tenant)
+    finally:
+        engine.dispose()
+    print(json.dumps(report_dict(report), indent=2) if args.format == "json" else report_text(report))
+    return EXIT_PROBLEMS if report.has_errors else EXIT_OK
+
+
+COMMANDS = {
+    "migrate": cmd_migrate,
+    "demo": cmd_demo,
+    "schema": cmd_schema,
+    "sessions": cmd_sessions,
+    "check": cmd_check,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

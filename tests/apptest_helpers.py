@@ -12,6 +12,10 @@ PAGES = {
     "roster": "app_pages/roster.py",
     "agent": "app_pages/agent.py",
     "compare": "app_pages/compare.py",
+    "bindings": "app_pages/bindings.py",
+    "health": "app_pages/health.py",
+    "sessions": "app_pages/sessions.py",
+    "audit": "app_pages/audit.py",
 }
 
 

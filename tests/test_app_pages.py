@@ -77,9 +77,12 @@ def test_roster_pagination_by_cursor(demo_app_env: Path) -> None:
 
 
 def test_pasted_id_opens_the_matching_view(demo_app_env: Path) -> None:
-    at = open_page("roster", q=DemoIds.DRIFT_BINDING)
+    at = open_page("roster", q=DemoIds.SHOWCASE_SNAPSHOTS[0])
     no_exception(at)
     assert any(DemoIds.SHOWCASE_AGENT in c.value for c in at.code)  # agent detail link box
+    at = open_page("roster", q=DemoIds.DRIFT_BINDING)
+    no_exception(at)
+    assert any(DemoIds.DRIFT_BINDING in c.value or "bindings?" in c.value for c in at.code)
 
 
 def test_agent_detail_sections(demo_app_env: Path) -> None:

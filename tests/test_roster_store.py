@@ -164,11 +164,11 @@ def test_invalid_cursor_is_reported(seeded_engine: sa.Engine) -> None:
         ("SHOWCASE_AGENT", "agent", "agent"),
         ("INVALID_JSON_SNAPSHOT", "agent", "agent"),
         ("SHOWCASE_RESTORE_REVISION", "agent", "agent"),
-        ("DRIFT_BINDING", "agent", "agent"),
-        ("FINISHED_RUN_SESSION", "agent", "agent"),
-        ("APP_TICKET_TRIAGE", "roster", "tenant"),
-        ("RUN_PAUSED", "roster", "tenant"),
-        ("CONVERSATION_SUPERSEDED", "roster", "tenant"),
+        ("DRIFT_BINDING", "bindings", "node"),
+        ("FINISHED_RUN_SESSION", "sessions", "session"),
+        ("APP_TICKET_TRIAGE", "bindings", "app"),
+        ("RUN_PAUSED", "sessions", "run"),
+        ("CONVERSATION_SUPERSEDED", "sessions", "conversation"),
     ],
 )
 def test_pasted_ids_resolve_in_contract_order(

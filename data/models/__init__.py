@@ -8,7 +8,7 @@ from data.models.agent import (
     AgentRuntimeSession,
     WorkflowAgentNodeBinding,
 )
-from data.models.audit import AuditAction, AuditTarget  # noqa: F401  (Agent Desk's audit tables)
+from data.models.audit import AuditAction, AuditBatch, AuditTarget  # noqa: F401  (Agent Desk's audit tables)
 from data.models.base import DifyBase, naive_utc_now, uuidv7, uuidv7_time
 from data.models.core import (
     CORE_TABLES,

@@ -1,13 +1,15 @@
-"""Agent Desk's audit log: one row per action, one row per affected id (its own tables, own branch).
+"""Agent Desk's audit log, append-only: its database role needs only SELECT and INSERT on these tables.
 
-Invariants the services keep (and the tests check):
+* `agent_desk_audit_actions`: one row per action (who, when, what, workspace, reason, rule or filter,
+  rows requested, app version), written before the action changes anything.
+* `agent_desk_audit_targets`: one row per affected id, indexed by id (per-session history), written in
+  the SAME transaction as the change it records. An action's "applied" count is the number of its
+  target rows, so it equals the transitions exactly, even after a crash mid-way.
+* `agent_desk_audit_batches`: one row per committed batch (applied / skipped with reasons), a row for a
+  batch that failed and was rolled back, and a closing row (`batch_no` NULL) with the outcome. An
+  action without a closing row was interrupted.
 
-* An action row is written before its first change; each cleanup batch adds its per-id rows and
-  bumps the action's `applied` / `skipped` counters in the SAME transaction as the change, so
-  `applied` always equals the number of per-id rows of a clean action, even after a crash.
-* Per-id rows exist only for rows that really transitioned (or, for an audited read such as
-  revealing a conversation history, for the one session that was read).
-* Timestamps are naive UTC, like Dify's.
+Rows are never updated or deleted by the app. Timestamps are naive UTC, like Dify's.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from data.types import LongText, StringUUID
 
 ACTIONS_TABLE = "agent_desk_audit_actions"
 TARGETS_TABLE = "agent_desk_audit_targets"
+BATCHES_TABLE = "agent_desk_audit_batches"
 
 
 class AuditAction(AppBase):
@@ -38,7 +41,6 @@ class AuditAction(AppBase):
 
     id: Mapped[str] = mapped_column(StringUUID, default=uuidv7)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, default=naive_utc_now)
-    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
     actor: Mapped[str] = mapped_column(sa.String(255), nullable=False)  # email, local:<user>, cli:<name>
     action: Mapped[str] = mapped_column(sa.String(64), nullable=False)  # e.g. sessions.clean
     tenant_id: Mapped[str | None] = mapped_column(StringUUID, nullable=True)
@@ -47,10 +49,6 @@ class AuditAction(AppBase):
     rule: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     filter: Mapped[str | None] = mapped_column(LongText, nullable=True)  # JSON: filter or selection
     requested: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
-    applied: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
-    skipped: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
-    outcome: Mapped[str] = mapped_column(sa.String(32), nullable=False)  # running | done | failed
-    detail: Mapped[str | None] = mapped_column(LongText, nullable=True)  # JSON: skip reasons, error
     app_version: Mapped[str] = mapped_column(sa.String(32), nullable=False)
 
 
@@ -77,4 +75,26 @@ class AuditTarget(AppBase):
     # operator re-activate exactly the rows this action left untouched since (docs/sessions.md).
     prior_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
     cleaned_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, default=naive_utc_now)
+
+
+class AuditBatch(AppBase):
+    """The outcome of one batch of an action (or, with `batch_no` NULL, of the whole action)."""
+
+    __tablename__ = BATCHES_TABLE
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("id", name="agent_desk_audit_batches_pkey"),
+        sa.ForeignKeyConstraint(
+            ["action_id"], [f"{ACTIONS_TABLE}.id"], name="agent_desk_audit_batches_action_fkey"
+        ),
+        sa.Index("agent_desk_audit_batches_action_idx", "action_id"),
+    )
+
+    id: Mapped[str] = mapped_column(StringUUID, default=uuidv7)
+    action_id: Mapped[str] = mapped_column(StringUUID, nullable=False)
+    batch_no: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)  # NULL: the closing row
+    applied: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    skipped: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    outcome: Mapped[str] = mapped_column(sa.String(32), nullable=False)  # applied | failed | done
+    detail: Mapped[str | None] = mapped_column(LongText, nullable=True)  # JSON: skip reasons, error
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, default=naive_utc_now)

@@ -1,8 +1,9 @@
 """Writing the audit log, and the audited read of a session's conversation history.
 
-The write helpers take the caller's connection: callers put them in the same transaction as the
-change they record (see `data.services.cleanup`). Every write goes through the guarded engine, which
-allows writes to `agent_desk_*` tables only (plus the session cleanup transition).
+The log is append-only (INSERTs only; the least-privilege role has no UPDATE on it). The write helpers
+take the caller's connection: callers put them in the same transaction as the change they record (see
+`data.services.cleanup`). Every write goes through the guarded engine, which allows writes to
+`agent_desk_*` tables only (plus the session cleanup transition).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from typing import Any
 import sqlalchemy as sa
 
 import data
+from data import migrate
 from data.actor import Actor, Role, require_write
+from data.db import create_engine
 from data.masking import mask_session_snapshot
-from data.models import AgentRuntimeSession, AuditAction, AuditTarget, naive_utc_now, uuidv7
+from data.models import AgentRuntimeSession, AuditAction, AuditBatch, AuditTarget, naive_utc_now, uuidv7
+from data.settings import Settings
 from data.stores.audit import audit_tables_present
 from data.tolerant import parse_json
 
@@ -37,6 +41,18 @@ def ensure_audit_tables(conn: sa.Connection) -> None:
         raise AuditUnavailable(
             "the audit tables are missing: run `python -m data migrate` (Agent Desk's own tables) first"
         )
+
+
+def upgrade_demo_audit_tables(settings: Settings) -> None:
+    """An embedded demo created before the audit tables existed gets them (the demo only: migrations
+    never run implicitly against a real Dify database)."""
+    if not settings.is_demo:
+        return
+    engine = create_engine(settings.write_url, settings, guarded=False)
+    try:
+        migrate.upgrade(engine, "app")
+    finally:
+        engine.dispose()
 
 
 def require_reason(reason: str | None) -> str:
@@ -58,9 +74,9 @@ def start_action(
     rule: str | None = None,
     filter: Mapping[str, Any] | None = None,
     requested: int = 0,
-    outcome: str = "running",
     now: datetime | None = None,
 ) -> str:
+    """The action row, written (and committed by the caller) before anything changes."""
     action_id = uuidv7()
     conn.execute(
         sa.insert(AuditAction).values(
@@ -72,11 +88,8 @@ def start_action(
             target_id=target_id,
             reason=require_reason(reason),
             rule=rule,
-            filter=json.dumps(dict(filter), sort_keys=True) if filter else None,
+            filter=json.dumps(dict(filter), sort_keys=True, default=str) if filter else None,
             requested=requested,
-            applied=0,
-            skipped=0,
-            outcome=outcome,
             app_version=data.__version__,
         )
     )
@@ -107,25 +120,28 @@ def record_targets(conn: sa.Connection, action_id: str, targets: Sequence[Mappin
     )
 
 
-def add_counts(conn: sa.Connection, action_id: str, *, applied: int, skipped: int) -> None:
-    """Bump the action's counters; called in the transaction that made (or skipped) the changes."""
-    conn.execute(
-        sa.update(AuditAction)
-        .where(AuditAction.id == action_id)
-        .values(applied=AuditAction.applied + applied, skipped=AuditAction.skipped + skipped)
-    )
-
-
-def finish_action(
-    conn: sa.Connection, action_id: str, *, outcome: str, detail: Mapping[str, Any] | None = None
+def record_batch(
+    conn: sa.Connection,
+    action_id: str,
+    *,
+    batch_no: int | None,
+    applied: int,
+    skipped: int,
+    outcome: str,
+    detail: Mapping[str, Any] | None = None,
 ) -> None:
+    """A batch's outcome (in the batch's own transaction), a failed batch's error (after its rollback),
+    or, with `batch_no` None, the closing row of the whole action."""
     conn.execute(
-        sa.update(AuditAction)
-        .where(AuditAction.id == action_id)
-        .values(
+        sa.insert(AuditBatch).values(
+            id=uuidv7(),
+            action_id=action_id,
+            batch_no=batch_no,
+            applied=applied,
+            skipped=skipped,
             outcome=outcome,
-            finished_at=naive_utc_now(),
             detail=json.dumps(dict(detail), sort_keys=True, default=str) if detail else None,
+            created_at=naive_utc_now(),
         )
     )
 
@@ -169,15 +185,13 @@ def reveal_history(
             tenant_id=row.tenant_id,
             target_id=session_id,
             requested=1,
-            outcome="done",
         )
         record_targets(
             conn,
             action_id,
             [{"target_id": session_id, "tenant_id": row.tenant_id, "from_status": str(row.status)}],
         )
-        add_counts(conn, action_id, applied=1, skipped=0)
-        finish_action(conn, action_id, outcome="done")
+        record_batch(conn, action_id, batch_no=None, applied=1, skipped=0, outcome="done")
     parsed = parse_json(row.session_snapshot, expect_object=True)
     document = mask_session_snapshot(parsed.value, reveal_history=True) if parsed.ok else None
     return RevealedHistory(action_id, session_id, document)

@@ -13,8 +13,9 @@ Invariants (tested on PostgreSQL with real concurrent connections):
   a short `lock_timeout` (PostgreSQL; MySQL 8 has the same clause), so a row a Dify writer holds is
   skipped ("locked") instead of waited for; each locked row is re-checked (still active, same
   `updated_at` as in the preview, inside the actor's workspace); the UPDATE re-checks
-  `status = 'active'` itself; the per-id audit rows and the action's counters are written. A failure
+  `status = 'active'` itself; the per-id audit rows and the batch's audit row are inserted. A failure
   anywhere rolls back the whole batch, audit included, so the audit always equals the transitions.
+  The audit is append-only (see `data.models.audit`).
 * A row is transitioned at most once per cleanup, and a row Dify re-activated or re-saved after the
   preview (its `updated_at` moved) is skipped, never overwritten: no lost update.
 * Dify's writers wait at most for one batch (they do not use SKIP LOCKED): batches stay small.
@@ -37,7 +38,6 @@ from data.models import AgentRuntimeSession, naive_utc_now
 from data.models.enums import SessionOwnerType, SessionStatus
 from data.services import audit
 from data.services.leaks import RULE_NAMES, RuleContext, classify, in_flight, load_facts
-from data.stores.sessions import rows_by_id
 
 S = AgentRuntimeSession
 ACTIVE = SessionStatus.ACTIVE.value
@@ -112,22 +112,18 @@ def preview_cleanup(
 ) -> CleanupPreview:
     """Exact count, the ids, the count per rule and the warnings, for these ids as they are now."""
     requested = tuple(dict.fromkeys(ids))
-    rows = rows_by_id(conn, requested)
-    facts = {}
-    for start in range(0, len(rows), 1_000):
-        facts.update(load_facts(conn, rows[start : start + 1_000], ctx))
-    found = {r.id: r for r in rows}
+    facts = load_facts(conn, requested, ctx)
     preview_rows = tuple(
         PreviewRow(
-            id=r.id,
-            tenant_id=r.tenant_id,
-            owner_type=str(r.owner_type),
-            status=str(r.status),
-            updated_at=r.updated_at,
-            rule=classify(facts[r.id], ctx),
-            in_flight=in_flight(facts[r.id], ctx),
+            id=f.id,
+            tenant_id=f.tenant_id,
+            owner_type=f.owner_type,
+            status=f.status,
+            updated_at=f.updated_at,
+            rule=classify(f, ctx),
+            in_flight=in_flight(f, ctx),
         )
-        for r in (found[i] for i in requested if i in found)
+        for f in (facts[i] for i in requested if i in facts)
     )
     active = [r for r in preview_rows if r.status == ACTIVE]
     counts = Counter(r.rule or NO_RULE for r in active)
@@ -142,7 +138,7 @@ def preview_cleanup(
     ]
     unmatched = [r for r in active if r.rule is None and not r.in_flight]
     not_active = tuple(r.id for r in preview_rows if r.status != ACTIVE)
-    missing = tuple(i for i in requested if i not in found)
+    missing = tuple(i for i in requested if i not in facts)
     warnings = []
     if running:
         warnings.append(
@@ -214,6 +210,7 @@ def _locks_rows(conn: sa.Connection) -> bool:
 def _run_batch(
     conn: sa.Connection,
     action_id: str,
+    batch_no: int,
     ids: Sequence[str],
     expected: Mapping[str, datetime],
     allowed_tenant: str | None,
@@ -280,9 +277,42 @@ def _run_batch(
             else:
                 batch.skip(SKIP_CHANGED, row.id)
         audit.record_targets(conn, action_id, targets)
-    skipped = sum(len(v) for v in batch.skipped.values())
-    audit.add_counts(conn, action_id, applied=len(batch.transitioned), skipped=skipped)
+    audit.record_batch(
+        conn,
+        action_id,
+        batch_no=batch_no,
+        applied=len(batch.transitioned),
+        skipped=sum(len(v) for v in batch.skipped.values()),
+        outcome="applied",
+        detail={why: len(v) for why, v in batch.skipped.items()} or None,
+    )
     return batch
+
+
+def _record_quietly(
+    engine: sa.Engine,
+    action_id: str,
+    batch_no: int | None,
+    applied: int,
+    skipped: int,
+    outcome: str,
+    detail: Mapping[str, Any],
+) -> bool:
+    """An audit row in its own transaction, after a failure or at the end; never raises."""
+    try:
+        with engine.begin() as conn:
+            audit.record_batch(
+                conn,
+                action_id,
+                batch_no=batch_no,
+                applied=applied,
+                skipped=skipped,
+                outcome=outcome,
+                detail=detail,
+            )
+        return True
+    except Exception:
+        return False
 
 
 def apply_cleanup(
@@ -325,13 +355,16 @@ def apply_cleanup(
     for number, chunk in enumerate(batches, start=1):
         try:
             with engine.begin() as conn:
-                batch = _run_batch(conn, action_id, chunk, preview.expected_updated_at, allowed_tenant)
+                batch = _run_batch(
+                    conn, action_id, number, chunk, preview.expected_updated_at, allowed_tenant
+                )
                 if on_batch is not None:
                     on_batch(number, conn)
         except Exception as exc:  # the batch rolled back as a whole (its audit rows with it)
             error = (
                 f"batch {number} of {len(batches)} failed and was rolled back: {type(exc).__name__}: {exc}"
             )
+            _record_quietly(engine, action_id, number, 0, 0, "failed", {"error": error[:2_000]})
             break
         done_batches = number
         transitioned.extend(batch.transitioned)
@@ -347,11 +380,11 @@ def apply_cleanup(
     if error:
         detail["error"] = error[:2_000]
         detail["not_processed"] = len(not_processed)
-    try:
-        with engine.begin() as conn:
-            audit.finish_action(conn, action_id, outcome="failed" if error else "done", detail=detail)
-    except Exception as exc:  # the counters are already exact; only the outcome label is missing
-        error = (error + "; " if error else "") + f"the audit outcome could not be recorded: {exc}"
+    skipped_total = sum(len(v) for v in skipped.values())
+    outcome = "failed" if error else "done"
+    if not _record_quietly(engine, action_id, None, len(transitioned), skipped_total, outcome, detail):
+        # The per-batch rows are already exact; only the closing row is missing ("interrupted").
+        error = (error + "; " if error else "") + "the audit's closing row could not be written"
     return CleanupResult(
         action_id=action_id,
         requested=len(ids),

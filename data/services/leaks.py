@@ -25,9 +25,10 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -75,6 +76,7 @@ class SessionFacts:
     """Everything the rules look at for one session row (loaded by `load_facts`)."""
 
     id: str
+    tenant_id: str
     status: str
     owner_type: str
     created_at: datetime
@@ -131,64 +133,68 @@ def _idle(f: SessionFacts, ctx: RuleContext) -> bool:
 
 
 # --- SQL conditions (correlated on agent_runtime_sessions) ---------------------------------------
+#
+# Every lookup is a scalar subquery on a primary key or unique index (at most one row), never EXISTS:
+# PostgreSQL may turn an EXISTS under OR / NOT into a *hashed* sub-plan that reads the whole inner
+# table (all conversations, all runs) before the first row, while a scalar subquery is always one
+# index probe per candidate row. Bounded scans stay bounded that way.
 
 
-def _run_exists(*conditions: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
-    return sa.exists().where(WorkflowRun.id == S.workflow_run_id, *conditions)
+def _one(column: sa.ColumnElement, *where: sa.ColumnElement[bool]) -> sa.ScalarSelect:
+    return sa.select(column).where(*where).limit(1).scalar_subquery()
 
 
-def in_flight_condition(ctx: RuleContext) -> sa.ColumnElement[bool]:
+def _run_status(s: Any) -> sa.ScalarSelect:
+    return _one(WorkflowRun.status, WorkflowRun.id == s.workflow_run_id)
+
+
+def in_flight_condition(ctx: RuleContext, s: Any = S) -> sa.ColumnElement[bool]:
     if not ctx.has("workflow_runs"):
-        return S.workflow_run_id.is_not(None)
-    running = _run_exists(WorkflowRun.status.not_in(ENDED))
+        return s.workflow_run_id.is_not(None)
+    # A NULL status (no run row) is neither "in the ended set" nor "outside it": coalesce to ended.
+    running = sa.func.coalesce(_run_status(s), ENDED[0]).not_in(ENDED)
     if ctx.has("workflow_pauses"):
-        paused = sa.exists().where(
-            WorkflowPause.workflow_run_id == S.workflow_run_id, WorkflowPause.resumed_at.is_(None)
-        )
+        paused = _one(
+            sa.literal(1),
+            WorkflowPause.workflow_run_id == s.workflow_run_id,
+            WorkflowPause.resumed_at.is_(None),
+        ).is_not(None)
         running = sa.or_(running, paused)
-    return sa.and_(S.workflow_run_id.is_not(None), running)
+    return sa.and_(s.workflow_run_id.is_not(None), running)
 
 
-def _finished_run_sql(ctx: RuleContext) -> sa.ColumnElement[bool]:
+def _finished_run_sql(ctx: RuleContext, s: Any) -> sa.ColumnElement[bool]:
     if not ctx.has("workflow_runs"):
         return sa.false()
-    return sa.and_(S.owner_type == WORKFLOW_RUN, _run_exists(WorkflowRun.status.in_(ENDED)))
+    # Every condition here is two-valued (never NULL): NOT of a NULL would silently drop rows.
+    return sa.and_(s.owner_type == WORKFLOW_RUN, sa.func.coalesce(_run_status(s), "").in_(ENDED))
 
 
-def _orphaned_sql(ctx: RuleContext) -> sa.ColumnElement[bool]:
-    usable_agent = sa.exists().where(Agent.id == S.agent_id, Agent.status != AgentStatus.ARCHIVED.value)
-    parts: list[sa.ColumnElement[bool]] = [~usable_agent]
+def _orphaned_sql(ctx: RuleContext, s: Any) -> sa.ColumnElement[bool]:
+    agent_status = _one(Agent.status, Agent.id == s.agent_id)
+    archived = AgentStatus.ARCHIVED.value
+    parts: list[sa.ColumnElement[bool]] = [sa.func.coalesce(agent_status, archived) == archived]
     if ctx.has("apps"):
-        parts.append(~sa.exists().where(App.id == S.app_id))
+        parts.append(_one(sa.literal(1), App.id == s.app_id).is_(None))
     if ctx.has("conversations"):
-        live = [Conversation.id == S.conversation_id]
+        live = [Conversation.id == s.conversation_id]
         if ctx.has_is_deleted:
             live.append(Conversation.is_deleted.is_not(True))
-        parts.append(sa.and_(S.conversation_id.is_not(None), ~sa.exists().where(*live)))
+        parts.append(sa.and_(s.conversation_id.is_not(None), _one(sa.literal(1), *live).is_(None)))
     if ctx.has("workflow_runs"):
-        parts.append(sa.and_(S.workflow_run_id.is_not(None), ~_run_exists()))
+        parts.append(sa.and_(s.workflow_run_id.is_not(None), _run_status(s).is_(None)))
     return sa.or_(*parts)
 
 
-def _superseded_sql(ctx: RuleContext) -> sa.ColumnElement[bool]:
+def _superseded_sql(ctx: RuleContext, s: Any) -> sa.ColumnElement[bool]:
     # Served by agent_runtime_session_conversation_lookup_idx (tenant_id, conversation_id, status).
-    newer = aliased(AgentRuntimeSession, name="newer")
-    later = sa.or_(
-        newer.created_at > S.created_at, sa.and_(newer.created_at == S.created_at, newer.id > S.id)
+    return sa.and_(
+        s.owner_type == CONVERSATION, s.conversation_id.is_not(None), _newer_sibling(s).is_not(None)
     )
-    sibling = sa.exists().where(
-        newer.tenant_id == S.tenant_id,
-        newer.conversation_id == S.conversation_id,
-        newer.status == ACTIVE,
-        newer.agent_id == S.agent_id,
-        newer.id != S.id,
-        later,
-    )
-    return sa.and_(S.owner_type == CONVERSATION, S.conversation_id.is_not(None), sibling)
 
 
-def _idle_sql(ctx: RuleContext) -> sa.ColumnElement[bool]:
-    return S.updated_at < ctx.idle_before
+def _idle_sql(ctx: RuleContext, s: Any) -> sa.ColumnElement[bool]:
+    return s.updated_at < ctx.idle_before
 
 
 # --- the rules --------------------------------------------------------------------------------
@@ -199,7 +205,7 @@ class LeakRule:
     name: str
     summary: str
     predicate: Callable[[SessionFacts, RuleContext], bool]
-    condition: Callable[[RuleContext], sa.ColumnElement[bool]]
+    condition: Callable[[RuleContext, Any], sa.ColumnElement[bool]]  # (ctx, session entity)
 
 
 RULES: tuple[LeakRule, ...] = (
@@ -237,7 +243,7 @@ def classify(f: SessionFacts, ctx: RuleContext) -> str | None:
     return None
 
 
-def first_match_condition(name: str, ctx: RuleContext) -> sa.ColumnElement[bool]:
+def first_match_condition(name: str, ctx: RuleContext, s: Any = S) -> sa.ColumnElement[bool]:
     """SQL selecting exactly the rows `classify` labels `name`.
 
     A flat AND list (cheap column tests first) so the planner may order the sub-plans itself.
@@ -246,25 +252,25 @@ def first_match_condition(name: str, ctx: RuleContext) -> sa.ColumnElement[bool]
         raise ValueError(f"unknown leak rule {name!r}; rules: {', '.join(RULE_NAMES)}")
     earlier = RULES[: RULE_NAMES.index(name)]
     return sa.and_(
-        S.status == ACTIVE,
-        BY_NAME[name].condition(ctx),
-        *[sa.not_(r.condition(ctx)) for r in earlier],
-        sa.not_(in_flight_condition(ctx)),
+        s.status == ACTIVE,
+        BY_NAME[name].condition(ctx, s),
+        *[sa.not_(r.condition(ctx, s)) for r in earlier],
+        sa.not_(in_flight_condition(ctx, s)),
     )
 
 
-def any_rule_condition(ctx: RuleContext) -> sa.ColumnElement[bool]:
+def any_rule_condition(ctx: RuleContext, s: Any = S) -> sa.ColumnElement[bool]:
     """SQL selecting the rows `classify` labels with some rule."""
     return sa.and_(
-        S.status == ACTIVE,
-        sa.or_(*[r.condition(ctx) for r in RULES]),
-        sa.not_(in_flight_condition(ctx)),
+        s.status == ACTIVE,
+        sa.or_(*[r.condition(ctx, s) for r in RULES]),
+        sa.not_(in_flight_condition(ctx, s)),
     )
 
 
-# --- loading the facts for a set of rows (per page or per cleanup batch) ------------------------
+# --- loading the facts: the same scalar subqueries, as columns --------------------------------------
 
-#: Columns of agent_runtime_sessions the facts need (callers select at least these).
+#: Columns of agent_runtime_sessions the facts need.
 FACT_COLUMNS = (
     S.id,
     S.tenant_id,
@@ -279,117 +285,87 @@ FACT_COLUMNS = (
 )
 
 
-def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield list(values[start : start + CHUNK])
+def _newer_sibling(s: Any) -> sa.ScalarSelect:
+    newer = aliased(AgentRuntimeSession, name="newer")
+    later = sa.or_(
+        newer.created_at > s.created_at, sa.and_(newer.created_at == s.created_at, newer.id > s.id)
+    )
+    return _one(
+        sa.literal(1),
+        newer.tenant_id == s.tenant_id,
+        newer.conversation_id == s.conversation_id,
+        newer.status == ACTIVE,
+        newer.agent_id == s.agent_id,
+        newer.id != s.id,
+        later,
+    )
 
 
-def _lookup(conn: sa.Connection, query: Callable[[list[str]], sa.Select], ids: set[str]) -> list[sa.Row]:
-    rows: list[sa.Row] = []
-    for chunk in _chunks(sorted(ids)):
-        rows.extend(conn.execute(query(chunk)))
-    return rows
+def fact_columns(ctx: RuleContext, s: Any = S) -> tuple[sa.Label, ...]:
+    """The looked-up facts as labeled scalar subqueries: one index probe each per returned row.
+
+    Selected next to FACT_COLUMNS (by `load_facts`, and by the sessions page's own query), so a page
+    of 50 sessions gets its facts in the same statement that reads the rows.
+    """
+    runs, pauses, apps = ctx.has("workflow_runs"), ctx.has("workflow_pauses"), ctx.has("apps")
+    conversations = ctx.has("conversations")
+    return (
+        (_run_status(s) if runs else sa.null()).label("f_run_status"),
+        (
+            _one(
+                sa.literal(1),
+                WorkflowPause.workflow_run_id == s.workflow_run_id,
+                WorkflowPause.resumed_at.is_(None),
+            ).is_not(None)
+            if pauses
+            else sa.false()
+        ).label("f_run_open_pause"),
+        _one(Agent.status, Agent.id == s.agent_id).label("f_agent_status"),
+        (_one(sa.literal(1), App.id == s.app_id).is_not(None) if apps else sa.true()).label("f_app_exists"),
+        (
+            _one(sa.literal(1), Conversation.id == s.conversation_id).is_not(None)
+            if conversations
+            else sa.true()
+        ).label("f_conversation_exists"),
+        (
+            _one(Conversation.is_deleted, Conversation.id == s.conversation_id)
+            if conversations and ctx.has_is_deleted
+            else sa.false()
+        ).label("f_conversation_deleted"),
+        sa.case((s.conversation_id.is_not(None), _newer_sibling(s).is_not(None)), else_=sa.false()).label(
+            "f_newer_sibling"
+        ),
+    )
 
 
-def load_facts(conn: sa.Connection, rows: Sequence[sa.Row], ctx: RuleContext) -> dict[str, SessionFacts]:
-    """Facts for `rows` (having FACT_COLUMNS), with a handful of primary-key / index lookups per call."""
-    if not rows:
-        return {}
-    run_ids = {r.workflow_run_id for r in rows if r.workflow_run_id}
-    runs: dict[str, str] = {}
-    open_pauses: set[str] = set()
-    if run_ids and ctx.has("workflow_runs"):
-        runs = {
-            r.id: r.status
-            for r in _lookup(
-                conn,
-                lambda c: sa.select(WorkflowRun.id, WorkflowRun.status).where(WorkflowRun.id.in_(c)),
-                run_ids,
-            )
-        }
-    if run_ids and ctx.has("workflow_pauses"):
-        open_pauses = {
-            r.workflow_run_id
-            for r in _lookup(
-                conn,
-                lambda c: sa.select(WorkflowPause.workflow_run_id).where(
-                    WorkflowPause.workflow_run_id.in_(c), WorkflowPause.resumed_at.is_(None)
-                ),
-                run_ids,
-            )
-        }
-    agents = {
-        r.id: str(r.status)
-        for r in _lookup(
-            conn,
-            lambda c: sa.select(Agent.id, Agent.status).where(Agent.id.in_(c)),
-            {r.agent_id for r in rows},
-        )
-    }
-    apps: set[str] | None = None
-    if ctx.has("apps"):
-        apps = {
-            r.id
-            for r in _lookup(conn, lambda c: sa.select(App.id).where(App.id.in_(c)), {r.app_id for r in rows})
-        }
-    conversation_ids = {r.conversation_id for r in rows if r.conversation_id}
-    conversations: dict[str, bool] = {}
-    if conversation_ids and ctx.has("conversations"):
-        columns = [Conversation.id]
-        if ctx.has_is_deleted:
-            columns.append(Conversation.is_deleted)
-        conversations = {
-            r.id: bool(r.is_deleted) if ctx.has_is_deleted else False
-            for r in _lookup(
-                conn, lambda c: sa.select(*columns).where(Conversation.id.in_(c)), conversation_ids
-            )
-        }
-    newer = _rows_with_newer_sibling(conn, rows)
-    facts = {}
-    for r in rows:
-        facts[r.id] = SessionFacts(
-            id=r.id,
-            status=str(r.status),
-            owner_type=str(r.owner_type),
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-            workflow_run_id=r.workflow_run_id,
-            conversation_id=r.conversation_id,
-            run_status=runs.get(r.workflow_run_id) if r.workflow_run_id else None,
-            run_open_pause=r.workflow_run_id in open_pauses,
-            agent_status=agents.get(r.agent_id),
-            app_exists=apps is None or r.app_id in apps,
-            conversation_exists=r.conversation_id is None or r.conversation_id in conversations,
-            conversation_deleted=conversations.get(r.conversation_id, False) if r.conversation_id else False,
-            newer_active_sibling=r.id in newer,
-        )
+def facts_from_row(row: sa.Row) -> SessionFacts:
+    """Facts from a row selected with FACT_COLUMNS + fact_columns(ctx)."""
+    return SessionFacts(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        status=str(row.status),
+        owner_type=str(row.owner_type),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        workflow_run_id=row.workflow_run_id,
+        conversation_id=row.conversation_id,
+        run_status=None if row.f_run_status is None else str(row.f_run_status),
+        run_open_pause=bool(row.f_run_open_pause),
+        agent_status=None if row.f_agent_status is None else str(row.f_agent_status),
+        app_exists=bool(row.f_app_exists),
+        conversation_exists=row.conversation_id is None or bool(row.f_conversation_exists),
+        conversation_deleted=bool(row.f_conversation_deleted) if row.conversation_id else False,
+        newer_active_sibling=bool(row.f_newer_sibling),
+    )
+
+
+def load_facts(conn: sa.Connection, ids: Sequence[str], ctx: RuleContext) -> dict[str, SessionFacts]:
+    """Facts of these sessions (primary-key reads, CHUNK ids per statement); missing ids are absent."""
+    facts: dict[str, SessionFacts] = {}
+    wanted = list(dict.fromkeys(ids))
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        query = sa.select(*FACT_COLUMNS, *fact_columns(ctx)).where(S.id.in_(chunk))
+        for row in conn.execute(query):
+            facts[row.id] = facts_from_row(row)
     return facts
-
-
-def _rows_with_newer_sibling(conn: sa.Connection, rows: Sequence[sa.Row]) -> set[str]:
-    """Ids among `rows` (conversation owner) with a later ACTIVE row of the same tenant/conversation/agent."""
-    wanted = [r for r in rows if str(r.owner_type) == CONVERSATION and r.conversation_id]
-    if not wanted:
-        return set()
-    by_tenant: dict[str, set[str]] = {}
-    for r in wanted:
-        by_tenant.setdefault(r.tenant_id, set()).add(r.conversation_id)
-    active: dict[tuple[str, str, str], list[tuple[datetime, str]]] = {}
-    for tenant_id, conversation_ids in by_tenant.items():
-        # Served by agent_runtime_session_conversation_lookup_idx (tenant_id, conversation_id, status).
-        for row in _lookup(
-            conn,
-            lambda c, t=tenant_id: sa.select(S.id, S.conversation_id, S.agent_id, S.created_at).where(
-                S.tenant_id == t, S.conversation_id.in_(c), S.status == ACTIVE
-            ),
-            conversation_ids,
-        ):
-            active.setdefault((tenant_id, row.conversation_id, row.agent_id), []).append(
-                (row.created_at, row.id)
-            )
-    result = set()
-    for r in wanted:
-        mine = (r.created_at, r.id)
-        if any(other > mine for other in active.get((r.tenant_id, r.conversation_id, r.agent_id), [])):
-            result.add(r.id)
-    return result

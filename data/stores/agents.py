@@ -381,39 +381,48 @@ def resolve_id(conn: sa.Connection, value: str, *, has_core: frozenset[str] = fr
             WorkflowAgentNodeBinding.app_id,
             WorkflowAgentNodeBinding.workflow_id,
             WorkflowAgentNodeBinding.node_id,
-            WorkflowAgentNodeBinding.agent_id,
         ).where(WorkflowAgentNodeBinding.id == value)
     ).first()
     if binding:
-        if binding.agent_id:
-            return IdMatch(
-                "binding", "agent", {"agent": binding.agent_id}, f"binding of node {binding.node_id}"
-            )
         return IdMatch(
-            "binding", "roster", {"tenant": binding.tenant_id}, f"binding of node {binding.node_id}"
+            "binding",
+            "bindings",
+            {
+                "tenant": binding.tenant_id,
+                "app": binding.app_id,
+                "workflow": binding.workflow_id,
+                "node": binding.node_id,
+            },
+            f"binding of node {binding.node_id}",
         )
     session = conn.execute(
-        sa.select(AgentRuntimeSession.tenant_id, AgentRuntimeSession.agent_id).where(
-            AgentRuntimeSession.id == value
-        )
+        sa.select(AgentRuntimeSession.tenant_id).where(AgentRuntimeSession.id == value)
     ).first()
     if session:
-        return IdMatch("session", "agent", {"agent": session.agent_id}, "runtime session (its agent)")
+        return IdMatch(
+            "session", "sessions", {"tenant": session.tenant_id, "session": value}, "runtime session"
+        )
     if "apps" in has_core:
-        app = conn.execute(sa.select(App.tenant_id, App.name).where(App.id == value)).first()
+        app = conn.execute(sa.select(App.tenant_id).where(App.id == value)).first()
         if app:
-            return IdMatch("app", "roster", {"tenant": app.tenant_id}, "app (its workspace's roster)")
+            return IdMatch("app", "bindings", {"tenant": app.tenant_id, "app": value}, "app")
     if "workflows" in has_core:
-        wf = conn.execute(sa.select(Workflow.tenant_id).where(Workflow.id == value)).first()
+        wf = conn.execute(sa.select(Workflow.tenant_id, Workflow.app_id).where(Workflow.id == value)).first()
         if wf:
             return IdMatch(
-                "workflow", "roster", {"tenant": wf.tenant_id}, "workflow (its workspace's roster)"
+                "workflow",
+                "bindings",
+                {"tenant": wf.tenant_id, "app": wf.app_id, "workflow": value},
+                "workflow version",
             )
     if "workflow_runs" in has_core:
         run = conn.execute(sa.select(WorkflowRun.tenant_id).where(WorkflowRun.id == value)).first()
         if run:
             return IdMatch(
-                "workflow_run", "roster", {"tenant": run.tenant_id}, "workflow run (its workspace)"
+                "workflow_run",
+                "sessions",
+                {"tenant": run.tenant_id, "run": value},
+                "workflow run (its sessions)",
             )
     if "conversations" in has_core and "apps" in has_core:
         conv = conn.execute(
@@ -424,6 +433,9 @@ def resolve_id(conn: sa.Connection, value: str, *, has_core: frozenset[str] = fr
         ).first()
         if conv:
             return IdMatch(
-                "conversation", "roster", {"tenant": conv.tenant_id}, "conversation (its workspace)"
+                "conversation",
+                "sessions",
+                {"tenant": conv.tenant_id, "conversation": value},
+                "conversation (its sessions)",
             )
     return None

@@ -1,4 +1,9 @@
-"""Reading the audit log: actions with filters (newest first) and one session's history."""
+"""Reading the audit log: actions with filters (newest first) and one session's history.
+
+`applied` is the number of the action's per-id rows (exact by construction: written in the transaction
+of each change); `skipped` sums its batch rows; `outcome` comes from its closing row, and an action
+without one is "interrupted" (the process stopped mid-way; its committed batches are all recorded).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
-from data.models import AuditAction, AuditTarget
-from data.models.audit import ACTIONS_TABLE, TARGETS_TABLE
+from data.models import AuditAction, AuditBatch, AuditTarget
+from data.models.audit import ACTIONS_TABLE, BATCHES_TABLE, TARGETS_TABLE
 
 #: Rows the /audit page shows (and the CSV exports) for one filter; narrow the filter for more.
 MAX_ROWS = 2_000
@@ -57,7 +63,7 @@ class SessionAuditEntry:
 
 def audit_tables_present(conn: sa.Connection) -> bool:
     names = set(sa.inspect(conn).get_table_names())
-    return {ACTIONS_TABLE, TARGETS_TABLE} <= names
+    return {ACTIONS_TABLE, TARGETS_TABLE, BATCHES_TABLE} <= names
 
 
 def _entry(row: sa.Row) -> AuditEntry:
@@ -75,10 +81,35 @@ def _entry(row: sa.Row) -> AuditEntry:
         requested=int(row.requested or 0),
         applied=int(row.applied or 0),
         skipped=int(row.skipped or 0),
-        outcome=row.outcome,
+        outcome=row.outcome or "interrupted",
         detail=row.detail,
         app_version=row.app_version,
     )
+
+
+def _actions() -> sa.Select:
+    """Action rows with their derived counts and closing row (one correlated count each, indexed)."""
+    closing = aliased(AuditBatch, name="closing")
+    applied = (
+        sa.select(sa.func.count())
+        .where(AuditTarget.action_id == AuditAction.id)
+        .correlate(AuditAction)  # only the action: a caller may join the targets table too
+        .scalar_subquery()
+    )
+    skipped = (
+        sa.select(sa.func.coalesce(sa.func.sum(AuditBatch.skipped), 0))
+        .where(AuditBatch.action_id == AuditAction.id, AuditBatch.batch_no.is_not(None))
+        .correlate(AuditAction)
+        .scalar_subquery()
+    )
+    return sa.select(
+        AuditAction,
+        applied.label("applied"),
+        skipped.label("skipped"),
+        closing.outcome,
+        closing.detail,
+        closing.created_at.label("finished_at"),
+    ).outerjoin(closing, sa.and_(closing.action_id == AuditAction.id, closing.batch_no.is_(None)))
 
 
 def _escape_like(text: str) -> str:
@@ -87,7 +118,7 @@ def _escape_like(text: str) -> str:
 
 def list_actions(conn: sa.Connection, flt: AuditFilter, *, limit: int = MAX_ROWS) -> list[AuditEntry]:
     """Newest first, at most `limit` rows (the page says when the limit is reached)."""
-    query = sa.select(AuditAction)
+    query = _actions()
     if flt.actor:
         query = query.where(AuditAction.actor.ilike(f"%{_escape_like(flt.actor)}%", escape="\\"))
     if flt.action:
@@ -114,8 +145,8 @@ def list_actions(conn: sa.Connection, flt: AuditFilter, *, limit: int = MAX_ROWS
 def session_history(conn: sa.Connection, session_id: str) -> list[SessionAuditEntry]:
     """Every audited action on one session, newest first (index agent_desk_audit_targets_target_idx)."""
     rows = conn.execute(
-        sa.select(
-            AuditAction,
+        _actions()
+        .add_columns(
             AuditTarget.from_status,
             AuditTarget.to_status,
             AuditTarget.prior_updated_at,

@@ -3,12 +3,13 @@
 Dify declares no foreign keys, so every reference between the agent tables can dangle. Each check
 here reads one *driving* table and tests every row it reads:
 
-* The driving read filters by workspace only (served by a `tenant_id`-leading index Dify ships) and
-  stops after `Scope.scan_limit` rows: no check ever reads more rows than that from its driving table.
-  Candidate conditions (e.g. "has a snapshot id") are tested on the rows read, never inside the
-  bounded read, so they cannot make it read more.
-* References are probed with correlated EXISTS on primary keys or tenant-leading indexes, so a probe
-  is an index lookup per row read, never a scan of the referenced table.
+* The driving read filters by workspace only (for one workspace, a seek on a `tenant_id`-leading
+  index Dify ships; for all, the table from its start) and stops after `Scope.scan_limit` rows: no
+  check ever reads more rows than that from its driving table. Candidate conditions (e.g. "has a
+  snapshot id") are tested on the rows read, never inside the bounded read, so they cannot make it
+  read more.
+* References are probed with correlated scalar subqueries on primary keys or tenant-leading indexes
+  (see `_exists`), so a probe is an index lookup per row read, never a scan of the referenced table.
 * A `Finding` says how many rows were read and whether the bound was reached (then its count is a
   lower bound: "≥ N").
 JSON is parsed in Python (`data.tolerant.parse_json`), streamed in batches: never cast in SQL.
@@ -36,10 +37,11 @@ from data.models.enums import (
     SessionStatus,
 )
 from data.tolerant import parse_json
+from data.types import normalize_uuid
 
 SCAN_LIMIT = 200_000
 SAMPLE_LIMIT = 20
-JSON_BATCH = 500  # rows parsed per fetched batch (memory stays bounded for 2 KB+ texts)
+STREAM_BATCH = 500  # rows per fetched batch when Python reads the rows (memory stays bounded)
 MAX_LISTED_GAPS = 10
 
 Snapshot = AgentConfigSnapshot
@@ -87,17 +89,21 @@ class Finding:
 # --- the shared shape: a bounded driving read, tested row by row -----------------------------------
 
 
-def _driving(model: type, columns: Sequence[sa.ColumnElement], scope: Scope) -> sa.Subquery:
-    """At most `scan_limit` rows of `model` (one workspace, or all), nothing filtered but the tenant."""
+def _driving(model: type, columns: Sequence[sa.ColumnElement], scope: Scope) -> sa.CTE:
+    """At most `scan_limit` rows of `model` (one workspace, or all), nothing filtered but the tenant.
+
+    A MATERIALIZED CTE on PostgreSQL: planned on its own, so the outer sample query's small LIMIT
+    cannot talk the planner into a "fast start" sequential scan of the whole table filtered by
+    tenant (which, when anomalies are rare, reads every row of every workspace)."""
     query = sa.select(*columns)
     if scope.tenant_id:
         query = query.where(model.tenant_id == scope.tenant_id)
-    return query.limit(scope.scan_limit).subquery("scanned")
+    return query.limit(scope.scan_limit).cte("scanned").prefix_with("MATERIALIZED", dialect="postgresql")
 
 
 def _find(
     conn: sa.Connection,
-    scanned: sa.Subquery,
+    scanned: sa.CTE,
     anomaly: sa.ColumnElement[bool],
     scope: Scope,
     make: Callable[[sa.Row], Anomaly],
@@ -116,15 +122,22 @@ def _find(
     return Finding(int(found), int(scanned_rows), int(scanned_rows) >= scope.scan_limit, samples)
 
 
-def _exists(model: type, *conditions: sa.ColumnElement[bool]) -> sa.Exists:
-    return sa.exists().where(*conditions).select_from(model)
+def _exists(model: type, *conditions: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """Whether a row matching `conditions` exists, probed once per row read.
+
+    Written as `(SELECT 1 ... LIMIT 1) IS NOT NULL`, not EXISTS: PostgreSQL may turn an EXISTS into
+    a hashed subplan that reads the whole referenced table (a 2 GB snapshot table); a scalar
+    subquery always runs as an index probe per row, so the cost follows the rows read."""
+    return (
+        sa.select(sa.literal(1)).select_from(model).where(*conditions).limit(1).scalar_subquery().is_not(None)
+    )
 
 
-def _agent_exists(agent_id: sa.ColumnElement, tenant_id: sa.ColumnElement) -> sa.Exists:
+def _agent_exists(agent_id: sa.ColumnElement, tenant_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
     return _exists(Agent, Agent.id == agent_id, Agent.tenant_id == tenant_id)
 
 
-def _snapshot_exists(snapshot_id: sa.ColumnElement, tenant_id: sa.ColumnElement) -> sa.Exists:
+def _snapshot_exists(snapshot_id: sa.ColumnElement, tenant_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
     return _exists(Snapshot, Snapshot.id == snapshot_id, Snapshot.tenant_id == tenant_id)
 
 
@@ -346,53 +359,69 @@ def revision_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
     return _find(conn, s, anomaly, scope, make, extra=extra)
 
 
-def _numbering_gaps(
-    conn: sa.Connection, scope: Scope, model: type, number: sa.ColumnElement, table: str
-) -> Finding:
-    """Agents whose numbers are not exactly 1..max. Rows are read in (agent_id, number) order, so a
-    bounded read ends inside one agent's *prefix* of numbers: it never invents a gap."""
-    query = sa.select(model.agent_id, model.tenant_id, number.label("n"))
+def _numbering_gaps(conn: sa.Connection, scope: Scope, model: type, number: sa.ColumnElement) -> Finding:
+    """Agents whose numbers are not exactly 1..max, streamed in agent order.
+
+    The order is exactly an index's, so a bounded read needs no sort of everything first: (agent_id,
+    number) UNIQUE for all workspaces (index-only), (tenant_id, agent_id, created_at) for one. When the
+    scan limit cuts the read, the last agent may be incomplete, so it is not judged (no invented gaps)."""
+    query = sa.select(model.agent_id, number.label("n"))
     if scope.tenant_id:
-        query = query.where(model.tenant_id == scope.tenant_id)
-    s = query.order_by(model.agent_id, number).limit(scope.scan_limit).subquery("scanned")
-    count, low, high = sa.func.count(), sa.func.min(s.c.n), sa.func.max(s.c.n)
-    groups = (
-        sa.select(s.c.agent_id, s.c.tenant_id, count.label("present"), low.label("low"), high.label("high"))
-        .group_by(s.c.agent_id, s.c.tenant_id)
-        .having(sa.or_(count != high - low + 1, low != 1))
-        .subquery("gaps")
+        query = query.where(model.tenant_id == scope.tenant_id).order_by(model.agent_id, model.created_at)
+    else:
+        query = query.order_by(model.agent_id, number)
+    result = conn.execute(query.limit(scope.scan_limit).execution_options(yield_per=STREAM_BATCH))
+    gaps: list[tuple[str, list[int], int, int]] = []
+    rows, current, numbers = 0, None, set()
+    for agent_id, n in (row for batch in result.partitions() for row in batch):
+        rows += 1
+        if agent_id != current:
+            _judge(current, numbers, gaps)
+            current, numbers = agent_id, set()
+        numbers.add(n)
+    bounded = rows >= scope.scan_limit
+    if not bounded:
+        _judge(current, numbers, gaps)
+    samples = tuple(
+        Anomaly(
+            model.__tablename__,
+            agent_id,
+            _tenant_of(conn, model, agent_id, scope),
+            f"{number.key.capitalize()}s 1..{high}: {present} present, missing {_listed(missing)}.",
+            agent_id=agent_id,
+        )
+        for agent_id, missing, high, present in gaps[: scope.sample_limit]
     )
-    scanned_rows = conn.execute(sa.select(sa.func.count()).select_from(s)).scalar_one()
-    found = conn.execute(sa.select(sa.func.count()).select_from(groups)).scalar_one()
-    samples: list[Anomaly] = []
-    if found:
-        for g in conn.execute(sa.select(groups).order_by(groups.c.agent_id).limit(scope.sample_limit)):
-            missing = _missing(conn, model, number, g)
-            detail = f"{table.capitalize()}s 1..{g.high}: {g.present} present, missing {missing}."
-            samples.append(Anomaly(model.__tablename__, g.agent_id, g.tenant_id, detail, agent_id=g.agent_id))
-    return Finding(int(found), int(scanned_rows), scanned_rows >= scope.scan_limit, tuple(samples))
+    return Finding(len(gaps), rows, bounded, _only_existing_agents(conn, samples))
 
 
-def _missing(conn: sa.Connection, model: type, number: sa.ColumnElement, group: sa.Row) -> str:
-    """The first missing numbers of one agent (its unique (agent_id, number) index)."""
-    if group.high - group.present > 10_000:
-        return f"{group.high - group.present:,} numbers"
-    present = set(
-        conn.execute(
-            sa.select(number).where(model.tenant_id == group.tenant_id, model.agent_id == group.agent_id)
-        ).scalars()
-    )
-    gaps = [n for n in range(1, group.high + 1) if n not in present]
-    listed = ", ".join(str(n) for n in gaps[:MAX_LISTED_GAPS])
-    return listed + (f" … ({len(gaps)} in all)" if len(gaps) > MAX_LISTED_GAPS else "")
+def _judge(agent_id: str | None, numbers: set[int], gaps: list[tuple[str, list[int], int, int]]) -> None:
+    if agent_id is None or not numbers:
+        return
+    high = max(numbers)
+    if len(numbers) != high or min(numbers) != 1:
+        missing = [n for n in range(1, min(high, 10_000) + 1) if n not in numbers]
+        gaps.append((agent_id, missing, high, len(numbers)))
+
+
+def _listed(missing: list[int]) -> str:
+    text = ", ".join(str(n) for n in missing[:MAX_LISTED_GAPS])
+    return text + (f" … ({len(missing)} in all)" if len(missing) > MAX_LISTED_GAPS else "")
+
+
+def _tenant_of(conn: sa.Connection, model: type, agent_id: str, scope: Scope) -> str:
+    """A sample's workspace (all-workspace reads leave tenant_id out to stay index-only)."""
+    if scope.tenant_id:
+        return scope.tenant_id
+    return conn.execute(sa.select(model.tenant_id).where(model.agent_id == agent_id).limit(1)).scalar_one()
 
 
 def version_gaps(conn: sa.Connection, scope: Scope) -> Finding:
-    return _numbering_gaps(conn, scope, Snapshot, Snapshot.version, "version")
+    return _numbering_gaps(conn, scope, Snapshot, Snapshot.version)
 
 
 def revision_gaps(conn: sa.Connection, scope: Scope) -> Finding:
-    return _numbering_gaps(conn, scope, Revision, Revision.revision, "revision")
+    return _numbering_gaps(conn, scope, Revision, Revision.revision)
 
 
 # --- runtime sessions ------------------------------------------------------------------------------
@@ -590,59 +619,76 @@ def _json_error(text: str | None, shape: type) -> str | None:
 
 
 def invalid_json(conn: sa.Connection, scope: Scope) -> Finding:
-    """Each table read once (its JSON columns together), streamed in batches of JSON_BATCH rows."""
+    """Each table read once (its JSON columns together), streamed in batches of STREAM_BATCH rows.
+
+    The stream carries only the raw id and the texts (converting three uuids per row cost more than
+    parsing); the few sample rows are then fetched by primary key for their references."""
     count = scanned = 0
     bounded = False
     samples: list[Anomaly] = []
     for model in dict.fromkeys(c.model for c in JSON_COLUMNS):
         columns = [c for c in JSON_COLUMNS if c.model is model]
         rows = 0
+        bad: dict[str, str] = {}  # id -> what is wrong, for the first samples
         for row in _stream(conn, model, [c.column for c in columns], scope):
             rows += 1
             errors = [
-                (c.column.key, e) for c in columns if (e := _json_error(row._mapping[c.column.key], c.shape))
+                f"{c.column.key}: {e}" for c in columns if (e := _json_error(row[c.column.key], c.shape))
             ]
-            if not errors:
-                continue
-            count += 1
-            if len(samples) < scope.sample_limit:
-                samples.append(_json_anomaly(model, row, errors))
+            if errors:
+                count += 1
+                if len(samples) + len(bad) < scope.sample_limit:
+                    bad[normalize_uuid(row["id"]) or str(row["id"])] = "; ".join(errors)
+        samples.extend(_json_samples(conn, model, bad))
         scanned += rows
         bounded = bounded or rows >= scope.scan_limit
     return Finding(count, scanned, bounded, _only_existing_agents(conn, samples))
 
 
-def _json_refs(model: type) -> tuple[sa.ColumnElement, ...]:
-    if model is Binding:
-        return (Binding.agent_id, Binding.app_id, Binding.workflow_id, Binding.node_id)
-    if model is Session:
-        return (Session.agent_id, Session.app_id)
-    return (model.agent_id,)
-
-
 def _stream(
     conn: sa.Connection, model: type, columns: Iterable[sa.ColumnElement], scope: Scope
-) -> Iterable[sa.Row]:
-    query = sa.select(model.id, model.tenant_id, *_json_refs(model), *columns)
+) -> Iterable[sa.RowMapping]:
+    raw_id = sa.type_coerce(model.id, sa.String).label("id")  # no per-row uuid conversion
+    query = sa.select(raw_id, *columns)
     if scope.tenant_id:
         query = query.where(model.tenant_id == scope.tenant_id)
-    result = conn.execute(query.limit(scope.scan_limit).execution_options(yield_per=JSON_BATCH))
-    for batch in result.partitions():
+    result = conn.execute(query.limit(scope.scan_limit).execution_options(yield_per=STREAM_BATCH))
+    for batch in result.mappings().partitions():
         yield from batch
 
 
-def _json_anomaly(model: type, row: sa.Row, errors: list[tuple[str, str]]) -> Anomaly:
-    mapping = row._mapping
-    return Anomaly(
-        model.__tablename__,
-        row.id,
-        row.tenant_id,
-        "; ".join(f"{column}: {error}" for column, error in errors),
-        agent_id=mapping.get("agent_id"),
-        app_id=mapping.get("app_id"),
-        workflow_id=mapping.get("workflow_id"),
-        node_id=mapping.get("node_id"),
-    )
+def _json_samples(conn: sa.Connection, model: type, bad: dict[str, str]) -> list[Anomaly]:
+    if not bad:
+        return []
+    refs = [
+        c
+        for c in (_attr(model, n) for n in ("agent_id", "app_id", "workflow_id", "node_id"))
+        if c is not None
+    ]
+    rows = conn.execute(
+        sa.select(model.id, model.tenant_id, *refs).where(model.id.in_(sorted(bad)))
+    ).mappings()
+    found = {
+        row["id"]: Anomaly(
+            model.__tablename__,
+            row["id"],
+            row["tenant_id"],
+            bad[row["id"]],
+            agent_id=row.get("agent_id"),
+            app_id=row.get("app_id"),
+            workflow_id=row.get("workflow_id"),
+            node_id=row.get("node_id"),
+        )
+        for row in rows
+    }
+    return [found[i] for i in bad if i in found]
+
+
+def _attr(model: type, name: str) -> sa.ColumnElement | None:
+    # Sessions have a node_id and workflow_id but are linked as sessions, not as bindings.
+    if model is Session and name in ("workflow_id", "node_id"):
+        return None
+    return getattr(model, name, None)
 
 
 def _only_existing_agents(conn: sa.Connection, samples: Sequence[Anomaly]) -> tuple[Anomaly, ...]:

@@ -22,12 +22,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from data.masking import mask_layer_specs, mask_session_snapshot, mask_text
 from data.models import (
@@ -47,9 +49,10 @@ from data.services.leaks import (
     RuleContext,
     SessionFacts,
     classify,
+    fact_columns,
+    facts_from_row,
     first_match_condition,
     in_flight,
-    load_facts,
 )
 from data.tolerant import EnumValue, parse_json
 from data.types import normalize_uuid
@@ -116,27 +119,57 @@ class SessionFilter:
         return {k: v for k, v in values.items() if v}
 
 
-def conditions(flt: SessionFilter, ctx: RuleContext) -> list[sa.ColumnElement[bool]]:
+#: Clock skew allowed between Dify's app servers (which mint the ids) and the database clock.
+ID_CLOCK_MARGIN = timedelta(hours=1)
+
+
+def uuidv7_floor(moment: datetime) -> str:
+    """The smallest UUIDv7 of `moment`'s millisecond: every id minted earlier sorts below it."""
+    ms = (moment - datetime(1970, 1, 1)) // timedelta(milliseconds=1)
+    return str(uuid.UUID(int=max(ms, 0) << 80))
+
+
+def id_ceiling(flt: SessionFilter, ctx: RuleContext) -> str | None:
+    """An id every matching row is below, implied by "updated before T" (rule idle, updated_to, --older-than).
+
+    Ids are UUIDv7 carrying the creation millisecond, and a row is updated after it is created, so a row
+    updated before T was created before T: the scan can start at T's id instead of at the newest row.
+    """
+    moments = []
+    if flt.rule == "idle":
+        moments.append(ctx.idle_before)
+    if flt.updated_to:
+        moments.append(datetime.combine(flt.updated_to + timedelta(days=1), time.min))
+    if flt.updated_before:
+        moments.append(flt.updated_before)
+    return uuidv7_floor(min(moments) + ID_CLOCK_MARGIN) if moments else None
+
+
+def conditions(flt: SessionFilter, ctx: RuleContext, s: Any = S) -> list[sa.ColumnElement[bool]]:
+    """The filter as SQL on the session entity `s` (the table, or a bounded window of it)."""
     result: list[sa.ColumnElement[bool]] = []
+    ceiling = id_ceiling(flt, ctx)
+    if ceiling:
+        result.append(s.id < ceiling)
     for column, value in (
-        (S.tenant_id, flt.tenant_id),
-        (S.app_id, flt.app_id),
-        (S.agent_id, flt.agent_id),
-        (S.owner_type, flt.owner),
-        (S.status, flt.status),
-        (S.workflow_run_id, flt.run_id),
-        (S.conversation_id, flt.conversation_id),
+        (s.tenant_id, flt.tenant_id),
+        (s.app_id, flt.app_id),
+        (s.agent_id, flt.agent_id),
+        (s.owner_type, flt.owner),
+        (s.status, flt.status),
+        (s.workflow_run_id, flt.run_id),
+        (s.conversation_id, flt.conversation_id),
     ):
         if value:
             result.append(column == value)
     if flt.updated_from:
-        result.append(S.updated_at >= datetime.combine(flt.updated_from, time.min))
+        result.append(s.updated_at >= datetime.combine(flt.updated_from, time.min))
     if flt.updated_to:
-        result.append(S.updated_at < datetime.combine(flt.updated_to + timedelta(days=1), time.min))
+        result.append(s.updated_at < datetime.combine(flt.updated_to + timedelta(days=1), time.min))
     if flt.updated_before:
-        result.append(S.updated_at < flt.updated_before)
+        result.append(s.updated_at < flt.updated_before)
     if flt.rule:
-        result.append(first_match_condition(flt.rule, ctx))
+        result.append(first_match_condition(flt.rule, ctx, s))
     return result
 
 
@@ -273,11 +306,16 @@ def plan_access(
             )
     if flt.is_unfiltered:
         return _Plan(Access("primary key", PRIMARY_KEY))
+    # The window starts below the implied id ceiling (if any): the rows above it cannot match.
+    ceiling = id_ceiling(flt, ctx)
+    start = (S.id < ceiling,) if ceiling else ()
     index = usable_index(flt, indexes)
     if index is not None:
         eq = [getattr(S, column) == value for column, value in flt.equalities().items()]
-        return _Plan(Access("bounded scan", index.name, scan_limit=scan_limit), window=tuple(eq))
-    return _Plan(Access("bounded scan", None, scan_limit=scan_limit, suggestion=suggest_index(flt)))
+        return _Plan(Access("bounded scan", index.name, scan_limit=scan_limit), window=(*start, *eq))
+    return _Plan(
+        Access("bounded scan", None, scan_limit=scan_limit, suggestion=suggest_index(flt)), window=start
+    )
 
 
 def _window_edge(
@@ -385,16 +423,39 @@ class SessionPage:
     access: Access
 
 
-_ROW_COLUMNS = (
-    *FACT_COLUMNS,
-    S.backend_run_id,
-    S.workflow_id,
-    S.node_id,
-    S.binding_id,
-    S.agent_config_snapshot_id,
-    S.cleaned_at,
-    S.session_snapshot,
+_ROW_NAMES = (
+    *(c.key for c in FACT_COLUMNS),
+    "backend_run_id",
+    "workflow_id",
+    "node_id",
+    "binding_id",
+    "agent_config_snapshot_id",
+    "cleaned_at",
+    "session_snapshot",
 )
+
+
+def _name_columns(ctx: RuleContext, s: Any) -> tuple[sa.Label, ...]:
+    """Names shown instead of ids: scalar subqueries on primary keys, evaluated only for returned rows."""
+
+    def one(column: sa.ColumnElement, *where: sa.ColumnElement[bool]) -> sa.ScalarSelect:
+        return sa.select(column).where(*where).limit(1).scalar_subquery()
+
+    return (
+        (one(Tenant.name, Tenant.id == s.tenant_id) if ctx.has("tenants") else sa.null()).label(
+            "n_workspace"
+        ),
+        (one(App.name, App.id == s.app_id) if ctx.has("apps") else sa.null()).label("n_app"),
+        one(Agent.name, Agent.id == s.agent_id).label("n_agent"),
+        one(AgentConfigSnapshot.version, AgentConfigSnapshot.id == s.agent_config_snapshot_id).label(
+            "n_version"
+        ),
+    )
+
+
+def row_columns(ctx: RuleContext, s: Any = S) -> tuple:
+    """Everything a page row needs, facts and names included: one statement per page."""
+    return (*(getattr(s, name) for name in _ROW_NAMES), *fact_columns(ctx, s), *_name_columns(ctx, s))
 
 
 def owner_label(
@@ -405,53 +466,28 @@ def owner_label(
     return f"conversation {conversation_id or '—'}"
 
 
-def _decorate(conn: sa.Connection, rows: Sequence[sa.Row], ctx: RuleContext) -> list[SessionRow]:
-    """Per-page lookups (one page of ids each): facts and rule, workspace / app / agent names, versions."""
-    if not rows:
-        return []
-    facts = load_facts(conn, rows, ctx)
-
-    def names(model: Any, ids: set[str], enabled: bool = True) -> dict[str, str]:
-        wanted = sorted(i for i in ids if i)
-        if not enabled or not wanted:
-            return {}
-        return dict(conn.execute(sa.select(model.id, model.name).where(model.id.in_(wanted))).all())
-
-    workspaces = names(Tenant, {r.tenant_id for r in rows}, ctx.has("tenants"))
-    apps = names(App, {r.app_id for r in rows}, ctx.has("apps"))
-    agents = names(Agent, {r.agent_id for r in rows})
-    snapshot_ids = sorted({r.agent_config_snapshot_id for r in rows if r.agent_config_snapshot_id})
-    versions = (
-        dict(
-            conn.execute(
-                sa.select(AgentConfigSnapshot.id, AgentConfigSnapshot.version).where(
-                    AgentConfigSnapshot.id.in_(snapshot_ids)
-                )
-            ).all()
-        )
-        if snapshot_ids
-        else {}
-    )
+def _decorate(rows: Sequence[sa.Row], ctx: RuleContext) -> list[SessionRow]:
+    """Rows selected with `row_columns(ctx)` as page rows (no further queries)."""
     result = []
     for r in rows:
-        f = facts[r.id]
+        f = facts_from_row(r)
         text = r.session_snapshot or ""
         result.append(
             SessionRow(
                 id=r.id,
                 tenant_id=r.tenant_id,
-                workspace=workspaces.get(r.tenant_id, r.tenant_id),
+                workspace=r.n_workspace or r.tenant_id,
                 owner_type=r.owner_type,
                 owner_label=owner_label(r.owner_type, r.workflow_run_id, r.node_id, r.conversation_id),
                 workflow_run_id=r.workflow_run_id,
                 node_id=r.node_id,
                 conversation_id=r.conversation_id,
                 app_id=r.app_id,
-                app_name=apps.get(r.app_id),
+                app_name=r.n_app,
                 agent_id=r.agent_id,
-                agent_name=agents.get(r.agent_id),
+                agent_name=r.n_agent,
                 snapshot_id=r.agent_config_snapshot_id,
-                snapshot_version=versions.get(r.agent_config_snapshot_id),
+                snapshot_version=r.n_version,
                 backend_run_id=r.backend_run_id,
                 status=r.status,
                 created_at=r.created_at,
@@ -464,6 +500,47 @@ def _decorate(conn: sa.Connection, rows: Sequence[sa.Row], ctx: RuleContext) -> 
             )
         )
     return result
+
+
+def _no_jit(conn: sa.Connection) -> None:
+    """PostgreSQL's JIT compiles expensive-looking plans (tens of ms) for what a page reads in a few ms."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")
+
+
+def _window(plan: _Plan, key: str | None, forward: bool, limit: int) -> Any:
+    """At most `limit` rows in id order from `key`, as an entity to filter on.
+
+    The LIMIT inside the subquery is a fence: PostgreSQL must walk the primary key (or the index the
+    window conditions name) and filter what it yields, instead of planning a bitmap over a whole index
+    (e.g. `status = 'active'` on the lookup indexes' last column: 200,000 entries at 1M sessions).
+    """
+    query = sa.select(S).where(*plan.window)
+    if key is not None:
+        query = query.where(S.id < key if forward else S.id > key)
+    inner = query.order_by(S.id.desc() if forward else S.id.asc()).limit(limit).subquery("window")
+    return aliased(AgentRuntimeSession, inner, name="window")
+
+
+def _page_query(
+    flt: SessionFilter,
+    ctx: RuleContext,
+    plan: _Plan,
+    key: str | None,
+    forward: bool,
+    limit: int,
+    columns: Any,
+) -> sa.Select:
+    """`columns(ctx, s)` of the rows matching `flt`, after `key` in scan order, at most `limit`."""
+    if plan.access.bounded:
+        s = _window(plan, key, forward, plan.access.scan_limit or SCAN_LIMIT)
+        query = sa.select(*columns(ctx, s)).where(*conditions(flt, ctx, s))
+    else:
+        s = S
+        query = sa.select(*columns(ctx, s)).where(*conditions(flt, ctx, s), *plan.extra)
+        if key is not None:
+            query = query.where(S.id < key if forward else S.id > key)
+    return query.order_by(s.id.desc() if forward else s.id.asc()).limit(limit)
 
 
 def list_sessions(
@@ -482,32 +559,30 @@ def list_sessions(
     key = decode_cursor(after if forward else before) if (after or before) else None
     if (after or before) and key is None:
         raise InvalidCursor("this page link's cursor is invalid")
+    _no_jit(conn)
     plan = plan_access(conn, flt, ctx, scan_limit=scan_limit, indexes=indexes)
-    edge = _window_edge(conn, key, forward, scan_limit, plan.window) if plan.access.bounded else None
-    query = sa.select(*_ROW_COLUMNS).where(*conditions(flt, ctx), *plan.extra)
-    if key is not None:
-        query = query.where(S.id < key if forward else S.id > key)
-    if edge is not None:
-        query = query.where(S.id >= edge if forward else S.id <= edge)
-    query = query.order_by(S.id.desc() if forward else S.id.asc()).limit(page_size + 1)
-    rows = list(conn.execute(query))
+    rows = list(conn.execute(_page_query(flt, ctx, plan, key, forward, page_size + 1, row_columns)))
     has_more = len(rows) > page_size
     rows = rows[:page_size]
-    # Where the rows this page covered end, in scan order: the last row when the page is full, else
-    # the window's edge (rows beyond it were not read), else nothing (the table's end was reached).
+    # Where this page's coverage ends, in scan order: its last row when full; else the window's last
+    # row (rows beyond it were not read yet); else nothing (the table's end was reached).
+    edge = None
+    if plan.access.bounded and not has_more:
+        edge = _window_edge(conn, key, forward, scan_limit, plan.window)
     far_edge = rows[-1].id if has_more else edge
-    cut = not has_more and edge is not None
+    # The near edge: the page's first row in scan order (or its cursor when the page is empty).
+    near_edge = rows[0].id if rows else key
     if forward:
         next_cursor = encode_cursor(far_edge) if far_edge else None
-        prev_cursor = encode_cursor(key) if key else None
+        prev_cursor = encode_cursor(near_edge) if key and near_edge else None
     else:
         rows.reverse()
         prev_cursor = encode_cursor(far_edge) if far_edge else None
-        next_cursor = encode_cursor(key) if key else None
+        next_cursor = encode_cursor(near_edge) if near_edge else None
     access = plan.access
     if access.bounded:
-        access = Access(access.mode, access.served_by, access.scan_limit, cut, access.suggestion)
-    return SessionPage(_decorate(conn, rows, ctx), next_cursor, prev_cursor, access)
+        access = Access(access.mode, access.served_by, access.scan_limit, edge is not None, access.suggestion)
+    return SessionPage(_decorate(rows, ctx), next_cursor, prev_cursor, access)
 
 
 def explain_page(
@@ -519,18 +594,14 @@ def explain_page(
     indexes: Sequence[IndexInfo] = (),
     analyze: bool = False,
 ) -> str:
-    """PostgreSQL's plan of a first page's statements (benchmark and tests): window edge, then rows."""
+    """PostgreSQL's plan of a first page (benchmark and tests): the rows, then (bounded scans) the edge."""
+    _no_jit(conn)
     plan = plan_access(conn, flt, ctx, scan_limit=scan_limit, indexes=indexes)
-    statements = []
-    edge = None
+    statements = [_page_query(flt, ctx, plan, None, True, PAGE_SIZE + 1, row_columns)]
     if plan.access.bounded:
-        edge_query = sa.select(S.id).where(*plan.window).order_by(S.id.desc()).offset(scan_limit - 1).limit(1)
-        statements.append(edge_query)
-        edge = conn.execute(edge_query).scalar()
-    query = sa.select(*_ROW_COLUMNS).where(*conditions(flt, ctx), *plan.extra)
-    if edge is not None:
-        query = query.where(S.id >= edge)
-    statements.append(query.order_by(S.id.desc()).limit(PAGE_SIZE + 1))
+        statements.append(
+            sa.select(S.id).where(*plan.window).order_by(S.id.desc()).offset(scan_limit - 1).limit(1)
+        )
     verb = "EXPLAIN (ANALYZE, BUFFERS)" if analyze else "EXPLAIN"
     out = []
     for statement in statements:
@@ -564,41 +635,33 @@ def collect_ids(
     indexes: Sequence[IndexInfo] = (),
 ) -> Collected:
     """Window by window (each statement reads at most `window` rows, far below the statement timeout)."""
-    plan = plan_access(conn, flt, ctx, scan_limit=window, indexes=indexes)
-    base = sa.select(S.id).where(*conditions(flt, ctx), *plan.extra, S.status == SessionStatus.ACTIVE.value)
+    _no_jit(conn)
+    active = replace(flt, status=SessionStatus.ACTIVE.value) if flt.status is None else flt
+    plan = plan_access(conn, active, ctx, scan_limit=window, indexes=indexes)
+
+    def ids_only(ctx: RuleContext, s: Any) -> tuple:
+        return (s.id,)
+
     if not plan.access.bounded:
-        ids = list(conn.execute(base.order_by(S.id.desc()).limit(cap + 1)).scalars())
-        return Collected(tuple(ids[:cap]), cap, max_scan, 0, len(ids) <= cap)
+        found = list(conn.execute(_page_query(active, ctx, plan, None, True, cap + 1, ids_only)).scalars())
+        return Collected(tuple(found[:cap]), cap, max_scan, 0, len(found) <= cap)
     ids: list[str] = []
     scanned = 0
     key: str | None = None
     while True:
-        edge = _window_edge(conn, key, True, window, plan.window)
-        query = base
-        if key is not None:
-            query = query.where(S.id < key)
-        if edge is not None:
-            query = query.where(S.id >= edge)
-        found = list(conn.execute(query.order_by(S.id.desc()).limit(cap - len(ids) + 1)).scalars())
+        query = _page_query(active, ctx, plan, key, True, cap - len(ids) + 1, ids_only)
+        found = list(conn.execute(query).scalars())
         if len(ids) + len(found) > cap:
             ids.extend(found[: cap - len(ids)])
             return Collected(tuple(ids), cap, max_scan, scanned + window, False)
         ids.extend(found)
+        edge = _window_edge(conn, key, True, window, plan.window)
         if edge is None:
             return Collected(tuple(ids), cap, max_scan, scanned, True)
         scanned += window
         key = edge
         if max_scan is not None and scanned >= max_scan:
             return Collected(tuple(ids), cap, max_scan, scanned, False)
-
-
-def rows_by_id(conn: sa.Connection, ids: Sequence[str]) -> list[sa.Row]:
-    """The fact columns of these sessions (primary-key lookups, in chunks)."""
-    rows: list[sa.Row] = []
-    for start in range(0, len(ids), 500):
-        chunk = list(ids[start : start + 500])
-        rows.extend(conn.execute(sa.select(*FACT_COLUMNS).where(S.id.in_(chunk))))
-    return rows
 
 
 # --- one session -------------------------------------------------------------------------------------
@@ -663,12 +726,12 @@ class SessionDetail:
 
 def get_session(conn: sa.Connection, session_id: str, ctx: RuleContext) -> SessionDetail | None:
     row = conn.execute(
-        sa.select(*_ROW_COLUMNS, S.composition_layer_specs, S.node_execution_id).where(S.id == session_id)
+        sa.select(*row_columns(ctx), S.composition_layer_specs, S.node_execution_id).where(S.id == session_id)
     ).first()
     if row is None:
         return None
-    decorated = _decorate(conn, [row], ctx)[0]
-    facts = load_facts(conn, [row], ctx)[row.id]
+    decorated = _decorate([row], ctx)[0]
+    facts = facts_from_row(row)
     run = None
     if row.workflow_run_id:
         run = RunInfo(row.workflow_run_id, exists=False)

@@ -1,5 +1,6 @@
-"""Agent Desk's audit log: `agent_desk_audit_actions` (one row per action) and `agent_desk_audit_targets`
-(one row per affected id, indexed by id for the per-session history).
+"""Agent Desk's audit log (append-only): `agent_desk_audit_actions` (one row per action),
+`agent_desk_audit_targets` (one row per affected id, indexed by id for the per-session history) and
+`agent_desk_audit_batches` (outcome of each batch and of the whole action).
 
 Revision ID: a0002_audit
 Revises: a0001_baseline
@@ -27,7 +28,6 @@ def upgrade() -> None:
         "agent_desk_audit_actions",
         sa.Column("id", StringUUID(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("finished_at", sa.DateTime(), nullable=True),
         sa.Column("actor", sa.String(length=255), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("tenant_id", StringUUID(), nullable=True),
@@ -36,10 +36,6 @@ def upgrade() -> None:
         sa.Column("rule", sa.String(length=64), nullable=True),
         sa.Column("filter", LongText(), nullable=True),
         sa.Column("requested", sa.Integer(), nullable=False),
-        sa.Column("applied", sa.Integer(), nullable=False),
-        sa.Column("skipped", sa.Integer(), nullable=False),
-        sa.Column("outcome", sa.String(length=32), nullable=False),
-        sa.Column("detail", LongText(), nullable=True),
         sa.Column("app_version", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id", name="agent_desk_audit_actions_pkey"),
     )
@@ -68,9 +64,27 @@ def upgrade() -> None:
         "agent_desk_audit_targets_target_idx", "agent_desk_audit_targets", ["target_id", "created_at"]
     )
     op.create_index("agent_desk_audit_targets_action_idx", "agent_desk_audit_targets", ["action_id"])
+    op.create_table(
+        "agent_desk_audit_batches",
+        sa.Column("id", StringUUID(), nullable=False),
+        sa.Column("action_id", StringUUID(), nullable=False),
+        sa.Column("batch_no", sa.Integer(), nullable=True),
+        sa.Column("applied", sa.Integer(), nullable=False),
+        sa.Column("skipped", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.String(length=32), nullable=False),
+        sa.Column("detail", LongText(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["action_id"], ["agent_desk_audit_actions.id"], name="agent_desk_audit_batches_action_fkey"
+        ),
+        sa.PrimaryKeyConstraint("id", name="agent_desk_audit_batches_pkey"),
+    )
+    op.create_index("agent_desk_audit_batches_action_idx", "agent_desk_audit_batches", ["action_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("agent_desk_audit_batches_action_idx", table_name="agent_desk_audit_batches")
+    op.drop_table("agent_desk_audit_batches")
     op.drop_index("agent_desk_audit_targets_action_idx", table_name="agent_desk_audit_targets")
     op.drop_index("agent_desk_audit_targets_target_idx", table_name="agent_desk_audit_targets")
     op.drop_table("agent_desk_audit_targets")

@@ -1,0 +1,412 @@
+"""Bindings (`/bindings`): which agent each workflow node runs, per workflow version; draft vs published.
+
+URL parameters (the contract): `tenant` -> `app` -> `workflow` (a workflows.id: the draft or one
+published copy) -> `node`; `against` names another version of the same app to compare with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pandas as pd
+import streamlit as st
+
+from data import links
+from data.params import parse_params
+from data.stores import bindings as store
+from data.stores import tenants as tenants_store
+from ui import context
+from ui.render import literal, md_escape, notice_invalid, page_url_box, set_params, utc
+
+SPEC = {"tenant": "uuid", "app": "uuid", "workflow": "uuid", "node": "text", "against": "uuid"}
+
+report = context.schema_report()
+core = report.core_tables
+optional = {
+    "has_workflows": report.has_table("workflows"),
+    "has_marked_name": report.has_column("workflows", "marked_name"),
+    "has_apps": report.has_table("apps"),
+}
+params = parse_params(dict(st.query_params), SPEC)
+values = dict(params.values)
+notice_invalid(params.notices)
+st.title("Node bindings")
+
+
+def agent_text(b: store.NodeBinding) -> str:
+    if b.agent is not None:
+        return b.agent.name
+    return "— (no agent)" if b.agent_id is None else f"missing agent {b.agent_id}"
+
+
+def snapshot_text(ref: store.SnapshotRef | None, agent_id: str | None) -> str:
+    if ref is None:
+        return "—"
+    if ref.exists and ref.agent_id != agent_id:
+        return f"v{ref.version} of another agent"
+    return ref.label()
+
+
+def bindings_link(**extra: object) -> str:
+    base = {k: values.get(k) for k in ("tenant", "app", "workflow", "against")}
+    return links.link("bindings", **{**base, **extra})
+
+
+# --- where: a pasted app or workflow id finds its workspace (primary keys of the core tables) ------
+if not values.get("tenant") and (values.get("app") or values.get("workflow")):
+    found = context.read(
+        store.locate, app_id=values.get("app"), workflow_id=values.get("workflow"), has_core=core
+    )
+    if found is not None:
+        values["tenant"] = found.tenant_id
+        values["app"] = values.get("app") or found.app_id
+if values.get("tenant") and values.get("workflow") and not values.get("app"):
+    # The workflow's app, from its bindings (works without the core tables too).
+    values["app"] = context.read(
+        store.app_of_workflow, tenant_id=values["tenant"], workflow_id=values["workflow"]
+    )
+if values.get("tenant"):
+    context.require_visible(values["tenant"])  # a workspace-scoped role sees only its own workspace
+tenant_id = context.scoped_tenant(values.get("tenant"))
+values["tenant"] = tenant_id
+
+workspaces = context.read(tenants_store.list_workspaces, has_tenants_table=report.has_table("tenants"))
+names = {w.id: w.name for w in workspaces}
+tenant_options = [None, *names] + ([tenant_id] if tenant_id and tenant_id not in names else [])
+chosen_tenant = st.selectbox(
+    "Workspace",
+    tenant_options,
+    index=tenant_options.index(tenant_id),
+    format_func=lambda v: "Choose a workspace" if v is None else names.get(v, v),
+    key="bindings-tenant",
+)
+if chosen_tenant != tenant_id:
+    set_params(tenant=chosen_tenant)
+if not tenant_id:
+    if values.get("app") or values.get("workflow"):
+        st.warning("This app or workflow id is not in the core tables: choose its workspace.")
+    st.info("Choose a workspace to see its apps with agent nodes.")
+    page_url_box(links.link("bindings"))
+    st.stop()
+
+# --- app ---------------------------------------------------------------------------------------
+apps = context.read(store.list_apps, tenant_id=tenant_id, has_apps=optional["has_apps"])
+app_labels = {a.id: a.label for a in apps}
+app_id = values.get("app")
+app_options = [None, *app_labels] + ([app_id] if app_id and app_id not in app_labels else [])
+chosen_app = st.selectbox(
+    "App",
+    app_options,
+    index=app_options.index(app_id),
+    format_func=lambda v: "Choose an app" if v is None else app_labels.get(v, f"{v} (no bindings)"),
+    key="bindings-app",
+)
+if chosen_app != app_id:
+    set_params(tenant=tenant_id, app=chosen_app)
+if not app_id:
+    st.caption(f"{len(apps)} apps of this workspace have agent node bindings.")
+    frame = pd.DataFrame(
+        [
+            {
+                "app": a.name or "(no app row)",
+                "mode": a.mode or "",
+                "bindings": a.bindings,
+                "open": links.link("bindings", tenant=tenant_id, app=a.id),
+                "id": a.id,
+            }
+            for a in apps
+        ],
+        columns=["app", "mode", "bindings", "open", "id"],
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={"open": st.column_config.LinkColumn("open", display_text="open")},
+    )
+    page_url_box(links.link("bindings", tenant=tenant_id))
+    st.stop()
+
+# --- workflow versions -------------------------------------------------------------------------
+versions = context.read(store.list_versions, tenant_id=tenant_id, app_id=app_id, **optional)
+by_id = {v.id: v for v in versions}
+if not versions:
+    st.warning(md_escape(f"App {app_id} has no workflow versions or bindings in this workspace."))
+    page_url_box(links.link("bindings", tenant=tenant_id, app=app_id))
+    st.stop()
+if not optional["has_workflows"]:
+    st.caption("No `workflows` table: versions come from the bindings (labels are version strings).")
+
+
+def version_text(v: store.WorkflowVersion) -> str:
+    live = " · live" if v.is_live else ""
+    return f"{v.label}{live} ({v.bindings} bindings)"
+
+
+workflow_id = values.get("workflow")
+if workflow_id and workflow_id not in by_id:
+    notice_invalid([f"Workflow {workflow_id} is not a version of this app; choose one below."])
+    workflow_id = None
+workflow_options = [None, *by_id]
+chosen_workflow = st.selectbox(
+    "Workflow version",
+    workflow_options,
+    index=workflow_options.index(workflow_id),
+    format_func=lambda v: "Choose a version (draft first)" if v is None else version_text(by_id[v]),
+    key="bindings-workflow",
+)
+if chosen_workflow != workflow_id:
+    set_params(tenant=tenant_id, app=app_id, workflow=chosen_workflow)
+if not workflow_id:
+    frame = pd.DataFrame(
+        [
+            {
+                "version": v.label,
+                "stored version": v.version,
+                "live": "● live" if v.is_live else "",
+                "published": "" if v.is_draft else utc(v.created_at),
+                "bindings": v.bindings,
+                "open": links.link("bindings", tenant=tenant_id, app=app_id, workflow=v.id),
+                "workflow id": v.id,
+            }
+            for v in versions
+        ],
+        columns=["version", "stored version", "live", "published", "bindings", "open", "workflow id"],
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={"open": st.column_config.LinkColumn("open", display_text="open")},
+    )
+    page_url_box(links.link("bindings", tenant=tenant_id, app=app_id))
+    st.stop()
+
+version = by_id[workflow_id]
+values.update(tenant=tenant_id, app=app_id, workflow=workflow_id)
+cols = st.columns(3)
+with cols[0]:
+    literal("Version", version.label)
+    literal("Stored version", version.version)
+with cols[1]:
+    literal("Workflow id", version.id)
+    literal("Live", "yes (apps.workflow_id)" if version.is_live else "no")
+with cols[2]:
+    literal("Created", utc(version.created_at) if version.created_at else "— (no workflows row)")
+    literal("Bindings", version.bindings)
+if version.version_mismatch:
+    st.warning(
+        md_escape(
+            f"Bindings of this row carry version string(s) {', '.join(version.binding_versions)}, "
+            f"but the workflows row says {version.version}."
+        )
+    )
+
+view = context.read(
+    store.workflow_bindings,
+    tenant_id=tenant_id,
+    workflow_id=workflow_id,
+    has_workflows=optional["has_workflows"],
+)
+if view.graph_error:
+    st.warning(md_escape(f"The workflow graph cannot be read ({view.graph_error}): node titles are unknown."))
+
+# --- one node ----------------------------------------------------------------------------------
+node_id = values.get("node")
+if node_id:
+    binding = next((b for b in view.bindings if b.node_id == node_id), None)
+    if binding is None:
+        st.warning(md_escape(f"Node {node_id} has no binding in this version."))
+    else:
+        st.subheader("Node")
+        st.text(f"{binding.node_id} · {binding.node_title or '(title unknown)'}")  # plain text
+        for problem in binding.problems:
+            st.error(md_escape(problem))
+        left, right = st.columns(2)
+        with left:
+            literal("Binding type", binding.binding_type.label())
+            literal("Agent", agent_text(binding))
+            if binding.agent is not None:
+                literal("Agent scope", binding.agent.scope.label())
+                literal("Agent status", binding.agent.status.label())
+                st.page_link(
+                    "app_pages/agent.py", label="Open the agent", query_params={"agent": binding.agent.id}
+                )
+        with right:
+            literal("Pinned snapshot", snapshot_text(binding.pinned, binding.agent_id))
+            literal("Runs (what Dify executes)", snapshot_text(binding.runs, binding.agent_id))
+            literal("Binding id", binding.id)
+            literal("Updated", utc(binding.updated_at))
+        if binding.drifts and binding.pinned and binding.runs:
+            st.badge("Drift: the pinned snapshot is not what runs", icon="⚠️", color="orange")
+            st.page_link(
+                "app_pages/compare.py",
+                label="Compare pinned vs running snapshot",
+                query_params={"left_snapshot": binding.pinned.id, "right_snapshot": binding.runs.id},
+            )
+        job = store.node_job_view(binding.node_job_config)
+        st.subheader("Node-job config")
+        if job.error:
+            st.error(md_escape(f"The node-job config cannot be read: {job.error}"))
+        else:
+            literal("Mode", job.mode or "—")
+            st.caption("Workflow prompt (masked)")
+            st.text(job.workflow_prompt or "(empty)")
+            st.caption("Declared outputs")
+            if job.uses_default_outputs:
+                st.caption("None declared: Dify's defaults apply (text, files, json).")
+            else:
+                st.dataframe(
+                    pd.DataFrame(
+                        [asdict(o) for o in job.outputs],
+                        columns=["name", "type", "required", "failure_strategy"],
+                    ).rename(columns={"failure_strategy": "failure strategy"}),
+                    hide_index=True,
+                    width="stretch",
+                )
+            st.caption("Previous-node output refs")
+            st.text("\n".join(job.previous_refs) or "(none)")
+            st.caption("Human contacts (masked)")
+            if job.human_contacts:
+                st.code(job.human_contacts, language="json")
+            else:
+                st.text("(none)")
+        with st.expander("Raw node-job config (masked)"):
+            st.code(job.raw or "(empty)", language="json")
+    st.page_link(
+        "app_pages/bindings.py",
+        label="All nodes of this version",
+        query_params={k: v for k, v in values.items() if k != "node" and v},
+    )
+
+# --- every node of the version -----------------------------------------------------------------
+st.subheader("Bindings of " + md_escape(version.label))
+frame = pd.DataFrame(
+    [
+        {
+            "node": bindings_link(node=b.node_id),
+            "node id": b.node_id,
+            "title": b.node_title or "",
+            "type": b.binding_type.label(),
+            "agent": agent_text(b),
+            "scope": b.agent.scope.label() if b.agent else "",
+            "status": b.agent.status.label() if b.agent else "",
+            "pinned": snapshot_text(b.pinned, b.agent_id),
+            "runs": snapshot_text(b.runs, b.agent_id),
+            "drift": "⚠ drift" if b.drifts else "",
+            "compare": (
+                links.link("compare", left_snapshot=b.pinned.id, right_snapshot=b.runs.id)
+                if b.drifts and b.pinned and b.runs
+                else None
+            ),
+            "problems": " ".join(b.problems),
+        }
+        for b in view.bindings
+    ],
+    columns=[
+        "node",
+        "node id",
+        "title",
+        "type",
+        "agent",
+        "scope",
+        "status",
+        "pinned",
+        "runs",
+        "drift",
+        "compare",
+        "problems",
+    ],
+)
+st.dataframe(
+    frame,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "node": st.column_config.LinkColumn("node", display_text="open"),
+        "compare": st.column_config.LinkColumn("compare", display_text="pinned vs runs"),
+    },
+)
+st.caption(
+    "Roster bindings run the agent's active snapshot (drift: the pinned one lags it); "
+    "inline bindings run the pinned snapshot."
+)
+if view.unbound_agent_nodes:
+    st.warning(
+        md_escape(
+            "Agent nodes in the graph without a binding: "
+            + ", ".join(f"{n.id} ({n.title})" for n in view.unbound_agent_nodes)
+        )
+    )
+
+# --- draft vs published ------------------------------------------------------------------------
+st.subheader("Compare with another version")
+against_id = values.get("against")
+if against_id and (against_id not in by_id or against_id == workflow_id):
+    notice_invalid([f"`against` {against_id} is not another version of this app; ignored."])
+    against_id = None
+    values.pop("against", None)
+others = [None, *(v.id for v in versions if v.id != workflow_id)]
+chosen_against = st.selectbox(
+    "Compare with",
+    others,
+    index=others.index(against_id),
+    format_func=lambda v: "(no comparison)" if v is None else version_text(by_id[v]),
+    key="bindings-against",
+)
+if chosen_against != against_id:
+    set_params(**{**values, "against": chosen_against})
+if against_id:
+    before = context.read(
+        store.workflow_bindings,
+        tenant_id=tenant_id,
+        workflow_id=against_id,
+        has_workflows=optional["has_workflows"],
+    )
+    comparison = store.compare_bindings(before, view)
+    st.caption(
+        md_escape(
+            f"From {by_id[against_id].label} (before) to {version.label} (after): "
+            f"{len(comparison.changes)} nodes changed, {comparison.unchanged} unchanged."
+        )
+    )
+
+    def side(b: store.NodeBinding | None) -> str:
+        if b is None:
+            return "—"
+        return f"{b.binding_type.label()} · {agent_text(b)} · pinned {snapshot_text(b.pinned, b.agent_id)}"
+
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "node id": c.node_id,
+                    "title": c.title or "",
+                    "changes": ", ".join(c.changes),
+                    "before": side(c.before),
+                    "after": side(c.after),
+                    "config diff": (
+                        links.link("compare", left_binding=c.before.id, right_binding=c.after.id)
+                        if c.config_changed and c.before and c.after
+                        else None
+                    ),
+                }
+                for c in comparison.changes
+            ],
+            columns=[
+                "node id",
+                "title",
+                "changes",
+                "before",
+                "after",
+                "config diff",
+            ],
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={"config diff": st.column_config.LinkColumn("config diff", display_text="diff")},
+    )
+    if not comparison.changes:
+        st.success("No node differs between these two versions.")
+
+page_url_box(links.link("bindings", **values))
