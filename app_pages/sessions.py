@@ -21,7 +21,6 @@ from data.services import audit as audit_service
 from data.services.cleanup import (
     CleanupPreview,
     CleanupResult,
-    CleanupSettings,
     apply_cleanup,
     preview_cleanup,
 )
@@ -125,7 +124,7 @@ def confirm_dialog(preview: CleanupPreview) -> None:
     with st.expander(f"The {preview.count:,} session ids"):
         st.code("\n".join(preview.to_clean) or "(none)", language=None)
     reason = st.text_input("Reason (required; recorded in the audit log)", key="cleanup_reason")
-    threshold = CleanupSettings().confirm_count_above
+    threshold = context.settings().cleanup_confirm_above
     typed_ok = True
     if preview.count > threshold:
         typed = st.text_input(
@@ -147,7 +146,7 @@ def confirm_dialog(preview: CleanupPreview) -> None:
                 preview,
                 reason=reason,
                 block_reason=context.write_block_reason(actor),
-                batch_size=CleanupSettings().batch_size,
+                batch_size=context.settings().cleanup_batch_size,
                 progress=lambda done, total: bar.progress(done / max(total, 1), text=f"{done:,} / {total:,}"),
             )
         except (NotAllowed, WritesDisabled, ValueError, audit_service.AuditUnavailable) as exc:

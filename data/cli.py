@@ -164,7 +164,7 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     from data.db import ensure_demo_database, os_user
     from data.models import naive_utc_now
     from data.services.audit import AuditUnavailable
-    from data.services.cleanup import CleanupSettings, apply_cleanup, preview_cleanup
+    from data.services.cleanup import apply_cleanup, preview_cleanup
     from data.services.leaks import RuleContext
     from data.stores.sessions import SessionFilter, collect_ids
 
@@ -227,7 +227,7 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             preview,
             reason=args.reason,
             block_reason=block,
-            batch_size=CleanupSettings().batch_size,
+            batch_size=settings.cleanup_batch_size,
         )
     except (NotAllowed, WritesDisabled, AuditUnavailable) as exc:
         print(f"refused: {exc}", file=sys.stderr)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     admins: str = Field(default="", alias="AGENT_DESK_ADMINS")
     console_url: str | None = Field(default=None, alias="AGENT_DESK_CONSOLE_URL")
     statement_timeout_ms: int = Field(default=5000, ge=0, alias="AGENT_DESK_STATEMENT_TIMEOUT_MS")
+    # Extensions (README): above this many rows a cleanup asks to type the count; rows per transaction.
+    cleanup_confirm_above: int = Field(default=20, ge=0, alias="AGENT_DESK_CLEANUP_CONFIRM_ABOVE")
+    cleanup_batch_size: int = Field(default=1_000, ge=1, le=10_000, alias="AGENT_DESK_CLEANUP_BATCH")
     # Extension (README): turn sign-in on; requires an [auth] section in .streamlit/secrets.toml.
     auth_enabled: bool = Field(default=False, alias="AGENT_DESK_AUTH")
 

@@ -30,8 +30,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from data.actor import Actor, Role, require_write
 from data.models import AgentRuntimeSession, naive_utc_now
@@ -51,16 +49,6 @@ SKIP_CHANGED = "re-activated or changed since the preview"
 SKIP_GONE = "gone (no such row)"
 SKIP_LOCKED = "locked by another writer"
 SKIP_OUTSIDE = "outside the actor's workspace"
-
-
-class CleanupSettings(BaseSettings):
-    """Extension of the settings contract (documented in docs/sessions.md)."""
-
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
-
-    #: Above this many rows, the confirmation asks to type the row count.
-    confirm_count_above: int = Field(default=20, ge=0, alias="AGENT_DESK_CLEANUP_CONFIRM_ABOVE")
-    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=10_000, alias="AGENT_DESK_CLEANUP_BATCH")
 
 
 # --- preview ---------------------------------------------------------------------------------------
