@@ -99,3 +99,49 @@ def test_local_mode_banner(demo_app_env: Path) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     assert any("Local mode" in c.value for c in at.caption)
+
+
+ROLE_ENV = {
+    "AGENT_DESK_VIEWERS": "viewer@example.org",
+    "AGENT_DESK_OPERATORS": "operator@example.org",
+    "AGENT_DESK_ADMINS": "admin@example.org",
+}
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator", "admin"])
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_each_role_on_each_page(
+    demo_app_env: Path, monkeypatch: pytest.MonkeyPatch, role: str, page: str
+) -> None:
+    at = signed_in_app(monkeypatch, f"{role}@example.org", **ROLE_ENV)
+    at.run()
+    at.switch_page(PAGES[page])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(f"({role})" in c.value.replace("\\", "") for c in at.caption)
+
+
+@pytest.mark.parametrize(
+    ("role", "can_clean", "can_reveal"),
+    [("viewer", False, False), ("operator", True, False), ("admin", True, True)],
+)
+def test_session_controls_follow_the_role(
+    demo_app_env: Path, monkeypatch: pytest.MonkeyPatch, role: str, can_clean: bool, can_reveal: bool
+) -> None:
+    at = signed_in_app(monkeypatch, f"{role}@example.org", **ROLE_ENV)
+    at.run()
+    at.query_params["rule"] = "finished-run"
+    at.switch_page(PAGES["sessions"])
+    at.run()
+    assert not at.exception
+    assert at.button(key="cleanup_filter").disabled is (not can_clean)
+    at.query_params.clear()
+    at.query_params["session"] = DemoIds.FINISHED_RUN_SESSION
+    at.switch_page(PAGES["sessions"])
+    at.run()
+    assert not at.exception
+    assert at.button(key="cleanup_one").disabled is (not can_clean)
+    assert at.text_input(key="reveal_reason").disabled is (not can_reveal)
+    if can_reveal:
+        at.text_input(key="reveal_reason").set_value("ticket 4711").run()  # a reason is required first
+    assert at.button(key="reveal").disabled is (not can_reveal)

@@ -210,6 +210,18 @@ VIEWS = [
         for v in ("summary", "unified", "raw")
     ],
     ("compare", {"left_binding": BINDING, "right_binding": BINDING, "view": "raw"}),
+    ("sessions", {"session": SESSION}),
+    ("sessions", {"tenant": DemoIds.TENANT_ACME, "agent": AGENT}),
+    (
+        "bindings",
+        {
+            "tenant": DemoIds.TENANT_ACME,
+            "app": DemoIds.APP_TICKET_TRIAGE,
+            "workflow": DemoIds.APP_TICKET_TRIAGE,
+            "node": "planted-node",
+        },
+    ),
+    *[("health", {"check": name}) for name in ("binding-missing-snapshot", "binding-foreign-snapshot")],
 ]
 
 
@@ -267,3 +279,47 @@ def test_masking_keeps_structure_visible(planted_env: Path) -> None:
     """Positive control: the collector sees the page's text, and names next to masked values stay visible."""
     text = all_text(open_page("agent", agent=AGENT))
     assert "GITHUB_TOKEN" in text and "REGION" in text and "[masked: set]" in text and "cred-1" in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--format", "json"],
+        ["check", "--format", "text"],
+        ["sessions", "clean", "--rule", "finished-run", "--reason", "leak test", "--dry-run"],
+        ["schema"],
+    ],
+)
+def test_cli_output_is_clean(planted_env: Path, args: list[str]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_DESK_") and k != "DATABASE_URL"}
+    env["AGENT_DESK_DATA_DIR"] = str(planted_env)
+    run = subprocess.run(
+        [sys.executable, "-m", "data", *args],
+        cwd=Path(__file__).parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode in (0, 1), run.stderr
+    assert_clean(run.stdout + run.stderr, " ".join(args))
+
+
+def test_planted_session_and_binding_are_really_shown(planted_env: Path) -> None:
+    """Positive control for the session and bindings views above: the planted rows are on the page."""
+    session_text = all_text(open_page("sessions", session=SESSION))
+    assert "workflow_user_prompt" in session_text and "history" in session_text
+    binding_text = all_text(
+        open_page(
+            "bindings",
+            tenant=DemoIds.TENANT_ACME,
+            app=DemoIds.APP_TICKET_TRIAGE,
+            workflow=DemoIds.APP_TICKET_TRIAGE,
+            node="planted-node",
+        )
+    )
+    assert "Summarize." in binding_text and "[masked" in binding_text
