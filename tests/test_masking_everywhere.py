@@ -323,3 +323,22 @@ def test_planted_session_and_binding_are_really_shown(planted_env: Path) -> None
         )
     )
     assert "Summarize." in binding_text and "[masked" in binding_text
+
+
+@pytest.mark.parametrize(
+    ("page", "params"), VIEWS, ids=[f"{p}-{'-'.join(q.values())[:40]}" for p, q in VIEWS]
+)
+def test_hostile_planted_name_renders_literally_everywhere(
+    planted_env: Path, page: str, params: dict[str, str]
+) -> None:
+    engine = sa.create_engine(f"sqlite:///{planted_env / 'demo.sqlite'}")
+    hostile = "<img src=x onerror=alert(1)> **bold** [x](javascript:alert(1)) \u202eevil\u200d"
+    with engine.begin() as conn:
+        conn.execute(sa.update(Agent).where(Agent.id == AGENT).values(name=hostile))
+    engine.dispose()
+    at = open_page(page, **{k: ("onerror" if k == "q" else v) for k, v in params.items()})
+    assert not at.exception
+    for body in markdown_sources(at):
+        assert not re.search(r"(?<!\\)<img", body), body
+        assert not re.search(r"(?<!\\)\[x(?<!\\)\]\((?<!\\)?javascript", body), body
+        assert not re.search(r"(?<!\\)\*(?<!\\)\*bold", body), body
