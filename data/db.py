@@ -78,7 +78,9 @@ def install_write_guard(engine: sa.Engine) -> None:
 
 def _connect_args(url: sa.URL, settings: Settings) -> dict:
     if url.get_backend_name() == "postgresql":
-        options = f"-c statement_timeout={settings.statement_timeout_ms} -c lock_timeout=2000"
+        # jit=off: the planner's JIT compiles "expensive-looking" plans (per-workspace seeks, bounded
+        # scans) for tens of ms; every query here reads a page in a few ms.
+        options = f"-c statement_timeout={settings.statement_timeout_ms} -c lock_timeout=2000 -c jit=off"
         return {"application_name": APPLICATION_NAME, "options": options}
     if url.get_backend_name() == "sqlite":
         return {"timeout": 15}

@@ -208,3 +208,12 @@ def test_roster_plans_use_the_tenant_index(pg_url: str) -> None:
     engine.dispose()
     assert "agent_tenant_updated_at_idx" in one and "Seq Scan on agents" not in one
     assert "agent_tenant_updated_at_idx" in merged and "Seq Scan on agents" not in merged
+
+
+def test_name_search_count_spans_pages(seeded_engine: sa.Engine) -> None:
+    with seeded_engine.connect() as conn:
+        names = conn.execute(sa.select(Agent.name)).scalars().all()
+        expected = sum("agent" in n.lower() for n in names)
+        page = list_roster(conn, RosterFilter(name_query="AGENT"), page_size=3)
+    assert expected > 3 and page.next_cursor
+    assert page.total.exact and page.total.value == expected

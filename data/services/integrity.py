@@ -272,10 +272,6 @@ def run_checks(
         sample_limit=sample_limit,
         has_drafts_table=sa.inspect(conn).has_table("agent_config_drafts"),
     )
-    if conn.dialect.name == "postgresql":
-        # Many short probe-per-row queries: JIT compilation (on above a cost threshold every bounded
-        # all-workspace read crosses) costs more than it saves. Lasts until the caller's transaction ends.
-        conn.exec_driver_sql("SET LOCAL jit = off")
     return Report(tenant_id, scan_limit, tuple(_run_one(conn, check, scope) for check in chosen))
 
 

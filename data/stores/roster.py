@@ -185,40 +185,59 @@ def _merged_updated_page(
 ) -> sa.Select:
     """All workspaces by updated_at on PostgreSQL: per-workspace index seeks, merged.
 
-    Phase 1 takes each workspace's first row (one index probe per workspace). The `limit`-th best of
-    those is a threshold every row of the page must reach (those workspaces alone already hold
-    `limit` rows at or above it), so phase 2 seeks only rows at or above it: with thousands of
-    workspaces the work stays about (workspaces + limit²) index entries instead of workspaces × limit.
+    Phase 1 ("heads") takes each workspace's first row key, one index probe per workspace. The
+    `limit`-th best head is a threshold every row of the page reaches (those `limit` workspaces alone
+    hold `limit` rows at or above it), and only workspaces whose head reaches it can contribute. Phase 2
+    seeks just those workspaces, above the threshold. Work: one probe per workspace plus about
+    `limit` short seeks, instead of `limit` rows from every workspace.
     """
-    descending = forward  # updated sort is descending
+    descending = forward  # the updated sort is descending
     tenants = tenant_ids.subquery("t")
 
-    def seek(extra: list[sa.ColumnElement[bool]], n: int) -> sa.Select:
-        query = sa.select(*_ROW_COLUMNS).where(Agent.tenant_id == tenants.c.id, *_conditions(flt), *extra)
+    def seek(tenant_column: sa.ColumnElement, extra: list[sa.ColumnElement[bool]], n: int) -> sa.Select:
+        query = sa.select(*_ROW_COLUMNS).where(Agent.tenant_id == tenant_column, *_conditions(flt), *extra)
         if key is not None:
             query = query.where(_seek("updated", key, forward))
         order = [Agent.updated_at.desc(), Agent.id.desc()] if descending else [Agent.updated_at, Agent.id]
         return query.order_by(*order).limit(n)
 
-    first = seek([], 1).lateral("first_row")
-    heads = sa.select(first.c.updated_at, first.c.id).select_from(tenants.join(first, sa.true()))
+    first = seek(tenants.c.id, [], 1).lateral("first_row")
     heads = (
-        heads.order_by(
-            first.c.updated_at.desc() if descending else first.c.updated_at,
-            first.c.id.desc() if descending else first.c.id,
-        )
+        sa.select(tenants.c.id.label("tenant_id"), first.c.updated_at, first.c.id)
+        .select_from(tenants.join(first, sa.true()))
+        .cte("heads")
+    )
+    head_order = (
+        [heads.c.updated_at.desc(), heads.c.id.desc()] if descending else [heads.c.updated_at, heads.c.id]
+    )
+    threshold = (
+        sa.select(heads.c.updated_at, heads.c.id)
+        .order_by(*head_order)
         .offset(limit - 1)
         .limit(1)
         .subquery("threshold")
     )
-    # No threshold row (fewer workspaces than `limit`): no bound. Joined once, so phase 1 runs once.
-    bound_key = sa.tuple_(Agent.updated_at, Agent.id)
-    threshold = sa.tuple_(heads.c.updated_at, heads.c.id)
-    reach = sa.or_(heads.c.id.is_(None), bound_key >= threshold if descending else bound_key <= threshold)
-    page = seek([reach], limit).lateral("page_rows")
-    merged = sa.select(*[page.c[c.key] for c in _ROW_COLUMNS]).select_from(
-        tenants.outerjoin(heads, sa.true()).join(page, sa.true())
+    head_key, bound = (
+        sa.tuple_(heads.c.updated_at, heads.c.id),
+        sa.tuple_(threshold.c.updated_at, threshold.c.id),
     )
+    # No threshold row (fewer workspaces than `limit`): every workspace with a head takes part.
+    reaches = sa.or_(threshold.c.id.is_(None), head_key >= bound if descending else head_key <= bound)
+    candidates = (
+        sa.select(
+            heads.c.tenant_id, threshold.c.updated_at.label("t_updated_at"), threshold.c.id.label("t_id")
+        )
+        .select_from(heads.outerjoin(threshold, sa.true()))
+        .where(reaches)
+        .subquery("candidates")
+    )
+    row_key = sa.tuple_(Agent.updated_at, Agent.id)
+    candidate_bound = sa.tuple_(candidates.c.t_updated_at, candidates.c.t_id)
+    above = sa.or_(
+        candidates.c.t_id.is_(None), row_key >= candidate_bound if descending else row_key <= candidate_bound
+    )
+    page = seek(candidates.c.tenant_id, [above], limit).lateral("page_rows")
+    merged = sa.select(*[page.c[c.key] for c in _ROW_COLUMNS]).select_from(candidates.join(page, sa.true()))
     order = [page.c.updated_at.desc(), page.c.id.desc()] if descending else [page.c.updated_at, page.c.id]
     return merged.order_by(*order).limit(limit)
 
@@ -246,6 +265,10 @@ def list_roster(
         query = _merged_updated_page(flt, key, forward, limit, tenant_ids)
     else:
         query = _page_query(flt, key, forward, limit)
+    # A first page of a name search scans every name anyway: count the matches in that same scan.
+    count_in_scan = flt.name_query is not None and key is None and not merge
+    if count_in_scan:
+        query = query.add_columns(sa.func.count().over().label("matches"))
     rows = list(conn.execute(query))
     has_more = len(rows) > page_size
     rows = rows[:page_size]
@@ -259,9 +282,21 @@ def list_roster(
         rows=_decorate(conn, rows, has_tenants=has_tenants, has_accounts=has_accounts),
         next_cursor=next_cursor,
         prev_cursor=prev_cursor,
-        # A first page that holds everything is its own exact count (no second scan).
-        total=Count(len(rows)) if key is None and not has_more else count_roster(conn, flt),
+        total=_page_total(
+            conn, flt, rows, counted_in_scan=count_in_scan, first_and_only=key is None and not has_more
+        ),
     )
+
+
+def _page_total(
+    conn: sa.Connection, flt: RosterFilter, rows: list[sa.Row], *, counted_in_scan: bool, first_and_only: bool
+) -> Count:
+    """The match count without a second scan when the page already tells it."""
+    if first_and_only:
+        return Count(len(rows))
+    if counted_in_scan and rows:
+        return Count(int(rows[0].matches))
+    return count_roster(conn, flt)
 
 
 class InvalidCursor(ValueError):

@@ -504,12 +504,6 @@ def _decorate(rows: Sequence[sa.Row], ctx: RuleContext) -> list[SessionRow]:
     return result
 
 
-def _no_jit(conn: sa.Connection) -> None:
-    """PostgreSQL's JIT compiles expensive-looking plans (tens of ms) for what a page reads in a few ms."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL jit = off")
-
-
 def _window(plan: _Plan, key: str | None, forward: bool, limit: int) -> Any:
     """At most `limit` rows in id order from `key`, as an entity to filter on.
 
@@ -561,7 +555,6 @@ def list_sessions(
     key = decode_cursor(after if forward else before) if (after or before) else None
     if (after or before) and key is None:
         raise InvalidCursor("this page link's cursor is invalid")
-    _no_jit(conn)
     plan = plan_access(conn, flt, ctx, scan_limit=scan_limit, indexes=indexes)
     rows = list(conn.execute(_page_query(flt, ctx, plan, key, forward, page_size + 1, row_columns)))
     has_more = len(rows) > page_size
@@ -597,7 +590,6 @@ def explain_page(
     analyze: bool = False,
 ) -> str:
     """PostgreSQL's plan of a first page (benchmark and tests): the rows, then (bounded scans) the edge."""
-    _no_jit(conn)
     plan = plan_access(conn, flt, ctx, scan_limit=scan_limit, indexes=indexes)
     statements = [_page_query(flt, ctx, plan, None, True, PAGE_SIZE + 1, row_columns)]
     if plan.access.bounded:
@@ -637,7 +629,6 @@ def collect_ids(
     indexes: Sequence[IndexInfo] = (),
 ) -> Collected:
     """Window by window (each statement reads at most `window` rows, far below the statement timeout)."""
-    _no_jit(conn)
     active = replace(flt, status=SessionStatus.ACTIVE.value) if flt.status is None else flt
     plan = plan_access(conn, active, ctx, scan_limit=window, indexes=indexes)
 
