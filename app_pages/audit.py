@@ -13,6 +13,7 @@ from data.services.export import to_csv
 from data.stores import audit as audit_store
 from ui import context
 from ui.render import md_escape, notice_invalid, page_url_box, set_params, utc
+from ui.widgets import workspace_select
 
 SPEC = {
     "actor": "text",
@@ -52,15 +53,7 @@ with st.form("audit-filters"):
         index=action_options.index(values.get("action")),
         format_func=lambda v: "any" if v is None else v,
     )
-    tenant_options = [None, *names]
-    if values.get("tenant") and values["tenant"] not in names:
-        tenant_options.append(values["tenant"])
-    tenant = cols[2].selectbox(
-        "Workspace",
-        tenant_options,
-        index=tenant_options.index(values.get("tenant")),
-        format_func=lambda v: "All workspaces" if v is None else names.get(v, v),
-    )
+    tenant = workspace_select(values.get("tenant"), container=cols[2])
     target = cols[3].text_input("Any id (action, session, ...)", value=str(values.get("target") or ""))
     date_from = cols[4].date_input("From", value=values.get("from"), format="YYYY-MM-DD")
     date_to = cols[5].date_input("To", value=values.get("to"), format="YYYY-MM-DD")

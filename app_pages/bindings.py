@@ -14,9 +14,9 @@ import streamlit as st
 from data import links
 from data.params import parse_params
 from data.stores import bindings as store
-from data.stores import tenants as tenants_store
 from ui import context
 from ui.render import literal, md_escape, notice_invalid, page_url_box, set_params, utc
+from ui.widgets import workspace_select
 
 SPEC = {"tenant": "uuid", "app": "uuid", "workflow": "uuid", "node": "text", "against": "uuid"}
 
@@ -70,16 +70,7 @@ if values.get("tenant"):
 tenant_id = context.scoped_tenant(values.get("tenant"))
 values["tenant"] = tenant_id
 
-workspaces = context.read(tenants_store.list_workspaces, has_tenants_table=report.has_table("tenants"))
-names = {w.id: w.name for w in workspaces}
-tenant_options = [None, *names] + ([tenant_id] if tenant_id and tenant_id not in names else [])
-chosen_tenant = st.selectbox(
-    "Workspace",
-    tenant_options,
-    index=tenant_options.index(tenant_id),
-    format_func=lambda v: "Choose a workspace" if v is None else names.get(v, v),
-    key="bindings-tenant",
-)
+chosen_tenant = workspace_select(tenant_id, empty_label="Choose a workspace", key="bindings-tenant")
 if chosen_tenant != tenant_id:
     set_params(tenant=chosen_tenant)
 if not tenant_id:

@@ -9,29 +9,18 @@ from data import links
 from data.params import parse_params
 from data.stores import overview as overview_store
 from ui import context
-from ui.render import md_escape, notice_invalid
+from ui.render import md_escape, notice_invalid, set_params
+from ui.widgets import workspace_select
 
 report = context.schema_report()
 params = parse_params(dict(st.query_params), {"tenant": "uuid"})
 notice_invalid(params.notices)
 tenant_id = context.scoped_tenant(params.values.get("tenant"))
 
-workspaces = context.workspaces()
-names = {w.id: w.name for w in workspaces}
-
 st.title("Overview")
-choice = st.selectbox(
-    "Workspace",
-    options=[None, *names],
-    format_func=lambda value: "All workspaces" if value is None else names.get(value, value),
-    index=([None, *names].index(tenant_id) if tenant_id in names else 0),
-)
-if choice != tenant_id:
-    st.query_params.clear()
-    if choice:
-        st.query_params["tenant"] = choice
-    st.rerun()
-if tenant_id and tenant_id not in names:
+if (choice := workspace_select(tenant_id)) != tenant_id:
+    set_params(tenant=choice)
+if tenant_id and tenant_id not in {w.id for w in context.workspaces()}:
     st.warning(md_escape(f"Workspace {tenant_id} has no row in the tenants table."))
 
 tables = context.read(overview_store.overview, tenant_id=tenant_id)

@@ -14,6 +14,7 @@ from data.stores import roster as roster_store
 from data.types import normalize_uuid
 from ui import context
 from ui.render import icon_text, md_escape, notice_invalid, page_url_box, relative_time, set_params, utc
+from ui.widgets import workspace_select
 
 EXPORT_CAP = 5_000
 SPEC = {
@@ -53,9 +54,6 @@ if pasted:
         )
     )
 
-workspaces = context.workspaces()
-names = {w.id: w.name for w in workspaces}
-
 
 def options(enum: type, current: object) -> list[str | None]:
     known = [m.value for m in enum]
@@ -64,15 +62,7 @@ def options(enum: type, current: object) -> list[str | None]:
 
 with st.form("roster-filters"):
     cols = st.columns([2, 3, 1, 1, 1, 1])
-    tenant_options = [None, *names]
-    if values.get("tenant") and values["tenant"] not in names:
-        tenant_options.append(values["tenant"])
-    tenant = cols[0].selectbox(
-        "Workspace",
-        tenant_options,
-        index=tenant_options.index(values.get("tenant")),
-        format_func=lambda v: "All workspaces" if v is None else names.get(v, v),
-    )
+    tenant = workspace_select(values.get("tenant"), container=cols[0])
     q = cols[1].text_input("Search name or paste any id", value=query_text)
     chosen = {}
     for col, (name, enum) in zip(

@@ -29,6 +29,7 @@ from data.stores import audit as audit_store
 from data.stores import sessions as sessions_store
 from ui import context
 from ui.render import literal, md_escape, notice_invalid, page_url_box, relative_time, set_params, utc
+from ui.widgets import workspace_select
 
 #: "Everything matching this filter" takes at most this many ids, reading at most FILTER_MAX_SCAN rows.
 FILTER_CAP = 5_000
@@ -372,18 +373,10 @@ def show_history(row: sessions_store.SessionRow) -> None:
 # --- the list -------------------------------------------------------------------------------------------
 
 
-def filter_form(names: dict[str, str]) -> None:
+def filter_form() -> None:
     with st.form("session-filters"):
         cols = st.columns([2, 2, 2, 1, 1, 1])
-        tenant_options = [None, *names]
-        if values.get("tenant") and values["tenant"] not in names:
-            tenant_options.append(values["tenant"])
-        tenant = cols[0].selectbox(
-            "Workspace",
-            tenant_options,
-            index=tenant_options.index(values.get("tenant")),
-            format_func=lambda v: "All workspaces" if v is None else names.get(v, v),
-        )
+        tenant = workspace_select(values.get("tenant"), container=cols[0])
         app = cols[1].text_input("App id", value=str(values.get("app") or ""))
         agent = cols[2].text_input("Agent id", value=str(values.get("agent") or ""))
         chosen = {}
@@ -450,8 +443,7 @@ def show_access(access: sessions_store.Access) -> None:
 
 def show_list() -> None:
     st.title("Runtime sessions")
-    names = {w.id: w.name for w in context.workspaces()}
-    filter_form(names)
+    filter_form()
     with st.expander("Leak rules"):
         for rule in RULES:
             st.markdown(md_escape(f"{rule.name}: {rule.summary}"))
