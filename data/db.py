@@ -23,45 +23,118 @@ class WriteRefused(PermissionError):
 
 
 # --- the write guard ------------------------------------------------------------------------
+#
+# Allowed on the app's engines, and nothing else:
+# * reads: SELECT / WITH (no data-modifying CTE, no SELECT INTO, no side-effect functions), EXPLAIN of
+#   an allowed statement, SHOW, read-only PRAGMAs, and transaction control;
+# * the session cleanup transition: UPDATE agent_runtime_sessions assigning only status, cleaned_at and
+#   updated_at (any WHERE and RETURNING);
+# * INSERT INTO Agent Desk's insert-only audit tables (agent_desk_audit*);
+# * SET [SESSION|LOCAL] of the few timeouts the app sets.
+# Comments and string literals are removed before the checks, and one statement is one statement.
 
-_READ_PREFIXES = (
-    "select",
-    "with",
-    "explain",
-    "show",
-    "pragma",
-    "set ",
-    "begin",
-    "commit",
-    "rollback",
-    "savepoint",
-    "release",
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_STRINGS = re.compile(r"'(?:[^']|'')*'|\$\$.*?\$\$", re.S)
+# Inside a SELECT (strings blanked), only a data-modifying CTE can write: these verbs give it away.
+_WRITE_WORDS = re.compile(r"\b(insert|update|delete|merge|truncate)\b")
+_SIDE_EFFECT_FUNCTIONS = re.compile(
+    r"\b(pg_terminate_backend|pg_cancel_backend|set_config|dblink\w*|lo_\w+|pg_advisory\w*|nextval|setval|"
+    r"pg_reload_conf|pg_rotate_logfile|pg_read\w*|pg_write\w*|pg_file\w*|pg_switch_wal|txid_\w+|"
+    r"pg_notify|sleep|benchmark|get_lock|load_file|sys_exec)\s*\("
 )
-_OWN_TABLE = re.compile(r"^\s*(insert\s+into|update|delete\s+from)\s+\"?(agent_desk_\w+)", re.I)
-# The one write allowed on Dify's tables: the session cleanup transition of these three columns.
-_CLEANUP_UPDATE = re.compile(
-    r"^\s*update\s+\"?agent_runtime_sessions\"?\s+set\s+(?P<cols>.+?)\s+where\s", re.I | re.S
+_SELECT_INTO = re.compile(r"\binto\b")
+_EXPLAIN = re.compile(r"^explain\s+(\((?P<opts>[^)]*)\)\s*|(?P<bare>(analy[sz]e|verbose)\s+)*)")
+_ALLOWED_SET = re.compile(
+    r"^set\s+(session\s+|local\s+)?(statement_timeout|lock_timeout|idle_in_transaction_session_timeout|jit|"
+    r"max_execution_time|innodb_lock_wait_timeout)\s*(=|to)\s*[\w.']+$"
 )
+_READ_PRAGMA = re.compile(r"^pragma\s+[\w.]+(\s*\(\s*[\w.\"]*\s*\))?$")
+_TRANSACTION = re.compile(r"^(begin|commit|rollback|savepoint|release)(\s+[\w\s]*)?$")
+_OWN_INSERT = re.compile(r"^insert\s+into\s+[`\"]?(agent_desk_audit\w*)[`\"]?\s*[(\s]")
+_CLEANUP = re.compile(r"^update\s+[`\"]?agent_runtime_sessions[`\"]?\s+set\s+(?P<rest>.+)$", re.S)
 _CLEANUP_COLUMNS = {"status", "cleaned_at", "updated_at"}
-_DATA_MODIFYING_CTE = re.compile(r"\b(insert|update|delete|merge|truncate|drop|alter|create)\b", re.I)
+
+
+def _normalize(statement: str) -> str:
+    """Lower-case text without comments or string literals, one statement, trailing `;` removed."""
+    text = _STRINGS.sub("''", _COMMENTS.sub(" ", statement)).strip().lower()
+    text = text.rstrip("; \n\t")
+    if ";" in text:
+        raise WriteRefused("more than one statement")
+    return text
+
+
+def _split_top_level(text: str, separator: str) -> list[str]:
+    """Split at `separator` outside parentheses (strings are already blanked)."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        if char == separator and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _top_level_where(text: str) -> int:
+    """Index of the first ` where ` outside parentheses, or -1."""
+    depth = 0
+    for match in re.finditer(r"[()]|\bwhere\b", text):
+        token = match.group(0)
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif depth == 0:
+            return match.start()
+    return -1
+
+
+def _check_read(text: str) -> None:
+    if _WRITE_WORDS.search(text):
+        raise WriteRefused("a read statement may not modify data")
+    if _SIDE_EFFECT_FUNCTIONS.search(text):
+        raise WriteRefused("a read statement may not call functions with side effects")
+    if _SELECT_INTO.search(text):
+        raise WriteRefused("SELECT ... INTO creates a table")
+
+
+def _check_cleanup(rest: str) -> None:
+    where = _top_level_where(rest)
+    assignments = rest[:where] if where >= 0 else rest
+    for assignment in _split_top_level(assignments, ","):
+        column = assignment.split("=", 1)[0].strip().strip('`"').split(".")[-1]
+        if column not in _CLEANUP_COLUMNS:
+            raise WriteRefused(f"the cleanup may only set status, cleaned_at and updated_at, not {column!r}")
+        if _WRITE_WORDS.search(assignment.split("=", 1)[-1]) or _SIDE_EFFECT_FUNCTIONS.search(assignment):
+            raise WriteRefused("the cleanup assignments must be plain values")
+    if where >= 0:
+        _check_read(rest[where:].replace("for update", "").replace("returning", ""))
 
 
 def check_statement(statement: str) -> None:
-    """Raise WriteRefused unless `statement` is a read, the cleanup transition or a write to our tables."""
-    text = statement.lstrip().lower()
-    if text.startswith(_READ_PREFIXES):
-        if text.startswith("with") and _DATA_MODIFYING_CTE.search(text):
-            raise WriteRefused("data-modifying WITH statements are not allowed")
-        if text.startswith("set ") and not text.startswith(("set session", "set local", "set statement")):
-            raise WriteRefused(f"statement not allowed: {statement[:80]!r}")
-        return
-    if _OWN_TABLE.match(statement):
-        return
-    match = _CLEANUP_UPDATE.match(statement)
-    if match:
-        assigned = {part.split("=")[0].strip().strip('"').lower() for part in match["cols"].split(",")}
-        if assigned <= _CLEANUP_COLUMNS:
-            return
+    """Raise WriteRefused unless `statement` is one of the allowed kinds listed above."""
+    text = _normalize(statement)
+    explain = _EXPLAIN.match(text)
+    if explain and explain.group(0):
+        return check_statement(text[explain.end() :])
+    if text.startswith(("select", "with", "(")):
+        return _check_read(text.replace("for update", "").replace("skip locked", ""))
+    if (
+        text.startswith("show ")
+        or _READ_PRAGMA.match(text)
+        or _TRANSACTION.match(text)
+        or _ALLOWED_SET.match(text)
+    ):
+        return None
+    own = _OWN_INSERT.match(text)
+    if own:
+        return _check_read(text[own.end() :])
+    cleanup = _CLEANUP.match(text)
+    if cleanup:
+        return _check_cleanup(cleanup.group("rest"))
     raise WriteRefused(f"Agent Desk does not write this to Dify's database: {statement[:120]!r}")
 
 

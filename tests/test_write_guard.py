@@ -20,6 +20,15 @@ from data.settings import Settings
         "INSERT INTO agent_desk_audit_action (id) VALUES (1)",
         "EXPLAIN SELECT 1",
         "SET SESSION statement_timeout = 5",
+        "SET LOCAL lock_timeout = '200ms'",
+        "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM agents",
+        "SELECT id FROM agent_runtime_sessions WHERE id IN (1) FOR UPDATE SKIP LOCKED",
+        "UPDATE agent_runtime_sessions SET status=%(status)s, cleaned_at=%(cleaned_at)s, updated_at=%(updated_at)s "
+        "WHERE agent_runtime_sessions.id IN (__[POSTCOMPILE_id_1]) AND agent_runtime_sessions.status = %(status_1)s "
+        "RETURNING agent_runtime_sessions.id",
+        "SELECT 'a; b' AS text_with_semicolon -- comment; here",
+        'PRAGMA main.table_info("agents")',
+        "SELECT updated_at FROM agents",
     ],
 )
 def test_allowed(statement: str) -> None:
@@ -39,6 +48,26 @@ def test_allowed(statement: str) -> None:
         "TRUNCATE agent_runtime_sessions",
         "SET ROLE postgres",
         "CREATE INDEX x ON agents (name)",
+        # Bypasses found in review: each must be refused.
+        "EXPLAIN ANALYZE DELETE FROM agents",
+        "EXPLAIN (ANALYZE, BUFFERS) UPDATE agents SET name = 'x'",
+        "UPDATE agent_runtime_sessions SET status='x where ', session_snapshot='y' WHERE id=1",
+        "UPDATE agent_runtime_sessions SET status=(select 'a' where true), session_snapshot='x' WHERE id=1",
+        "SELECT 1; DELETE FROM agents",
+        "UPDATE agent_runtime_sessions SET status='c' WHERE id=1; DROP TABLE agents",
+        "SELECT 1 /* ; */ ; DELETE FROM agents",
+        "UPDATE agent_desk_audit_actions SET reason = 'x'",
+        "DELETE FROM agent_desk_audit_targets",
+        "INSERT INTO agent_desk_alembic_version VALUES ('x')",
+        "SELECT * INTO newtab FROM agents",
+        "SELECT pg_terminate_backend(123)",
+        "SELECT set_config('role', 'postgres', false)",
+        "SELECT dblink_exec('x', 'drop table agents')",
+        "SET SESSION AUTHORIZATION postgres",
+        "SET LOCAL ROLE postgres",
+        "PRAGMA writable_schema=1",
+        "INSERT INTO agent_desk_audit_actions (id) SELECT id FROM agents ON CONFLICT DO UPDATE SET id = 1",
+        "UPDATE agent_runtime_sessions SET agent_runtime_sessions.status='c', session_snapshot='' WHERE id=1",
     ],
 )
 def test_refused(statement: str) -> None:
