@@ -8,6 +8,7 @@ import streamlit as st
 
 from data import links
 from data.diff import Change, DiffResult, Segment, diff_configs, normalized_json, split_rows, unified_lines
+from data.masking import mask_text
 from data.params import parse_params
 from data.stores import compare as compare_store
 from data.stores import roster as roster_store
@@ -75,7 +76,7 @@ def pick_agent() -> None:
     if query:
         page = context.read(
             roster_store.list_roster,
-            roster_store.RosterFilter(name_query=query),
+            roster_store.RosterFilter(tenant_id=context.scoped_tenant(None), name_query=query),
             has_tenants=report.has_table("tenants"),
             has_accounts=has_accounts,
         )
@@ -110,6 +111,7 @@ elif values.get("agent"):
         st.warning(md_escape(f"No agent has id {values['agent']}."))
         pick_agent()
         st.stop()
+    context.require_visible(versions.tenant_id)
     pair = compare_store.default_pair(versions)
     if pair is None:
         st.info("This agent has no snapshots.")
@@ -170,7 +172,7 @@ for column, side, title in zip(st.columns(2), (left, right), ("Left", "Right"), 
         literal("What", side.label)
         if side.operations:
             literal("Operations", ", ".join(op.label() for op in side.operations))
-        literal("Note", side.note or "—")
+        literal("Note", mask_text(side.note or "") or "—")
         literal("Author", side.author or "—")
         literal("Time", utc(side.created_at))
 
@@ -194,7 +196,9 @@ if view == "summary":
     for section, count in result.counts_by_section.items():
         if not count:
             continue
-        with st.expander(f"{section}: {count} change{'s' if count != 1 else ''}", expanded=count <= 10):
+        with st.expander(
+            f"{md_escape(section)}: {count} change{'s' if count != 1 else ''}", expanded=count <= 10
+        ):
             rows = []
             for change in result.changes_in(section):
                 old, new = change.old, change.new

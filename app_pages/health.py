@@ -11,9 +11,9 @@ import streamlit as st
 from data import links
 from data.params import parse_params
 from data.services import integrity
-from data.stores import tenants as tenants_store
 from ui import context
 from ui.render import literal, md_escape, notice_invalid, page_url_box, set_params
+from ui.widgets import workspace_select
 
 SPEC = {"tenant": "uuid", "check": integrity.CHECK_NAMES}
 SEVERITY_ICONS = {"error": "🔴 error", "warning": "🟠 warning", "info": "🔵 info"}
@@ -27,16 +27,7 @@ check = values.get("check")
 st.title("Health")
 
 report = context.schema_report()
-workspaces = context.read(tenants_store.list_workspaces, has_tenants_table=report.has_table("tenants"))
-names = {w.id: w.name for w in workspaces}
-options = [None, *names] + ([tenant_id] if tenant_id and tenant_id not in names else [])
-chosen = st.selectbox(
-    "Workspace",
-    options,
-    index=options.index(tenant_id),
-    format_func=lambda v: "All workspaces" if v is None else names.get(v, v),
-    key="health-tenant",
-)
+chosen = workspace_select(tenant_id, key="health-tenant")
 if chosen != tenant_id:
     set_params(tenant=chosen, check=check)
 st.caption(

@@ -219,7 +219,7 @@ def show_detail(session_id: str) -> None:
         literal("Created", f"{utc(row.created_at)} ({relative_time(row.created_at)})")
         literal("Updated", f"{utc(row.updated_at)} ({relative_time(row.updated_at)})")
         literal("Cleaned", utc(row.cleaned_at) or "—")
-        literal("Snapshot size", f"{row.snapshot_bytes:,} bytes")
+        literal("Snapshot size", f"{row.snapshot_chars:,} characters")
     if detail.agent_status is not None:
         st.page_link("app_pages/agent.py", label="Open the agent", query_params={"agent": row.agent_id})
 
@@ -495,7 +495,7 @@ def show_list() -> None:
                 "age": age(r),
                 "updated": f"{relative_time(r.updated_at)} · {utc(r.updated_at)}",
                 "cleaned": utc(r.cleaned_at),
-                "size": f"{r.snapshot_bytes:,} B",
+                "size": f"{r.snapshot_chars:,} chars",
                 "layers": r.layers.label(),
                 "id": r.id,
             }

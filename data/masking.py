@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from data.tolerant import parse_json
+
 MASK_SET = "[masked: set]"
 MASK_EMPTY = "[masked: empty]"
 MASK_TOKEN = "[masked token]"
@@ -32,7 +34,10 @@ SECRET_WORDS = (
     "token",
     "password",
     "passwd",
+    "passphrase",
     "private_key",
+    "access_key",
+    "cookie",
     "api_key",
     "apikey",
     "authorization",
@@ -130,11 +135,10 @@ def mask_json_text(text: str | None) -> str:
     """Mask a JSON text: parsed and masked by path when valid, token-scrubbed when not."""
     if text is None:
         return ""
-    try:
-        parsed = json.loads(text)
-    except (ValueError, RecursionError):
+    parsed = parse_json(text)  # size and depth bounded; never raises
+    if not parsed.ok:
         return mask_text(text)
-    return json.dumps(mask_document(parsed), ensure_ascii=False, indent=2, sort_keys=True)
+    return json.dumps(mask_document(parsed.value), ensure_ascii=False, indent=2, sort_keys=True)
 
 
 # --- runtime sessions -------------------------------------------------------------------------
@@ -151,7 +155,11 @@ def mask_session_snapshot(doc: Any, *, reveal_history: bool = False) -> Any:
     if not isinstance(masked, dict) or not isinstance(masked.get("layers"), list):
         return masked
     for layer in masked["layers"]:
-        if isinstance(layer, dict) and str(layer.get("name")) in HISTORY_LAYER_NAMES and not reveal_history:
+        if (
+            isinstance(layer, dict)
+            and str(layer.get("name")).lower() in HISTORY_LAYER_NAMES
+            and not reveal_history
+        ):
             layer["runtime_state"] = mask_scalar(layer.get("runtime_state"))
     return masked
 

@@ -16,6 +16,21 @@ E = TypeVar("E", bound=StrEnum)
 
 #: JSON texts longer than this are not parsed for display (a 200 KB prompt parses fine; 20 MB would not).
 MAX_PARSE_CHARS = 5_000_000
+#: Deeper documents are reported, not returned: every consumer (masking, diff) walks them recursively.
+MAX_DEPTH = 100
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether a parsed document nests more than `limit` containers (iterative: no recursion limit)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +108,8 @@ def parse_json(raw: str | bytes | None, *, expect_object: bool = False) -> JsonR
         value = json.loads(text)
     except (ValueError, RecursionError) as exc:
         return JsonResult(raw=text, error=f"invalid JSON: {exc}")
+    if _deeper_than(value, MAX_DEPTH):
+        return JsonResult(raw=text, error=f"JSON nested deeper than {MAX_DEPTH} levels")
     if expect_object and not isinstance(value, dict):
         return JsonResult(raw=text, value=value, error=f"JSON is a {type(value).__name__}, not an object")
     return JsonResult(raw=text, value=value)

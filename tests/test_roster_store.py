@@ -217,3 +217,50 @@ def test_name_search_count_spans_pages(seeded_engine: sa.Engine) -> None:
         page = list_roster(conn, RosterFilter(name_query="AGENT"), page_size=3)
     assert expected > 3 and page.next_cursor
     assert page.total.exact and page.total.value == expected
+
+
+def test_agents_of_a_workspace_without_tenant_row_are_listed(seeded_url: str) -> None:
+    engine = sa.create_engine(seeded_url)
+    orphan_tenant, agent_id = "0193dead-0000-4000-8000-000000000000", uuidv7()
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(Agent).values(
+                    id=agent_id,
+                    tenant_id=orphan_tenant,
+                    name="No workspace row",
+                    description="",
+                    scope="roster",
+                    source="imported",
+                    updated_at=datetime(2031, 1, 1),
+                    created_at=datetime(2031, 1, 1),
+                )
+            )
+        with engine.connect() as conn:
+            first = list_roster(conn, RosterFilter(), page_size=5)
+            assert first.rows[0].id == agent_id and first.rows[0].workspace == orphan_tenant
+            assert [i for p in all_pages(conn, RosterFilter()) for i in p] == expected_ids(
+                conn, RosterFilter()
+            )
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(Agent).where(Agent.id == agent_id))
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '["updated",["2024-01-01T00:00:00","not-a-uuid"]]',
+        '["created",["zzz"]]',
+        '["updated",["2024-01-01T00:00:00+02:00","0193dead-0000-4000-8000-000000000000"]]',
+    ],
+)
+def test_crafted_cursors_are_invalid_not_crashes(seeded_engine: sa.Engine, payload: str) -> None:
+    import base64
+
+    cursor = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    sort = json_sort = payload.split('"')[1]
+    assert json_sort in ("updated", "created")
+    with seeded_engine.connect() as conn, pytest.raises(InvalidCursor):
+        list_roster(conn, RosterFilter(sort=sort), after=cursor)

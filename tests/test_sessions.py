@@ -442,7 +442,7 @@ def test_rows_carry_names_layers_and_sizes(conn: sa.Connection) -> None:
         "Acme Support Assistant",
         "Acme Support Assistant",
     )
-    assert row.snapshot_version == 5 and row.snapshot_bytes > 100
+    assert row.snapshot_version == 5 and row.snapshot_chars > 100
     assert ("history", "suspended") in {(layer.name, layer.state) for layer in row.layers.layers}
     assert row.owner_label == f"conversation {DemoIds.CONVERSATION_SUPERSEDED}"
 

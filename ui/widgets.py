@@ -17,8 +17,9 @@ def workspace_select(
     Lists only the workspaces the viewer's role covers (`context.workspaces`).
     """
     names = {w.id: w.name for w in context.workspaces()}
-    options: list[str | None] = [None, *names]
-    if current and current not in names:
+    scope = context.current_actor().tenant_id
+    options: list[str | None] = [scope] if scope else [None, *names]
+    if current and current not in options:
         options.append(current)
     return container.selectbox(
         "Workspace",

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from data.models import Account, Agent, AgentConfigSnapshot, Tenant, WorkflowAgentNodeBinding
 from data.stores.counts import EXACT_LIMIT, Count, bounded_count, estimated_rows
 from data.tolerant import EnumValue
+from data.types import normalize_uuid
 
 PAGE_SIZE = 50
 SORTS = ("updated", "name", "created")
@@ -88,11 +89,15 @@ def decode_cursor(sort: str, cursor: str) -> tuple | None:
         kind, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if kind != sort or not isinstance(key, list):
             return None
+        row_id = normalize_uuid(key[-1])
+        if row_id is None:
+            return None
         if sort == "updated":
-            return (datetime.fromisoformat(key[0]), str(key[1]))
+            moment = datetime.fromisoformat(key[0])
+            return None if moment.tzinfo is not None else (moment, row_id)
         if sort == "name":
-            return (str(key[0]), str(key[1]))
-        return (str(key[0]),)
+            return (str(key[0]), row_id)
+        return (row_id,)
     except (ValueError, TypeError, IndexError):
         return None
 
@@ -180,6 +185,22 @@ def _page_query(flt: RosterFilter, key: tuple | None, forward: bool, limit: int)
     return query.order_by(*order).limit(limit)
 
 
+def agent_tenant_ids() -> sa.Select:
+    """The distinct workspaces of the agents table, one index probe each (a "loose index scan").
+
+    Taken from `agents` itself, not `tenants`: an agent whose workspace row is gone must still be listed.
+    PostgreSQL has no skip scan before 18, so a recursive CTE steps from one tenant_id to the next on
+    `agent_tenant_updated_at_idx`.
+    """
+    step = sa.select(Agent.tenant_id).order_by(Agent.tenant_id).limit(1)
+    walk = sa.select(step.scalar_subquery().label("id")).cte("workspaces", recursive=True)
+    following = (
+        sa.select(Agent.tenant_id).where(Agent.tenant_id > walk.c.id).order_by(Agent.tenant_id).limit(1)
+    ).scalar_subquery()
+    walk = walk.union_all(sa.select(following.label("id")).where(walk.c.id.is_not(None)))
+    return sa.select(walk.c.id).where(walk.c.id.is_not(None))
+
+
 def _merged_updated_page(
     flt: RosterFilter, key: tuple | None, forward: bool, limit: int, tenant_ids: sa.Select
 ) -> sa.Select:
@@ -261,8 +282,7 @@ def list_roster(
     # each workspace's index with the filter.
     merge = flt.sort == "updated" and not flt.tenant_id and not flt.name_query
     if merge and conn.dialect.name == "postgresql":
-        tenant_ids = sa.select(Tenant.id) if has_tenants else sa.select(Agent.tenant_id).distinct()
-        query = _merged_updated_page(flt, key, forward, limit, tenant_ids)
+        query = _merged_updated_page(flt, key, forward, limit, agent_tenant_ids())
     else:
         query = _page_query(flt, key, forward, limit)
     # A first page of a name search scans every name anyway: count the matches in that same scan.
@@ -390,7 +410,7 @@ def explain_roster(conn: sa.Connection, flt: RosterFilter) -> str:
     """PostgreSQL's plan of the first roster page (used by tests and the benchmark)."""
     query = _page_query(flt, None, True, PAGE_SIZE + 1)
     if flt.sort == "updated" and not flt.tenant_id and not flt.name_query:
-        query = _merged_updated_page(flt, None, True, PAGE_SIZE + 1, sa.select(Tenant.id))
+        query = _merged_updated_page(flt, None, True, PAGE_SIZE + 1, agent_tenant_ids())
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     return "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}").scalars())
 

@@ -411,7 +411,7 @@ class SessionRow:
     created_at: datetime
     updated_at: datetime
     cleaned_at: datetime | None
-    snapshot_bytes: int
+    snapshot_chars: int
     layers: LayerSummary
     rule: str | None  # first matching leak rule
     in_flight: bool  # its workflow run is running or paused
@@ -433,7 +433,6 @@ _ROW_NAMES = (
     "binding_id",
     "agent_config_snapshot_id",
     "cleaned_at",
-    "session_snapshot",
 )
 
 
@@ -447,17 +446,39 @@ def _name_columns(ctx: RuleContext, s: Any) -> tuple[sa.Label, ...]:
         (one(Tenant.name, Tenant.id == s.tenant_id) if ctx.has("tenants") else sa.null()).label(
             "n_workspace"
         ),
-        (one(App.name, App.id == s.app_id) if ctx.has("apps") else sa.null()).label("n_app"),
-        one(Agent.name, Agent.id == s.agent_id).label("n_agent"),
-        one(AgentConfigSnapshot.version, AgentConfigSnapshot.id == s.agent_config_snapshot_id).label(
-            "n_version"
-        ),
+        (
+            one(App.name, App.id == s.app_id, App.tenant_id == s.tenant_id) if ctx.has("apps") else sa.null()
+        ).label("n_app"),
+        one(Agent.name, Agent.id == s.agent_id, Agent.tenant_id == s.tenant_id).label("n_agent"),
+        one(
+            AgentConfigSnapshot.version,
+            AgentConfigSnapshot.id == s.agent_config_snapshot_id,
+            AgentConfigSnapshot.tenant_id == s.tenant_id,
+        ).label("n_version"),
+    )
+
+
+#: A list page parses layer states only from snapshots up to this size; bigger ones on the detail page.
+LIST_PARSE_CHARS = 256_000
+
+
+def _snapshot_columns(s: Any) -> tuple[sa.Label, ...]:
+    """The snapshot's size, and its text only when small enough to parse for a list row."""
+    size = sa.func.length(s.session_snapshot)
+    return (
+        size.label("snapshot_chars"),
+        sa.case((size <= LIST_PARSE_CHARS, s.session_snapshot), else_=sa.null()).label("snapshot_small"),
     )
 
 
 def row_columns(ctx: RuleContext, s: Any = S) -> tuple:
     """Everything a page row needs, facts and names included: one statement per page."""
-    return (*(getattr(s, name) for name in _ROW_NAMES), *fact_columns(ctx, s), *_name_columns(ctx, s))
+    return (
+        *(getattr(s, name) for name in _ROW_NAMES),
+        *_snapshot_columns(s),
+        *fact_columns(ctx, s),
+        *_name_columns(ctx, s),
+    )
 
 
 def owner_label(
@@ -473,7 +494,12 @@ def _decorate(rows: Sequence[sa.Row], ctx: RuleContext) -> list[SessionRow]:
     result = []
     for r in rows:
         f = facts_from_row(r)
-        text = r.session_snapshot or ""
+        chars = int(r.snapshot_chars or 0)
+        layers = (
+            parse_layers(r.snapshot_small)
+            if r.snapshot_small is not None
+            else LayerSummary((), f"{chars:,} characters: open the session to see its layers")
+        )
         result.append(
             SessionRow(
                 id=r.id,
@@ -495,8 +521,8 @@ def _decorate(rows: Sequence[sa.Row], ctx: RuleContext) -> list[SessionRow]:
                 created_at=r.created_at,
                 updated_at=r.updated_at,
                 cleaned_at=r.cleaned_at,
-                snapshot_bytes=len(text.encode("utf-8", errors="replace")),
-                layers=parse_layers(text),
+                snapshot_chars=chars,
+                layers=layers,
                 rule=classify(f, ctx),
                 in_flight=in_flight(f, ctx),
             )
@@ -719,7 +745,9 @@ class SessionDetail:
 
 def get_session(conn: sa.Connection, session_id: str, ctx: RuleContext) -> SessionDetail | None:
     row = conn.execute(
-        sa.select(*row_columns(ctx), S.composition_layer_specs, S.node_execution_id).where(S.id == session_id)
+        sa.select(
+            *row_columns(ctx), S.session_snapshot, S.composition_layer_specs, S.node_execution_id
+        ).where(S.id == session_id)
     ).first()
     if row is None:
         return None
@@ -729,7 +757,11 @@ def get_session(conn: sa.Connection, session_id: str, ctx: RuleContext) -> Sessi
     if row.workflow_run_id:
         run = RunInfo(row.workflow_run_id, exists=False)
         if ctx.has("workflow_runs"):
-            r = conn.execute(sa.select(WorkflowRun).where(WorkflowRun.id == row.workflow_run_id)).first()
+            r = conn.execute(
+                sa.select(WorkflowRun).where(
+                    WorkflowRun.id == row.workflow_run_id, WorkflowRun.tenant_id == row.tenant_id
+                )
+            ).first()
             if r is not None:
                 pause = None
                 if ctx.has("workflow_pauses"):
@@ -746,7 +778,10 @@ def get_session(conn: sa.Connection, session_id: str, ctx: RuleContext) -> Sessi
             columns = [Conversation.id, Conversation.name, Conversation.from_source, Conversation.updated_at]
             if ctx.has_is_deleted:
                 columns.append(Conversation.is_deleted)
-            c = conn.execute(sa.select(*columns).where(Conversation.id == row.conversation_id)).first()
+            query = sa.select(*columns).where(Conversation.id == row.conversation_id)
+            if ctx.has("apps"):  # conversations have no tenant column: scope them through their app
+                query = query.join(App, App.id == Conversation.app_id).where(App.tenant_id == row.tenant_id)
+            c = conn.execute(query).first()
             if c is not None:
                 conversation = ConversationInfo(
                     c.id,
@@ -759,7 +794,10 @@ def get_session(conn: sa.Connection, session_id: str, ctx: RuleContext) -> Sessi
     binding = None
     if row.binding_id:
         b = conn.execute(
-            sa.select(WorkflowAgentNodeBinding).where(WorkflowAgentNodeBinding.id == row.binding_id)
+            sa.select(WorkflowAgentNodeBinding).where(
+                WorkflowAgentNodeBinding.id == row.binding_id,
+                WorkflowAgentNodeBinding.tenant_id == row.tenant_id,
+            )
         ).first()
         binding = (
             BindingInfo(b.id, True, b.workflow_version, b.node_id, str(b.binding_type))
