@@ -37,6 +37,7 @@ PLANTED = {
     "user_prompt": "PLANTED-USER-PROMPT-bb22",
     "broken_json_key": "PLANTEDbrokenkey99",
     "node_contact": "planted.node@pii.example",
+    "note_token": "ghp_PLANTEDnoteToken123456",
 }
 # The v2 secrets differ from v1 but have the same length (a diff must still not reveal them).
 PLANTED_V2 = {k: v.replace("PLANTED", "PLANTEX") for k, v in PLANTED.items()}
@@ -112,6 +113,7 @@ def plant(url: str) -> None:
                     agent_id=AGENT,
                     version=version,
                     config_snapshot=text,
+                    version_note=f"rotated key {PLANTED['note_token']}",
                     created_at=NOW,
                     updated_at=NOW,
                 )

@@ -116,3 +116,13 @@ def test_params_drop_invalid_values_with_notice() -> None:
     )
     assert params.values == {"sort": "name", "q": "x"}
     assert len(params.notices) == 2
+
+
+def test_too_deep_json_is_an_error_not_a_crash() -> None:
+    from data.diff import diff_configs
+    from data.masking import mask_json_text
+
+    deep = '{"a": ' + "[" * 600 + "]" * 600 + "}"
+    assert "deeper" in (parse_json(deep).error or "")
+    assert mask_json_text(deep)  # falls back to token-scrubbed text
+    assert diff_configs(deep, "{}").left_error
