@@ -46,7 +46,7 @@ _SELECT_INTO = re.compile(r"\binto\b")
 _EXPLAIN = re.compile(r"^explain\s+(\((?P<opts>[^)]*)\)\s*|(?P<bare>(analy[sz]e|verbose)\s+)*)")
 _ALLOWED_SET = re.compile(
     r"^set\s+(session\s+|local\s+)?(statement_timeout|lock_timeout|idle_in_transaction_session_timeout|jit|"
-    r"max_execution_time|innodb_lock_wait_timeout)\s*(=|to)\s*[\w.']+$"
+    r"max_execution_time|max_statement_time|innodb_lock_wait_timeout)\s*(=|to)\s*[\w.']+$"
 )
 _READ_PRAGMA = re.compile(r"^pragma\s+[\w.]+(\s*\(\s*[\w.\"]*\s*\))?$")
 _TRANSACTION = re.compile(r"^(begin|commit|rollback|savepoint|release)(\s+[\w\s]*)?$")
@@ -123,7 +123,7 @@ def check_statement(statement: str) -> None:
     if text.startswith(("select", "with", "(")):
         return _check_read(text.replace("for update", "").replace("skip locked", ""))
     if (
-        text.startswith("show ")
+        text.startswith(("show ", "describe ", "desc "))
         or _READ_PRAGMA.match(text)
         or _TRANSACTION.match(text)
         or _ALLOWED_SET.match(text)
@@ -181,7 +181,11 @@ def create_engine(url: str, settings: Settings, *, guarded: bool = True) -> sa.E
         @sa.event.listens_for(engine, "connect")
         def _mysql_timeout(dbapi_conn, record):
             cursor = dbapi_conn.cursor()
-            cursor.execute(f"SET SESSION max_execution_time={int(settings.statement_timeout_ms)}")
+            cursor.execute("SELECT VERSION()")
+            if "mariadb" in str(cursor.fetchone()[0]).lower():  # MariaDB's name and unit (seconds)
+                cursor.execute(f"SET SESSION max_statement_time={settings.statement_timeout_ms / 1000:.3f}")
+            else:
+                cursor.execute(f"SET SESSION max_execution_time={int(settings.statement_timeout_ms)}")
             cursor.close()
 
     if guarded:

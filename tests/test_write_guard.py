@@ -29,6 +29,7 @@ from data.settings import Settings
         "SELECT 'a; b' AS text_with_semicolon -- comment; here",
         'PRAGMA main.table_info("agents")',
         "SELECT updated_at FROM agents",
+        "DESCRIBE `dify`.`agent_config_drafts`",
     ],
 )
 def test_allowed(statement: str) -> None:

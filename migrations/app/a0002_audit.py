@@ -83,12 +83,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("agent_desk_audit_batches_action_idx", table_name="agent_desk_audit_batches")
+    # Dropping a table drops its indexes; dropping an index first fails on MySQL when a foreign key
+    # still needs it. Children before parents.
     op.drop_table("agent_desk_audit_batches")
-    op.drop_index("agent_desk_audit_targets_action_idx", table_name="agent_desk_audit_targets")
-    op.drop_index("agent_desk_audit_targets_target_idx", table_name="agent_desk_audit_targets")
     op.drop_table("agent_desk_audit_targets")
-    op.drop_index("agent_desk_audit_actions_tenant_idx", table_name="agent_desk_audit_actions")
-    op.drop_index("agent_desk_audit_actions_actor_idx", table_name="agent_desk_audit_actions")
-    op.drop_index("agent_desk_audit_actions_created_idx", table_name="agent_desk_audit_actions")
     op.drop_table("agent_desk_audit_actions")
