@@ -20,6 +20,7 @@ from data.actor import write_block_reason as _write_block_reason
 from data.db import Engines, open_engines, os_user
 from data.schema_check import SchemaReport, check_schema
 from data.settings import Settings, load_settings
+from data.stores.tenants import Workspace, list_workspaces
 
 T = TypeVar("T")
 CACHE_TTL_SECONDS = 30
@@ -125,10 +126,8 @@ def require_visible(tenant_id: str | None) -> None:
         st.stop()
 
 
-def workspaces() -> list:
+def workspaces() -> list[Workspace]:
     """Workspaces for pickers (by name), limited to the role's workspace when it is scoped."""
-    from data.stores.tenants import list_workspaces
-
     every = read(list_workspaces, has_tenants_table=schema_report().has_table("tenants"))
     scope = current_actor().tenant_id
     return [w for w in every if scope is None or w.id == scope]

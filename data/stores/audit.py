@@ -8,13 +8,14 @@ without one is "interrupted" (the process stopped mid-way; its committed batches
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from data.models import AuditAction, AuditBatch, AuditTarget
 from data.models.audit import ACTIONS_TABLE, BATCHES_TABLE, TARGETS_TABLE
+from data.stores.filters import contains, day_range
 
 #: Rows the /audit page shows (and the CSV exports) for one filter; narrow the filter for more.
 MAX_ROWS = 2_000
@@ -112,15 +113,11 @@ def _actions() -> sa.Select:
     ).outerjoin(closing, sa.and_(closing.action_id == AuditAction.id, closing.batch_no.is_(None)))
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_actions(conn: sa.Connection, flt: AuditFilter, *, limit: int = MAX_ROWS) -> list[AuditEntry]:
     """Newest first, at most `limit` rows (the page says when the limit is reached)."""
     query = _actions()
     if flt.actor:
-        query = query.where(AuditAction.actor.ilike(f"%{_escape_like(flt.actor)}%", escape="\\"))
+        query = query.where(contains(AuditAction.actor, flt.actor))
     if flt.action:
         query = query.where(AuditAction.action == flt.action)
     if flt.tenant_id:
@@ -132,12 +129,7 @@ def list_actions(conn: sa.Connection, flt: AuditFilter, *, limit: int = MAX_ROWS
         query = query.where(
             sa.or_(AuditAction.id == flt.target, AuditAction.target_id == flt.target, affected)
         )
-    if flt.date_from:
-        query = query.where(AuditAction.created_at >= datetime.combine(flt.date_from, time.min))
-    if flt.date_to:
-        query = query.where(
-            AuditAction.created_at < datetime.combine(flt.date_to + timedelta(days=1), time.min)
-        )
+    query = query.where(*day_range(AuditAction.created_at, flt.date_from, flt.date_to))
     query = query.order_by(AuditAction.created_at.desc(), AuditAction.id.desc()).limit(limit)
     return [_entry(row) for row in conn.execute(query)]
 

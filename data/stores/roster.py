@@ -14,12 +14,13 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
 from data.models import Account, Agent, AgentConfigSnapshot, Tenant, WorkflowAgentNodeBinding
 from data.stores.counts import EXACT_LIMIT, Count, bounded_count, estimated_rows
+from data.stores.filters import contains, day_range
 from data.tolerant import EnumValue
 from data.types import normalize_uuid
 
@@ -125,16 +126,12 @@ def _descending(sort: str) -> bool:
 # --- filters ----------------------------------------------------------------------------------
 
 
-def escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _conditions(flt: RosterFilter) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if flt.tenant_id:
         conditions.append(Agent.tenant_id == flt.tenant_id)
     if flt.name_query:
-        conditions.append(Agent.name.ilike(f"%{escape_like(flt.name_query)}%", escape="\\"))
+        conditions.append(contains(Agent.name, flt.name_query))
     for column, value in (
         (Agent.scope, flt.scope),
         (Agent.status, flt.status),
@@ -143,10 +140,7 @@ def _conditions(flt: RosterFilter) -> list[sa.ColumnElement[bool]]:
     ):
         if value:
             conditions.append(column == value)
-    if flt.updated_from:
-        conditions.append(Agent.updated_at >= datetime.combine(flt.updated_from, time.min))
-    if flt.updated_to:
-        conditions.append(Agent.updated_at < datetime.combine(flt.updated_to + timedelta(days=1), time.min))
+    conditions.extend(day_range(Agent.updated_at, flt.updated_from, flt.updated_to))
     return conditions
 
 

@@ -27,7 +27,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,6 +56,7 @@ from data.services.leaks import (
     first_match_condition,
     in_flight,
 )
+from data.stores.filters import day_after, day_range
 from data.tolerant import EnumValue, parse_json
 from data.types import normalize_uuid
 
@@ -141,7 +142,7 @@ def id_ceiling(flt: SessionFilter, ctx: RuleContext) -> str | None:
     if flt.rule == "idle":
         moments.append(ctx.idle_before)
     if flt.updated_to:
-        moments.append(datetime.combine(flt.updated_to + timedelta(days=1), time.min))
+        moments.append(day_after(flt.updated_to))
     if flt.updated_before:
         moments.append(flt.updated_before)
     return uuidv7_floor(min(moments) + ID_CLOCK_MARGIN) if moments else None
@@ -164,10 +165,7 @@ def conditions(flt: SessionFilter, ctx: RuleContext, s: Any = S) -> list[sa.Colu
     ):
         if value:
             result.append(column == value)
-    if flt.updated_from:
-        result.append(s.updated_at >= datetime.combine(flt.updated_from, time.min))
-    if flt.updated_to:
-        result.append(s.updated_at < datetime.combine(flt.updated_to + timedelta(days=1), time.min))
+    result.extend(day_range(s.updated_at, flt.updated_from, flt.updated_to))
     if flt.updated_before:
         result.append(s.updated_at < flt.updated_before)
     if flt.rule:

@@ -1,0 +1,34 @@
+"""Filter pieces shared by the stores: substring search and inclusive day ranges (UTC dates)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+
+def contains(column: sa.ColumnElement[str], text: str) -> sa.ColumnElement[bool]:
+    """Case-insensitive substring match; `%`, `_` and `\\` in `text` are literal."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min)
+
+
+def day_after(day: date) -> datetime:
+    """The first moment after `day` (the exclusive end of an inclusive day range)."""
+    return datetime.combine(day + timedelta(days=1), time.min)
+
+
+def day_range(
+    column: sa.ColumnElement[datetime], first: date | None, last: date | None
+) -> list[sa.ColumnElement[bool]]:
+    """`first` <= column's day <= `last`, either bound optional (naive-UTC timestamps)."""
+    conditions = []
+    if first:
+        conditions.append(column >= day_start(first))
+    if last:
+        conditions.append(column < day_after(last))
+    return conditions
