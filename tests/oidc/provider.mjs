@@ -6,7 +6,8 @@
 // static accounts below; the login page is a plain form (no password) the browser test fills.
 //
 // Deliberate choices, each because Streamlit's st.login (Authlib) is the relying party:
-// * plain http on 127.0.0.1: Authlib treats loopback http as a secure transport (RFC 8252 §7.3);
+// * plain http on 127.0.0.1: Streamlit and Authlib's client have no https check of their own, and
+//   oidc-provider allows http redirect URIs for web clients using the code flow;
 // * `conformIdTokenClaims: false`: Authlib reads the user from the ID token only (it never calls
 //   userinfo), so `email` / `email_verified` must be in the ID token, as real providers put them;
 // * a `select_account` prompt: Streamlit always sends `prompt=select_account`, which oidc-provider
