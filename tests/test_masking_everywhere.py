@@ -38,6 +38,11 @@ PLANTED = {
     "broken_json_key": "PLANTEDbrokenkey99",
     "node_contact": "planted.node@pii.example",
     "note_token": "ghp_PLANTEDnoteToken123456",
+    # Issue 12.1: an invalid-JSON version shows these raw next to a valid neighbour unless it is
+    # masked like JSON (a free-text key shape, a contact e-mail, a credential id under its key).
+    "invalid_sk_live": "sk_live_PLANTEDinvalid0123456789abcd",
+    "invalid_email": "planted.invalid@pii.example",
+    "invalid_credential_id": "PLANTED-CRED-ID-77aa",
 }
 # The v2 secrets differ from v1 but have the same length (a diff must still not reveal them).
 PLANTED_V2 = {k: v.replace("PLANTED", "PLANTEX") for k, v in PLANTED.items()}
@@ -83,6 +88,18 @@ def soul(values: dict[str, str]) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
+def invalid_soul() -> str:
+    """A stored soul that does not parse (a stray token), holding secrets a valid soul masks by path."""
+    return (
+        '{"prompt": {"system_prompt": "x\\nUse ' + PLANTED["invalid_sk_live"] + ' for billing."}, '
+        '"api_key": "' + PLANTED["broken_json_key"] + '", '
+        '"human": {"contacts": [{"name": "On call", "email": "' + PLANTED["invalid_email"] + '"}]}, '
+        '"env": {"secret_refs": [{"name": "GITHUB_TOKEN", "credential_id": "'
+        + PLANTED["invalid_credential_id"]
+        + '"}]}, oops'
+    )
+
+
 def plant(url: str) -> None:
     engine = sa.create_engine(url)
     tenant = DemoIds.TENANT_ACME
@@ -103,7 +120,7 @@ def plant(url: str) -> None:
         texts = [
             soul(PLANTED),
             soul(PLANTED_V2),
-            '{"prompt": {"system_prompt": "x"}, "api_key": "' + PLANTED["broken_json_key"] + '", oops',
+            invalid_soul(),
         ]
         for version, (snapshot_id, text) in enumerate(zip(SNAPSHOTS, texts, strict=True), start=1):
             conn.execute(
@@ -209,7 +226,12 @@ VIEWS = [
     ],
     *[
         ("compare", {"left_snapshot": SNAPSHOTS[1], "right_snapshot": SNAPSHOTS[2], "view": v})
-        for v in ("summary", "unified", "raw")
+        for v in ("summary", "split", "unified", "raw")
+    ],
+    # Issue 12.1: version 3 does not parse; compared with its valid neighbour in every view.
+    *[
+        ("compare", {"agent": AGENT, "left": "2", "right": "3", "view": v})
+        for v in ("summary", "split", "unified", "raw")
     ],
     ("compare", {"left_binding": BINDING, "right_binding": BINDING, "view": "raw"}),
     ("sessions", {"session": SESSION}),
