@@ -200,7 +200,8 @@ _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 # flags only) spaces. A quoted value is masked whole ("two words").
 _AFTER_NAME = re.compile(
     r"(?P<sep>[\"']?\s*[:=]\s*|[ \t]+)"
-    r"(?P<val>\"(?:[^\"\\\n]|\\.)*\"?|'[^'\n]*'?|[^\s\"',;})\]]+)"
+    r"(?P<val>\\\"(?:(?!\\\")[^\n])*(?:\\\")?"  # \"quoted\" inside a JSON string
+    r"|\"(?:[^\"\\\n]|\\.)*\"?|'[^'\n]*'?|[^\s\"',;})\]\\]+)"
 )
 
 _DIGIT = re.compile(r"\d")
@@ -322,11 +323,15 @@ def _assignment_spans(text: str, lowered: str) -> Iterator[tuple[int, int]]:
         sep, val = m.group("sep"), m.group("val")
         if not any(c in sep for c in ":=") and not flag:
             continue  # `password hunter2` in prose is not an assignment; `--password hunter2` is
-        bare = val.strip("\"'")
+        bare = val.strip("\"'\\")
         if bare.startswith("[masked") or val.lower() in ("bearer", "basic", "digest") or not bare:
             continue
         v_start, v_end = m.start("val"), m.end("val")
-        if val[:1] in "\"'":
+        if val.startswith('\\"'):
+            v_start += 2
+            if len(val) >= 4 and val.endswith('\\"'):
+                v_end -= 2
+        elif val[:1] in "\"'":
             v_start += 1
             if len(val) >= 2 and val[-1] == val[0]:
                 v_end -= 1
@@ -337,7 +342,8 @@ def _assignment_spans(text: str, lowered: str) -> Iterator[tuple[int, int]]:
 def _flag_user_spans(text: str) -> Iterator[tuple[int, int]]:
     """`-u user:password` / `--user user:password` (curl)."""
     for m in re.finditer(r"(?<!\S)(?:-u|--user)[ \t=]+[^\s:\"']+:([^\s\"']+)", text):
-        yield m.start(1), m.end(1)
+        if not m.group(1).startswith("[masked"):
+            yield m.start(1), m.end(1)
 
 
 def _email_spans(text: str) -> Iterator[tuple[int, int]]:
