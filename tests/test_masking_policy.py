@@ -38,10 +38,16 @@ TEXT_SECRETS = {
     "password two words": ('password = "correct horse PLANTEDpw"', "PLANTEDpw"),
     "password two words first": ('password = "PLANTEDfirst horse battery"', "horse battery"),
     "basic-auth url": ("connect to postgres://admin:PLANTEDdbPass@db.internal:5432/app", "PLANTEDdbPass"),
-    "basic-auth url in https": ("pip install git+https://bot:PLANTEDgitPass@git.example/x.git", "PLANTEDgitPass"),
+    "basic-auth url in https": (
+        "pip install git+https://bot:PLANTEDgitPass@git.example/x.git",
+        "PLANTEDgitPass",
+    ),
     "jwt": ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJQTEFOVEVEIn0.PLANTEDjwtSignature0123", "PLANTEDjwtSignature"),
     "bearer": ("Authorization: Bearer PLANTEDbearer0123456789", "PLANTEDbearer"),
-    "signed url s3": ("https://b.s3.amazonaws.com/f.pdf?X-Amz-Signature=PLANTEDamzSig0123&X-Amz-Date=1", "PLANTEDamzSig"),
+    "signed url s3": (
+        "https://b.s3.amazonaws.com/f.pdf?X-Amz-Signature=PLANTEDamzSig0123&X-Amz-Date=1",
+        "PLANTEDamzSig",
+    ),
     "signed url token": ("https://files.example/f?token=PLANTEDfileToken&w=3", "PLANTEDfileToken"),
     "signed url sig": ("https://cdn.example/a.png?sv=2024&sig=PLANTEDazureSig%3D", "PLANTEDazureSig"),
     "export": ("export DB_PASS=PLANTEDexport && run", "PLANTEDexport"),
@@ -189,8 +195,18 @@ def test_structural_places() -> None:
     }
     shown = json.dumps(mask_document(doc))
     assert "PLANTED" not in shown and "4711" not in shown and "c@pii.example" not in shown
-    for visible in ("gpt-4o-mini", "cred-ref-id-1", "512", "REGION", "GH_TOKEN", "ref-1", "X-Api-Key",
-                    "application/json", "psql", "e2b"):
+    for visible in (
+        "gpt-4o-mini",
+        "cred-ref-id-1",
+        "512",
+        "REGION",
+        "GH_TOKEN",
+        "ref-1",
+        "X-Api-Key",
+        "application/json",
+        "psql",
+        "e2b",
+    ):
         assert visible in shown, visible
     assert is_sensitive_path(("tools", "cli_tools", 0, "env", "DB_PASS"))
     assert not is_sensitive_path(("tools", "cli_tools", 0, "env", "variables", 0, "name"))
@@ -236,22 +252,36 @@ def test_masking_is_idempotent() -> None:
 
 # --- properties: secrets at random paths and in random text ---------------------------------------
 
-_SECRET_KEYS = ["api_key", "db_pass", "signing_key", "provider_key", "pin", "client_secret",
-                "access_token", "credential_id", "X-Api-Key", "password"]
+_SECRET_KEYS = [
+    "api_key",
+    "db_pass",
+    "signing_key",
+    "provider_key",
+    "pin",
+    "client_secret",
+    "access_token",
+    "credential_id",
+    "X-Api-Key",
+    "password",
+]
 _PLAIN_KEYS = ["config", "settings", "items", "meta", "extra", "options", "data"]
 _TEXT_SHAPES = [
     "sk_live_{r}ABCDEFGH",
     "sk-proj-{r}abcdefghijkl",
     "ghp_{r}abcdefghijklmnopqrstuvwxyz0123",
     "postgres://app:{r}@db.example/x",
-    "password = \"{r} more words\"",
+    'password = "{r} more words"',
     "{r}.person@pii.example",
     "https://f.example/x?token={r}&w=1",
     "Bearer {r}0123456789",
 ]
 _marker = st.integers(min_value=10**7, max_value=10**8 - 1).map(lambda n: f"Zq{n}Xv")
-_words = st.lists(st.sampled_from(["the", "agent", "must", "cite", "sources", "v1.2", "2024-05-01",
-                                   "gpt-4o-mini", "\n", "ok:", "id=7"]), max_size=12)
+_words = st.lists(
+    st.sampled_from(
+        ["the", "agent", "must", "cite", "sources", "v1.2", "2024-05-01", "gpt-4o-mini", "\n", "ok:", "id=7"]
+    ),
+    max_size=12,
+)
 
 
 @st.composite
@@ -305,7 +335,9 @@ _innocent = st.one_of(
     st.datetimes().map(lambda d: d.isoformat()),
     st.dates().map(str),
     st.integers(min_value=0, max_value=10**15).map(str),
-    st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 999)).map(lambda t: "%d.%d.%d" % t),
+    st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 999)).map(
+        lambda t: ".".join(map(str, t))
+    ),
     st.sampled_from(["gpt-4o-mini", "claude-3-5-haiku-20241022", "text-embedding-3-small", "api-key"]),
 )
 
@@ -317,8 +349,13 @@ def test_innocent_values_survive(value: str, words: list[str]) -> None:
     as values of innocent keys next to masked ones."""
     text = " ".join([*words, value, *words])
     assert value in mask_text(text)
-    doc = {"id": value, "max_tokens": 512, "credential_type": value, "credential_ref": {"id": value},
-           "api_key": "x"}
+    doc = {
+        "id": value,
+        "max_tokens": 512,
+        "credential_type": value,
+        "credential_ref": {"id": value},
+        "api_key": "x",
+    }
     shown = mask_document(doc)
     assert shown["id"] == value and shown["credential_type"] == value
     assert shown["credential_ref"] == {"id": value} and shown["api_key"] == MASK_SET
