@@ -95,19 +95,25 @@ def _mask(value: Any, path: tuple[str | int, ...], forced: bool) -> Any:
 def masked_paths(value: Any, path: tuple[str | int, ...] = ()) -> frozenset[tuple[str | int, ...]]:
     """Paths (below `path`) of the values (scalars and containers) `mask_document` masks because of a
     *sibling* value (secret name/value pairs), which `is_sensitive_path` alone cannot know. The diff
-    asks both."""
+    asks both. Walks containers only; a path tuple is built only for what it reports or descends into."""
     found: set[tuple[str | int, ...]] = set()
     stack: list[tuple[Any, tuple[str | int, ...], bool]] = [(value, path, False)]
     while stack:
         node, where, forced = stack.pop()
-        if forced:
-            found.add(where)
         if isinstance(node, dict):
             paired = secret_pair_keys(node)
             for k, v in node.items():
-                stack.append((v, (*where, str(k)), forced or k in paired))
+                child_forced = forced or k in paired
+                if child_forced:
+                    found.add((*where, str(k)))
+                if isinstance(v, dict | list):
+                    stack.append((v, (*where, str(k)), child_forced))
         elif isinstance(node, list):
-            stack.extend((v, (*where, i), forced) for i, v in enumerate(node))
+            for i, v in enumerate(node):
+                if forced:
+                    found.add((*where, i))
+                if isinstance(v, dict | list):
+                    stack.append((v, (*where, i), forced))
     return frozenset(found)
 
 

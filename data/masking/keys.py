@@ -137,6 +137,7 @@ PAIR_NAME_KEYS = ("name", "key", "header", "env_name", "variable", "field", "par
 #: Value-like fields of such a pair, masked when the name is secret-looking.
 PAIR_VALUE_KEYS = frozenset({"value", "default", "default_value", "val", "content", "data"})
 
+_VALUE_KEYS_ANY_CASE = frozenset({k for key in PAIR_VALUE_KEYS for k in (key, key.capitalize(), key.upper())})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 
@@ -209,6 +210,6 @@ def pair_is_secret(item: Mapping[str, Any]) -> bool:
 
 def secret_pair_keys(item: Mapping[str, Any]) -> frozenset[str]:
     """The keys of `item` masked because `item` is a secret name/value pair (empty when it is not)."""
-    if not pair_is_secret(item):
+    if _VALUE_KEYS_ANY_CASE.isdisjoint(item.keys()) or not pair_is_secret(item):
         return frozenset()
     return frozenset(k for k in item if isinstance(k, str) and k.lower() in PAIR_VALUE_KEYS)

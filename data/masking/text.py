@@ -237,9 +237,16 @@ def _sub_group(pattern: re.Pattern[str], group: int, marker: str) -> Replacer:
     return replace
 
 
-def _mask_detect_secrets(text: str, lowered: str) -> str:
+#: Every token shape but a basic-auth URL needs 16+ token characters in a row: a text without such a
+#: run skips them all (most labels, names and prose lines), which keeps short strings cheap.
+_LONG_RUN = re.compile(r"[A-Za-z0-9_\-+/=.:]{16}")
+
+
+def _mask_detect_secrets(text: str, lowered: str, long_run: bool) -> str:
     for pattern, group_only, gate in _detect_secrets_patterns():
         if gate is not None and not gate(text, lowered):
+            continue
+        if not long_run and not group_only:
             continue
         if group_only:
             text = pattern.sub(_sub_group(pattern, pattern.groups, MASK_TOKEN), text)
@@ -402,8 +409,10 @@ def mask_text(text: str) -> str:
         text = _private_key_block().sub(lambda m: _keep_lines(MASK_TOKEN, m.group(0)), text)
     lowered = text.lower()
     original = text
-    text = _mask_detect_secrets(text, lowered)
-    text = _replace_spans(text, _provider_spans(text))
+    long_run = _LONG_RUN.search(text) is not None
+    text = _mask_detect_secrets(text, lowered, long_run)
+    if long_run:
+        text = _replace_spans(text, _provider_spans(text))
     if any(w in lowered for w in ("bearer", "basic", "token", "digest")):
         text = _AUTH_SCHEME.sub(_auth_scheme, text)
     if "=" in text and ("?" in text or "&" in text or ";" in text):
