@@ -32,7 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from data.actor import Actor
+from data.actor import Actor, Role, require_write
 from data.services import audit
 from data.settings import Settings
 
@@ -367,6 +367,8 @@ def send_and_record(
     if not collector.enabled:
         return []
     text = audit.require_reason(reason)
+    with engine.connect() as conn:  # a missing audit table must fail before anything is sent
+        audit.ensure_audit_tables(conn)
     results: list[AuditedEnqueue] = []
     for batch in batches:
         outcome = collector.send(batch)
@@ -382,3 +384,119 @@ def send_and_record(
             )
         results.append(AuditedEnqueue(outcome, action_id))
     return results
+
+
+# --- "collect again" -------------------------------------------------------------------------------
+
+
+class CollectorUnavailable(RuntimeError):
+    """No broker is configured: nothing can be sent (pages show `NO_BROKER_NOTICE` and a preview)."""
+
+
+@dataclass(frozen=True)
+class CollectAgainPlan:
+    """What "collect again" would send now: only ids still present and retired; the rest skipped."""
+
+    tenant_id: str
+    batches: tuple[CollectionBatch, ...]
+    skipped: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(len(b.ids) for b in self.batches)
+
+
+@dataclass(frozen=True)
+class CollectAgainResult:
+    plan: CollectAgainPlan
+    enqueued: tuple[AuditedEnqueue, ...]
+
+    @property
+    def sent(self) -> tuple[AuditedEnqueue, ...]:
+        return tuple(e for e in self.enqueued if e.outcome.sent)
+
+    @property
+    def failed(self) -> tuple[AuditedEnqueue, ...]:
+        return tuple(e for e in self.enqueued if not e.outcome.sent)
+
+
+def plan_collect_again(
+    conn: sa.Connection,
+    *,
+    tenant_id: str,
+    workspace_ids: Iterable[str] = (),
+    binding_ids: Iterable[str] = (),
+    home_snapshot_ids: Iterable[str] = (),
+) -> CollectAgainPlan:
+    """Re-read the rows (a read: no gate) and plan the messages for those still present and retired."""
+    from data.stores.collection import retired_for_collection
+
+    rows = retired_for_collection(
+        conn,
+        tenant_id=tenant_id,
+        workspace_ids=workspace_ids,
+        binding_ids=binding_ids,
+        home_snapshot_ids=home_snapshot_ids,
+    )
+    batches = plan_collection(
+        tenant_id=tenant_id,
+        retired_workspaces=rows.workspaces,
+        retired_bindings=rows.loose_bindings,
+        home_snapshot_ids=rows.home_snapshot_ids,
+    )
+    return CollectAgainPlan(tenant_id, tuple(batches), rows.skipped)
+
+
+def collect_again(
+    engine_or_conn: sa.Engine | sa.Connection,
+    *,
+    actor: Actor,
+    tenant_id: str,
+    workspace_ids: Iterable[str] = (),
+    binding_ids: Iterable[str] = (),
+    home_snapshot_ids: Iterable[str] = (),
+    reason: str,
+    collector: Collector,
+    block_reason: str | None,
+) -> CollectAgainResult:
+    """Re-send the collection task for rows that are already retired (safe: the collector re-reads them).
+
+    Gate as the session cleanup: a reason, then `require_write(actor, OPERATOR, tenant_id, block_reason)`,
+    before anything is read or sent; no broker raises `CollectorUnavailable`. Each message is audited
+    (trigger `collect_again`): with an Engine in its own transaction, with a Connection on it (the
+    caller commits). Rows that are gone, active or in another tenant are skipped, never sent.
+    """
+    text = audit.require_reason(reason)
+    require_write(actor, Role.OPERATOR, tenant_id=tenant_id, block_reason=block_reason)
+    if not collector.enabled:
+        raise CollectorUnavailable(NO_BROKER_NOTICE)
+    ids = {"workspace_ids": workspace_ids, "binding_ids": binding_ids, "home_snapshot_ids": home_snapshot_ids}
+    if isinstance(engine_or_conn, sa.Engine):
+        with engine_or_conn.connect() as conn:
+            audit.ensure_audit_tables(conn)
+            plan = plan_collect_again(conn, tenant_id=tenant_id, **ids)
+        enqueued = send_and_record(
+            engine_or_conn,
+            actor=actor,
+            batches=plan.batches,
+            reason=text,
+            collector=collector,
+            trigger="collect_again",
+        )
+        return CollectAgainResult(plan, tuple(enqueued))
+    conn = engine_or_conn
+    audit.ensure_audit_tables(conn)
+    plan = plan_collect_again(conn, tenant_id=tenant_id, **ids)
+    results = []
+    for batch in plan.batches:
+        outcome = collector.send(batch)
+        action_id = record_enqueue(
+            conn,
+            actor=actor,
+            outcome=outcome,
+            reason=text,
+            trigger="collect_again",
+            broker_label=collector.broker_label,
+        )
+        results.append(AuditedEnqueue(outcome, action_id))
+    return CollectAgainResult(plan, tuple(results))
