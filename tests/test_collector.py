@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from data import migrate
 from data.actor import Actor, NotAllowed, Role, WritesDisabled
+from data.db import create_engine
 from data.models import AuditAction, AuditBatch, AuditTarget, DifyBase
 from data.models.workspaces import WORKSPACE_TABLES, AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
 from data.services.collector import (
@@ -299,9 +300,10 @@ def test_collect_again_sends_only_rows_still_retired_to_the_real_worker(
     worker: CeleryWorker, redis_server: RedisServer, pg_url: str
 ) -> None:
     engine = _working_environments(pg_url)
+    guarded = create_engine(pg_url, Settings(_env_file=None))  # the app's engine: its write guard passes this
     collector = Collector(broker_url=redis_server.url(0))
     result = collect_again(
-        engine, actor=OPS, tenant_id=T1, **ASKED, reason="uncollected for 3 days", collector=collector,
+        guarded, actor=OPS, tenant_id=T1, **ASKED, reason="uncollected for 3 days", collector=collector,
         block_reason=None,
     )  # fmt: skip
     expected = [
@@ -320,6 +322,7 @@ def test_collect_again_sends_only_rows_still_retired_to_the_real_worker(
         assert {json.loads(f)["trigger"] for f in filters.scalars()} == {"collect_again"}
         still = conn.execute(sa.select(sa.func.count()).select_from(AgentWorkspaceBinding)).scalar_one()
     assert still == 4  # Agent Desk never deletes: only the collector does
+    guarded.dispose()
     engine.dispose()
 
 
