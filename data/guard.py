@@ -15,6 +15,7 @@ Two layers, both installed by `data.db.create_engine` (docs/write-guard.md):
      no ON CONFLICT / upsert.
    * `TextClause`: only the exact constant strings of `TEXT_CONSTANTS`.
    * `explain(conn, select)`: EXPLAIN of an allowed select.
+   * SAVEPOINT / ROLLBACK TO / RELEASE (`conn.begin_nested()`; the name is a quoted identifier).
    * anything else (DELETE, DDL, compiled objects, unknown constructs) raises `WriteRefused`.
    A `before_cursor_execute` backstop refuses every cursor statement that was not approved by the hook
    above, so `exec_driver_sql` cannot bypass it. The one exemption: SQLAlchemy's own reflection
@@ -89,6 +90,8 @@ TEXT_CONSTANTS: frozenset[str] = frozenset(
         "WHERE schemaname = current_schema() AND tablename = :t AND attname = :c",
     }
 )
+
+_SAVEPOINTS = (elements.SavepointClause, elements.RollbackToSavepointClause, elements.ReleaseSavepointClause)
 
 #: Prefixes / literal text SQLAlchemy constructs may carry (CTE MATERIALIZED, count(*)).
 _INNER_TEXT = frozenset({"MATERIALIZED", "NOT MATERIALIZED", "*"})
@@ -253,6 +256,8 @@ def check_statement(
         return
     if isinstance(statement, (selectable.Select, selectable.CompoundSelect)):
         return _check_parts(statement, writing=writing)
+    if isinstance(statement, _SAVEPOINTS):  # conn.begin_nested(): names are quoted identifiers
+        return None
     if isinstance(statement, dml.Update):
         return _check_update(statement, parameters, writing=writing)
     if isinstance(statement, dml.Insert):

@@ -228,7 +228,7 @@ def test_server_side_refusals_write_nothing(guarded: sa.Engine, writable_url: st
     mixed = preview(guarded, [DemoIds.FINISHED_RUN_SESSION, *northwind])
     crafted = dataclasses.replace(preview(guarded, list(northwind)), tenant_ids=(DemoIds.TENANT_ACME,))
     for foreign in (mixed, crafted):
-        with pytest.raises(NotAllowed, match="workspace"):
+        with pytest.raises(NotAllowed):
             apply_cleanup(guarded, acme, foreign, reason="not mine")
     assert action_count(guarded) == 0
     assert {str(r.status) for r in rows(guarded, list(plan.requested)).values()} == {"active"}
