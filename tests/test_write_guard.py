@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from data import migrate
+from data import cli, migrate
 from data.actor import Actor, Role, WritesDisabled
 from data.db import WriteRefused, check_statement, create_engine
 from data.demo import DemoIds
@@ -23,7 +23,6 @@ from data.settings import Settings
 from data.stores.counts import estimated_rows, estimated_value_counts
 from tests.conftest import PostgresServer, _seed
 from tests.mariadb import MariaDB
-from tests.test_foundation import run_cli
 from tests.test_mysql_portability import mariadb  # noqa: F401  (fixture)
 
 S = AgentRuntimeSession
@@ -364,13 +363,19 @@ def test_read_only_connections_and_the_write_transaction_on_mariadb(mariadb: Mar
 # --- the separate migration path -----------------------------------------------------------------------------
 
 
-def test_read_only_migrate_and_demo_exit_3_and_create_nothing(pg_url: str, tmp_path: Path) -> None:
+def test_read_only_migrate_and_demo_exit_3_and_create_nothing(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     data_dir = tmp_path / "agent-desk"
-    real = {"DATABASE_URL": pg_url, "AGENT_DESK_READ_ONLY": "true", "AGENT_DESK_DATA_DIR": str(data_dir)}
-    demo = {"AGENT_DESK_READ_ONLY": "true", "AGENT_DESK_DATA_DIR": str(data_dir)}  # the embedded demo
-    for command, env in ((["migrate"], real), (["migrate", "--demo"], demo), (["demo"], real)):
-        result = run_cli(*command, env=env)
-        assert result.returncode == 3 and "read-only" in result.stderr, (command, result.stderr)
+    monkeypatch.setenv("AGENT_DESK_READ_ONLY", "true")
+    monkeypatch.setenv("AGENT_DESK_DATA_DIR", str(data_dir))
+    for command, url in ((["migrate"], pg_url), (["migrate", "--demo"], None), (["demo"], pg_url)):
+        if url:
+            monkeypatch.setenv("DATABASE_URL", url)
+        else:  # the embedded demo
+            monkeypatch.delenv("DATABASE_URL", raising=False)
+        assert cli.main(command) == cli.EXIT_REFUSED, command
+        assert "read-only" in capsys.readouterr().err
     engine = sa.create_engine(pg_url)
     with engine.connect() as conn:
         assert sa.inspect(conn).get_table_names() == []
