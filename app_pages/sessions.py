@@ -146,7 +146,6 @@ def confirm_dialog(preview: CleanupPreview) -> None:
                 actor,
                 preview,
                 reason=reason,
-                block_reason=context.write_block_reason(actor),
                 batch_size=context.settings().cleanup_batch_size,
                 progress=lambda done, total: bar.progress(done / max(total, 1), text=f"{done:,} / {total:,}"),
             )
@@ -360,7 +359,6 @@ def show_history(row: sessions_store.SessionRow) -> None:
                     actor,
                     row.id,
                     reason=reason,
-                    block_reason=context.write_block_reason(actor),
                 )
             except (NotAllowed, WritesDisabled, ValueError, LookupError) as exc:
                 st.error(md_escape(f"Refused: {exc}"))

@@ -15,7 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from data import migrate
-from data.db import SeedRefused, create_engine, seed_database
+from data.db import SeedRefused, create_engine, create_migration_engine, seed_database
 from data.schema_check import check_schema
 from data.settings import Settings, load_settings
 
@@ -108,15 +108,22 @@ def _duration_arg(text: str) -> timedelta:
     return timedelta(**{unit: int(match[1])})
 
 
-def _engine(settings: Settings, *, guarded: bool) -> sa.Engine:
-    return create_engine(settings.write_url, settings, guarded=guarded)
+def _engine(settings: Settings) -> sa.Engine:
+    """The app's guarded engine (reads, and writes only through the gate)."""
+    return create_engine(settings.write_url, settings)
+
+
+READ_ONLY_REFUSAL = "refused: read-only mode (AGENT_DESK_READ_ONLY) is on: no migrations, no seeding"
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.read_only:  # before anything: not even the demo directory is created
+        print(READ_ONLY_REFUSAL, file=sys.stderr)
+        return EXIT_REFUSED
     if settings.is_demo:
         settings.demo_db_path.parent.mkdir(parents=True, exist_ok=True)
-    # Migrations run DDL, so they use the unguarded path; the mirror refuses Dify databases itself.
-    engine = _engine(settings, guarded=False)
+    # Migrations run DDL, so they use the separate unguarded path; the mirror refuses Dify databases.
+    engine = create_migration_engine(settings)
     try:
         if args.demo:
             migrate.upgrade_mirror(engine, args.generation)
@@ -131,9 +138,12 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.read_only:
+        print(READ_ONLY_REFUSAL, file=sys.stderr)
+        return EXIT_REFUSED
     if settings.is_demo:
         settings.demo_db_path.parent.mkdir(parents=True, exist_ok=True)
-    engine = _engine(settings, guarded=False)
+    engine = create_migration_engine(settings)
     try:
         summary = seed_database(engine, scale=args.scale, generation=args.generation)
     except SeedRefused as exc:
@@ -146,7 +156,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _engine(settings, guarded=True)
+    engine = _engine(settings)
     try:
         with engine.connect() as conn:
             report = check_schema(conn)
@@ -168,8 +178,9 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     """`sessions clean`: collect the rule's matches (window by window), preview, then apply if --yes."""
-    from data.actor import Actor, NotAllowed, Role, WritesDisabled, write_block_reason
+    from data.actor import Actor, NotAllowed, Role, WritesDisabled
     from data.db import ensure_demo_database, os_user
+    from data.guard import block_reason
     from data.models import naive_utc_now
     from data.services.audit import AuditUnavailable
     from data.services.cleanup import apply_cleanup, preview_cleanup
@@ -180,21 +191,19 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
         print("error: --reason must not be empty and --limit must be positive", file=sys.stderr)
         return EXIT_USAGE
     actor = Actor(identity=f"cli:{args.actor or os_user()}", role=Role.OPERATOR, local_mode=True)
-    block = write_block_reason(
-        read_only=settings.read_only,
-        allow_writes=settings.allow_writes,
-        is_demo=settings.is_demo,
-        actor=actor,
-    )
+    if settings.is_demo:
+        ensure_demo_database(settings)
+        # The embedded demo may predate the audit tables: bring its own branch up to date (not read-only).
+        if not settings.read_only:
+            unguarded = create_migration_engine(settings)
+            migrate.upgrade(unguarded, "app")
+            unguarded.dispose()
+    engine = _engine(settings)
+    block = block_reason(engine, actor)  # the gate's own policy, for the early message only
     if args.yes and block:
+        engine.dispose()
         print(f"refused: {block}", file=sys.stderr)
         return EXIT_REFUSED
-    if settings.is_demo:  # the embedded demo may predate the audit tables: bring its own branch up to date
-        ensure_demo_database(settings)
-        unguarded = _engine(settings, guarded=False)
-        migrate.upgrade(unguarded, "app")
-        unguarded.dispose()
-    engine = _engine(settings, guarded=True)
     try:
         with engine.connect() as conn:
             report = check_schema(conn)
@@ -237,7 +246,6 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             actor,
             preview,
             reason=args.reason,
-            block_reason=block,
             batch_size=settings.cleanup_batch_size,
         )
     except (NotAllowed, WritesDisabled, AuditUnavailable) as exc:
@@ -264,7 +272,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
     if settings.is_demo:
         ensure_demo_database(settings)
-    engine = _engine(settings, guarded=True)
+    engine = _engine(settings)
     try:
         with engine.connect() as conn:
             schema = check_schema(conn)
