@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from data import migrate
 from data.actor import Actor, NotAllowed, Role, WritesDisabled
 from data.db import create_engine
+from data.guard import require_write, write_transaction
 from data.models import AuditAction, AuditBatch, AuditTarget, DifyBase
 from data.models.workspaces import WORKSPACE_TABLES, AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
 from data.services.collector import (
@@ -35,6 +36,9 @@ from data.services.collector import (
 from data.settings import Settings
 from tests.celery_worker import CeleryWorker, start_worker
 from tests.redis_server import RedisServer, RedisUnavailable, free_port, start_redis
+
+#: Writes allowed on a non-demo database (local mode), as an operator would configure it.
+WRITABLE = Settings(_env_file=None, AGENT_DESK_ALLOW_WRITES=True)
 
 T1 = "0190a000-0000-7000-8000-00000000aaaa"
 T2 = "0190a000-0000-7000-8000-00000000bbbb"
@@ -144,8 +148,11 @@ def worker(redis_server: RedisServer) -> Iterator[CeleryWorker]:
 
 @pytest.fixture
 def audit_engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'audit.sqlite'}")
-    migrate.upgrade(engine, "app")
+    url = f"sqlite:///{tmp_path / 'audit.sqlite'}"
+    raw = sa.create_engine(url)
+    migrate.upgrade(raw, "app")
+    raw.dispose()
+    engine = create_engine(url, WRITABLE)  # the app's guarded engine: audits go through the write gate
     yield engine
     engine.dispose()
 
@@ -160,7 +167,7 @@ def test_the_real_worker_receives_exactly_the_retired_ids_with_the_tenant(
     ]
     results = send_and_record(
         audit_engine,
-        actor=OPS,
+        grant=require_write(audit_engine, OPS, Role.OPERATOR, tenant_id=None),
         batches=batches,
         reason="ticket 42",
         collector=collector,
@@ -202,7 +209,8 @@ def test_a_down_broker_fails_fast_with_a_clear_audited_error(audit_engine: sa.En
     assert not outcome.sent and outcome.task_id is None
     assert outcome.error and outcome.error.startswith("enqueue failed")
     assert f"127.0.0.1:{port}" in outcome.error and "s3cret-pw" not in outcome.error
-    with audit_engine.begin() as conn:
+    grant = require_write(audit_engine, OPS, Role.OPERATOR, tenant_id=None)
+    with write_transaction(audit_engine, grant) as conn:
         action_id = record_enqueue(
             conn, actor=OPS, outcome=outcome, reason="ticket 43", broker_label=collector.broker_label
         )
@@ -300,11 +308,10 @@ def test_collect_again_sends_only_rows_still_retired_to_the_real_worker(
     worker: CeleryWorker, redis_server: RedisServer, pg_url: str
 ) -> None:
     engine = _working_environments(pg_url)
-    guarded = create_engine(pg_url, Settings(_env_file=None))  # the app's engine: its write guard passes this
+    guarded = create_engine(pg_url, WRITABLE)  # the app's engine: its write guard passes this
     collector = Collector(broker_url=redis_server.url(0))
     result = collect_again(
         guarded, actor=OPS, tenant_id=T1, **ASKED, reason="uncollected for 3 days", collector=collector,
-        block_reason=None,
     )  # fmt: skip
     expected = [
         {"tenant_id": T1, "workspace_ids": [W1], "binding_ids": [B1, B2], "home_snapshot_ids": []},
@@ -327,29 +334,27 @@ def test_collect_again_sends_only_rows_still_retired_to_the_real_worker(
 
 
 def test_collect_again_is_gated_before_anything_is_read_or_sent(tmp_path: Path) -> None:
-    engine = _working_environments(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    _working_environments(url).dispose()
+    engine = create_engine(url, WRITABLE)
+    read_only = create_engine(url, Settings(_env_file=None, AGENT_DESK_READ_ONLY=True))
     down = Collector(broker_url=f"redis://127.0.0.1:{free_port()}/0")
     common = {"tenant_id": T1, **ASKED, "collector": down}
     with pytest.raises(ValueError, match="reason"):
-        collect_again(engine, actor=OPS, reason=" ", block_reason=None, **common)
+        collect_again(engine, actor=OPS, reason=" ", **common)
     with pytest.raises(NotAllowed):
-        collect_again(
-            engine, actor=Actor("v@example.org", Role.VIEWER), reason="r", block_reason=None, **common
-        )
+        collect_again(engine, actor=Actor("v@example.org", Role.VIEWER), reason="r", **common)
     with pytest.raises(NotAllowed):  # an operator scoped to another workspace
-        collect_again(
-            engine, actor=Actor("o@x.org", Role.OPERATOR, T2), reason="r", block_reason=None, **common
-        )
+        collect_again(engine, actor=Actor("o@x.org", Role.OPERATOR, T2), reason="r", **common)
     with pytest.raises(WritesDisabled):
-        collect_again(engine, actor=OPS, reason="r", block_reason="read-only mode", **common)
+        collect_again(read_only, actor=OPS, reason="r", **common)
+    read_only.dispose()
     with pytest.raises(CollectorUnavailable):
-        collect_again(
-            engine, actor=OPS, reason="r", block_reason=None, **{**common, "collector": Collector()}
-        )
+        collect_again(engine, actor=OPS, reason="r", **{**common, "collector": Collector()})
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(AuditAction)).scalar_one() == 0
     # A broker that is down: each message audited as failed, the rows stay retired.
-    result = collect_again(engine, actor=OPS, reason="r", block_reason=None, **common)
+    result = collect_again(engine, actor=OPS, reason="r", **common)
     assert len(result.failed) == 3 and not result.sent
     with engine.connect() as conn:
         outcomes = conn.execute(sa.select(AuditBatch.outcome)).scalars().all()

@@ -32,7 +32,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from data.actor import Actor, Role, require_write
+from data.actor import Actor, Role
+from data.guard import WriteGrant, require_write, write_transaction
 from data.services import audit
 from data.settings import Settings
 from data.stores.collection import retired_for_collection
@@ -353,7 +354,7 @@ class AuditedEnqueue:
 def send_and_record(
     engine: sa.Engine,
     *,
-    actor: Actor,
+    grant: WriteGrant,
     batches: Iterable[CollectionBatch],
     reason: str,
     collector: Collector,
@@ -373,10 +374,10 @@ def send_and_record(
     results: list[AuditedEnqueue] = []
     for batch in batches:
         outcome = collector.send(batch)
-        with engine.begin() as conn:
+        with write_transaction(engine, grant) as conn:
             action_id = record_enqueue(
                 conn,
-                actor=actor,
+                actor=grant.actor,
                 outcome=outcome,
                 reason=text,
                 trigger=trigger,
@@ -447,7 +448,7 @@ def plan_collect_again(
 
 
 def collect_again(
-    engine_or_conn: sa.Engine | sa.Connection,
+    engine: sa.Engine,
     *,
     actor: Actor,
     tenant_id: str,
@@ -456,46 +457,28 @@ def collect_again(
     home_snapshot_ids: Iterable[str] = (),
     reason: str,
     collector: Collector,
-    block_reason: str | None,
 ) -> CollectAgainResult:
     """Re-send the collection task for rows that are already retired (safe: the collector re-reads them).
 
-    Gate as the session cleanup: a reason, then `require_write(actor, OPERATOR, tenant_id, block_reason)`,
-    before anything is read or sent; no broker raises `CollectorUnavailable`. Each message is audited
-    (trigger `collect_again`): with an Engine in its own transaction, with a Connection on it (the
-    caller commits). Rows that are gone, active or in another tenant are skipped, never sent.
+    Gate as the session cleanup: a reason, then `require_write` (the engine's own write policy, the
+    role, the workspace scope) before anything is read or sent; no broker raises `CollectorUnavailable`.
+    Each message is audited (trigger `collect_again`) in its own write transaction. Rows that are gone,
+    active or in another tenant are skipped, never sent.
     """
     text = audit.require_reason(reason)
-    require_write(actor, Role.OPERATOR, tenant_id=tenant_id, block_reason=block_reason)
+    grant = require_write(engine, actor, Role.OPERATOR, tenant_id=tenant_id)
     if not collector.enabled:
         raise CollectorUnavailable(NO_BROKER_NOTICE)
-    ids = {"workspace_ids": workspace_ids, "binding_ids": binding_ids, "home_snapshot_ids": home_snapshot_ids}
-    if isinstance(engine_or_conn, sa.Engine):
-        with engine_or_conn.connect() as conn:
-            audit.ensure_audit_tables(conn)
-            plan = plan_collect_again(conn, tenant_id=tenant_id, **ids)
-        enqueued = send_and_record(
-            engine_or_conn,
-            actor=actor,
-            batches=plan.batches,
-            reason=text,
-            collector=collector,
-            trigger="collect_again",
-        )
-        return CollectAgainResult(plan, tuple(enqueued))
-    conn = engine_or_conn
-    audit.ensure_audit_tables(conn)
-    plan = plan_collect_again(conn, tenant_id=tenant_id, **ids)
-    results = []
-    for batch in plan.batches:
-        outcome = collector.send(batch)
-        action_id = record_enqueue(
+    with engine.connect() as conn:
+        audit.ensure_audit_tables(conn)
+        plan = plan_collect_again(
             conn,
-            actor=actor,
-            outcome=outcome,
-            reason=text,
-            trigger="collect_again",
-            broker_label=collector.broker_label,
+            tenant_id=tenant_id,
+            workspace_ids=workspace_ids,
+            binding_ids=binding_ids,
+            home_snapshot_ids=home_snapshot_ids,
         )
-        results.append(AuditedEnqueue(outcome, action_id))
-    return CollectAgainResult(plan, tuple(results))
+    enqueued = send_and_record(
+        engine, grant=grant, batches=plan.batches, reason=text, collector=collector, trigger="collect_again"
+    )
+    return CollectAgainResult(plan, tuple(enqueued))
