@@ -11,8 +11,8 @@ import streamlit as st
 from data import links
 from data.params import parse_params
 from data.services import integrity
-from ui import context
-from ui.render import literal, md_escape, notice_invalid, page_url_box, set_params
+from ui import context, render
+from ui.render import literal, notice_invalid, page_url_box, safe_md, set_params
 from ui.widgets import workspace_select
 
 SPEC = {"tenant": "uuid", "check": integrity.CHECK_NAMES}
@@ -45,8 +45,8 @@ def status(result: integrity.CheckResult) -> str:
 
 if check:
     result = context.read(integrity.run_checks, tenant_id=tenant_id, names=(check,)).results[0]
-    st.subheader(result.name)
-    st.caption(md_escape(result.meaning))
+    st.subheader(safe_md(result.name))
+    st.caption(safe_md(result.meaning))
     cols = st.columns(4)
     cols[0].metric("Found", result.count_label)
     cols[1].metric("Severity", result.severity)
@@ -54,7 +54,7 @@ if check:
     cols[3].metric("Access", result.access_label)
     literal("Reads", result.reads)
     if result.error:
-        st.error(md_escape(f"This check could not run: {result.error}"))
+        st.error(safe_md(f"This check could not run: {result.error}"))
     labels = [label for label in LINK_LABELS if any(s.link(label) for s in result.samples)]
     frame = pd.DataFrame(
         [
@@ -63,14 +63,14 @@ if check:
         ],
         columns=["table", "id", "detail", *labels],
     )
-    st.dataframe(
+    render.table(
         frame,
         hide_index=True,
         width="stretch",
         column_config={label: st.column_config.LinkColumn(label, display_text="open") for label in labels},
     )
     if result.count > len(result.samples):
-        st.caption(f"Showing the first {len(result.samples)} of {result.count_label} rows.")
+        st.caption(safe_md(f"Showing the first {len(result.samples)} of {result.count_label} rows."))
     if not result.found and not result.error:
         st.success("Nothing found.")
     st.page_link(
@@ -81,7 +81,7 @@ else:
     totals = full.totals()
     cols = st.columns(3)
     for col, severity in zip(cols, integrity.SEVERITIES, strict=True):
-        col.metric(f"{severity} checks with findings", totals[severity])
+        col.metric(safe_md(f"{severity} checks with findings"), totals[severity])
     frame = pd.DataFrame(
         [
             {
@@ -98,7 +98,7 @@ else:
         ],
         columns=["status", "check", "found", "severity", "rows read", "access", "meaning", "open"],
     )
-    st.dataframe(
+    render.table(
         frame,
         hide_index=True,
         width="stretch",
@@ -106,6 +106,6 @@ else:
     )
     for r in full.results:
         if r.error:
-            st.error(md_escape(f"{r.name} could not run: {r.error}"))
+            st.error(safe_md(f"{r.name} could not run: {r.error}"))
 
 page_url_box(links.link("health", tenant=tenant_id, check=check))
