@@ -35,8 +35,9 @@ from pandas.api.types import is_object_dtype, is_string_dtype
 from data.masking import mask_document, mask_text
 
 #: Every ASCII punctuation character CommonMark lets a backslash escape that markdown, GFM, math or
-#: Streamlit's directives give a meaning to.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=^\"'])")
+#: Streamlit's directives give a meaning to; `_` between two letters or digits cannot open or close
+#: emphasis (CommonMark's intraword rule), so identifiers such as `agent_config_snapshots` stay as typed.
+_MD_SPECIAL = re.compile(r"([\\`*{}\[\]()<>#+\-.!|~$:&=^\"']|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 WORD_JOINER = "\u2060"
 _WWW = re.compile(r"(?i)(www)(?=\\?\.)")
 # C0/C1 controls except tab and newline (shown as U+FFFD so that nothing is silently hidden).
