@@ -176,5 +176,11 @@ def icon_text(icon_type: object, icon: str | None) -> str:
     return f"{kind or 'icon'}: {icon}"
 
 
-#: The former name of `safe_md` (app.py still uses it): the same function, not a second path.
-md_escape = safe_md
+def md_escape(value: object) -> str:
+    """The former escape, kept for app.py only (the frame's banner, sign-in identity, startup errors: no
+    database rows, no URL parameters): masked and backslash-escaped, but WITHOUT the autolink joiners,
+    because tests of the frame compare its captions to the plain identity (`viewer@example.org`).
+    Pages must use `safe_md`; the AST guard does not accept this one in app_pages/ or ui/.
+    """
+    text = _CONTROL.sub("\ufffd", masked(value).replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
+    return _MD_SPECIAL.sub(r"\\\1", text)
