@@ -123,7 +123,7 @@ def test_every_parameter_of_every_page_survives_anything(demo_app_env: Path, pag
         assert not missing, (page, missing)
 
     @settings(
-        max_examples=5,
+        max_examples=4,
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
