@@ -7,7 +7,6 @@ import ast
 import re
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from data.masking import MASK_SET, MASK_TOKEN
@@ -74,21 +73,25 @@ def test_plain_shows_control_characters_and_bidi_is_isolated() -> None:
 
 
 def test_table_masks_every_string_cell_but_keeps_types() -> None:
-    frame = pd.DataFrame({"name": [f"x {TOKEN}", None], "n": [1, 2], "diff": [f"token: {MASK_SET}", "b"]})
-    import streamlit as st
+    from streamlit.testing.v1 import AppTest
 
-    seen = {}
-    original = st.dataframe
-    try:
-        st.dataframe = lambda shown, **kwargs: seen.setdefault("frame", shown)  # type: ignore[assignment]
+    def script() -> None:
+        import pandas as pd
+
+        from data.masking import MASK_SET
+        from ui import render
+
+        token = "sk-PLANTEDtoken1234567890abcdef"
+        frame = pd.DataFrame({"name": [f"x {token}", None], "n": [1, 2], "diff": [f"token: {MASK_SET}", "b"]})
         render.table(frame, masked_columns=("diff",))
-    finally:
-        st.dataframe = original  # type: ignore[assignment]
-    shown = seen["frame"]
-    assert TOKEN not in shown.to_csv()
+        assert token in frame["name"][0]  # the caller's frame is left alone
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = at.dataframe[0].value
+    assert TOKEN not in shown.to_csv() and MASK_TOKEN in shown["name"][0]
     assert list(shown["n"]) == [1, 2]
     assert shown["diff"][0] == f"token: {MASK_SET}"
-    assert TOKEN in frame["name"][0]  # the caller's frame is left alone
 
 
 # --- the AST guard -------------------------------------------------------------------------------------
