@@ -11,8 +11,8 @@ import streamlit as st
 from data import links
 from data.params import parse_params
 from data.services import integrity
-from ui import context
-from ui.render import literal, md_escape, notice_invalid, page_url_box, set_params
+from ui import context, render
+from ui.render import literal, notice_invalid, page_url_box, safe_md, set_params
 from ui.widgets import workspace_select
 
 SPEC = {"tenant": "uuid", "check": integrity.ALL_CHECK_NAMES}
@@ -45,12 +45,12 @@ def status(result: integrity.CheckResult) -> str:
 
 single = context.read(integrity.run_checks, tenant_id=tenant_id, names=(check,)) if check else None
 if single is not None and not single.results:  # the check's tables are not in this database
-    st.subheader(str(check))
-    st.info(md_escape(f"Not applicable here: this database has no {single.not_applicable[0][1]}."))
+    st.subheader(safe_md(check))
+    st.info(safe_md(f"Not applicable here: this database has no {single.not_applicable[0][1]}."))
 elif single is not None:
     result = single.results[0]
-    st.subheader(result.name)
-    st.caption(md_escape(result.meaning))
+    st.subheader(safe_md(result.name))
+    st.caption(safe_md(result.meaning))
     cols = st.columns(4)
     cols[0].metric("Found", result.count_label)
     cols[1].metric("Severity", result.severity)
@@ -58,7 +58,7 @@ elif single is not None:
     cols[3].metric("Access", result.access_label)
     literal("Reads", result.reads)
     if result.error:
-        st.error(md_escape(f"This check could not run: {result.error}"))
+        st.error(safe_md(f"This check could not run: {result.error}"))
     labels = [label for label in LINK_LABELS if any(s.link(label) for s in result.samples)]
     frame = pd.DataFrame(
         [
@@ -67,14 +67,14 @@ elif single is not None:
         ],
         columns=["table", "id", "detail", *labels],
     )
-    st.dataframe(
+    render.table(
         frame,
         hide_index=True,
         width="stretch",
         column_config={label: st.column_config.LinkColumn(label, display_text="open") for label in labels},
     )
     if result.count > len(result.samples):
-        st.caption(f"Showing the first {len(result.samples)} of {result.count_label} rows.")
+        st.caption(safe_md(f"Showing the first {len(result.samples)} of {result.count_label} rows."))
     if not result.found and not result.error:
         st.success("Nothing found.")
     st.page_link(
@@ -85,7 +85,7 @@ else:
     totals = full.totals()
     cols = st.columns(3)
     for col, severity in zip(cols, integrity.SEVERITIES, strict=True):
-        col.metric(f"{severity} checks with findings", totals[severity])
+        col.metric(safe_md(f"{severity} checks with findings"), totals[severity])
     frame = pd.DataFrame(
         [
             {
@@ -102,7 +102,7 @@ else:
         ],
         columns=["status", "check", "found", "severity", "rows read", "access", "meaning", "open"],
     )
-    st.dataframe(
+    render.table(
         frame,
         hide_index=True,
         width="stretch",
@@ -110,10 +110,10 @@ else:
     )
     for r in full.results:
         if r.error:
-            st.error(md_escape(f"{r.name} could not run: {r.error}"))
+            st.error(safe_md(f"{r.name} could not run: {r.error}"))
     if full.not_applicable:
         st.caption(
-            md_escape(
+            safe_md(
                 "Not applicable here: "
                 + "; ".join(f"{name} (no {missing})" for name, missing in full.not_applicable)
             )
