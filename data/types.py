@@ -64,6 +64,8 @@ class TolerantEnum(TypeDecorator[EnumValue]):
     def __init__(self, enum_class: type[StrEnum], length: int) -> None:
         super().__init__(length)
         self.enum_class = enum_class
+        # Kept for `copy` (the impl's `length` is typed optional); private, so not in the cache key.
+        self._length = length
 
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
         if value is None:
@@ -80,4 +82,4 @@ class TolerantEnum(TypeDecorator[EnumValue]):
         return EnumValue.parse(self.enum_class, value)
 
     def copy(self, **kw: Any) -> TolerantEnum:
-        return TolerantEnum(self.enum_class, self.impl.length)  # type: ignore[attr-defined]
+        return TolerantEnum(self.enum_class, self._length)

@@ -36,7 +36,7 @@ CHUNK = 500  # ids per IN list (SQLite's bound-parameter limit is far above this
 # index probe per candidate row. Bounded scans stay bounded that way.
 
 
-def _one(column: sa.ColumnElement, *where: sa.ColumnElement[bool]) -> sa.ScalarSelect:
+def _one(column: sa.SQLColumnExpression[Any], *where: sa.ColumnElement[bool]) -> sa.ScalarSelect:
     return sa.select(column).where(*where).limit(1).scalar_subquery()
 
 
@@ -48,7 +48,7 @@ def in_flight_condition(ctx: RuleContext, s: Any = S) -> sa.ColumnElement[bool]:
     if not ctx.has("workflow_runs"):
         return s.workflow_run_id.is_not(None)
     # A NULL status (no run row) is neither "in the ended set" nor "outside it": coalesce to ended.
-    running = sa.func.coalesce(_run_status(s), ENDED[0]).not_in(ENDED)
+    running: sa.ColumnElement[bool] = sa.func.coalesce(_run_status(s), ENDED[0]).not_in(ENDED)
     if ctx.has("workflow_pauses"):
         paused = _one(
             sa.literal(1),
