@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import uuid
 from enum import StrEnum
 from typing import Any
 
@@ -17,19 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeDecorator
 
-from data.tolerant import EnumValue
-
-
-def normalize_uuid(value: Any) -> str | None:
-    """Return `value` as a lowercase dashed UUID string, or None when it is not a UUID."""
-    if value is None:
-        return None
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    try:
-        return str(uuid.UUID(str(value).strip()))
-    except (ValueError, AttributeError, TypeError):
-        return None
+from data.tolerant import EnumValue, normalize_uuid
 
 
 class StringUUID(TypeDecorator[str]):

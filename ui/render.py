@@ -32,7 +32,7 @@ import pandas as pd
 import streamlit as st
 from pandas.api.types import is_object_dtype, is_string_dtype
 
-from data.masking import mask_document, mask_text
+from data.masking import Masked, mask_document, mask_text
 
 #: Every ASCII punctuation character CommonMark lets a backslash escape that markdown, GFM, math or
 #: Streamlit's directives give a meaning to; `_` between two letters or digits cannot open or close
@@ -45,12 +45,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Bidi embeddings, overrides and isolates: user text is isolated so it cannot reorder our own text.
 _BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _ISOLATE_START, _ISOLATE_END = "\u2068", "\u2069"
-
-
-class Masked(str):
-    """Text that already went through `data.masking` (masking it again could mangle its markers)."""
-
-    __slots__ = ()
 
 
 def already_masked(text: str | None) -> Masked:
@@ -74,13 +68,7 @@ def plain(value: object) -> str:
 
 def safe_md(value: object) -> str:
     """A masked string for markdown contexts that renders exactly as its characters (one line)."""
-    text = _CONTROL.sub("\ufffd", masked(value).replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = text.replace(":", ":" + WORD_JOINER).replace("@", "@" + WORD_JOINER)
-    text = _WWW.sub(r"\1" + WORD_JOINER, text)
-    if _BIDI.search(text):
-        text = _ISOLATE_START + text + _ISOLATE_END
-    return text
+    return _neutralized(masked(value))
 
 
 # --- elements --------------------------------------------------------------------------------------
@@ -176,11 +164,19 @@ def icon_text(icon_type: object, icon: str | None) -> str:
     return f"{kind or 'icon'}: {icon}"
 
 
-def md_escape(value: object) -> str:
-    """The former escape, kept for app.py only (the frame's banner, sign-in identity, startup errors: no
-    database rows, no URL parameters): masked and backslash-escaped, but WITHOUT the autolink joiners,
-    because tests of the frame compare its captions to the plain identity (`viewer@example.org`).
-    Pages must use `safe_md`; the AST guard does not accept this one in app_pages/ or ui/.
-    """
-    text = _CONTROL.sub("\ufffd", masked(value).replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
-    return _MD_SPECIAL.sub(r"\\\1", text)
+def _neutralized(text: str) -> str:
+    """Markdown, HTML and autolinks neutralized (one line); the text itself unchanged otherwise."""
+    text = _CONTROL.sub("\ufffd", text.replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = text.replace(":", ":" + WORD_JOINER).replace("@", "@" + WORD_JOINER)
+    text = _WWW.sub(r"\1" + WORD_JOINER, text)
+    if _BIDI.search(text):
+        text = _ISOLATE_START + text + _ISOLATE_END
+    return text
+
+
+def own_identity_md(identity: str) -> str:
+    """The signed-in person's own identity (from the sign-in, never from the database or the URL), for
+    the frame's "Signed in" / "Access denied" lines: neutralized like `safe_md` but not e-mail-masked,
+    since telling people who they are signed in as is the point of those lines."""
+    return _neutralized(identity)

@@ -399,9 +399,17 @@ def _phone_spans(text: str, lowered: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
+class Masked(str):
+    """Text that takes no (more) masking: already masked by this policy (masking twice could mangle its
+    markers), or one of Agent Desk's own records shown as is on purpose (the actor identities of its
+    audit log: who acted is the point of an audit trail). `mask_text` returns it unchanged."""
+
+    __slots__ = ()
+
+
 def mask_text(text: str) -> str:
     """Mask secrets, credentials, e-mail addresses and phone numbers in free text (see module doc)."""
-    if not text or not isinstance(text, str) or len(text) < 6:
+    if not text or not isinstance(text, str) or len(text) < 6 or isinstance(text, Masked):
         return text
     if len(text) < 15 and not _SUSPICIOUS.search(text):
         return text  # every detector needs 15+ characters, or a digit, "@", ":" or "="

@@ -22,8 +22,7 @@ from data.guard import explain
 from data.models import Account, Agent, AgentConfigSnapshot, Tenant, WorkflowAgentNodeBinding
 from data.stores.counts import EXACT_LIMIT, Count, bounded_count, estimated_rows
 from data.stores.filters import contains, day_range
-from data.tolerant import EnumValue
-from data.types import normalize_uuid
+from data.tolerant import EnumValue, normalize_uuid
 
 PAGE_SIZE = 50
 SORTS = ("updated", "name", "created")

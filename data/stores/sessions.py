@@ -47,19 +47,10 @@ from data.models import (
     WorkflowRun,
 )
 from data.models.enums import SessionOwnerType, SessionStatus
-from data.services.leaks import (
-    FACT_COLUMNS,
-    RuleContext,
-    SessionFacts,
-    classify,
-    fact_columns,
-    facts_from_row,
-    first_match_condition,
-    in_flight,
-)
+from data.rules.session_leaks import RuleContext, SessionFacts, classify, in_flight
 from data.stores.filters import day_after, day_range
-from data.tolerant import EnumValue, parse_json
-from data.types import normalize_uuid
+from data.stores.session_leaks import FACT_COLUMNS, fact_columns, facts_from_row, first_match_condition
+from data.tolerant import EnumValue, normalize_uuid, parse_json
 
 S = AgentRuntimeSession
 PAGE_SIZE = 50
