@@ -77,6 +77,8 @@ SAFE_FUNCTIONS: frozenset[str] = frozenset(
         "generate_subscripts", "unnest", "current_schema", "array_position", "to_regclass",
         "pg_get_viewdef", "array_length", "cardinality", "json_build_object", "bool_and", "cast",
         "quote_ident", "pg_collation_is_visible", "version",
+        # replica lag (data/stores/replica.py): read-only WAL positions and recovery state
+        "pg_is_in_recovery", "pg_last_wal_replay_lsn", "pg_last_xact_replay_timestamp", "pg_current_wal_lsn",
     }
 )  # fmt: skip
 _FUNCTION_SCHEMAS = ((), ("pg_catalog",))
