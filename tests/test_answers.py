@@ -124,3 +124,18 @@ def test_overview_shows_status_breakdowns_as_charts(demo_app_env: Path) -> None:
     charts = at.get("vega_lite_chart")
     breakdowns = [s for s in at.subheader if " by " in s.value]
     assert breakdowns and len(charts) == len(breakdowns)
+
+
+def test_absolute_links_only_under_an_http_base() -> None:
+    from data import links
+    from data.settings import Settings
+
+    rel = links.link("agent", agent=SHOWCASE)
+    assert (
+        links.absolute(rel, "https://desk.example/ops/") == f"https://desk.example/ops/agent?agent={SHOWCASE}"
+    )
+    assert links.absolute(rel, None) == rel
+    assert links.absolute(rel, "javascript:alert(1)") == rel  # never another scheme
+    assert links.origin("http://127.0.0.1:8501/agent?agent=x") == "http://127.0.0.1:8501"
+    with pytest.raises(ValueError):
+        Settings(AGENT_DESK_PUBLIC_URL="desk.example")
