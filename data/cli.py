@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from data import migrate
+from data import links, migrate
 from data.db import SeedRefused, create_engine, create_migration_engine, seed_database
 from data.schema_check import check_schema
 from data.settings import Settings, load_settings
@@ -282,8 +282,22 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             report = run_checks(conn, tenant_id=args.tenant)
     finally:
         engine.dispose()
-    print(json.dumps(report_dict(report), indent=2) if args.format == "json" else report_text(report))
+    if args.format == "json":
+        print(json.dumps(_absolute_links(report_dict(report), settings.public_url), indent=2))
+    else:
+        print(report_text(report))
     return EXIT_PROBLEMS if report.has_errors else EXIT_OK
+
+
+def _absolute_links(document: dict, public_url: str | None) -> dict:
+    """The JSON report with every sample link under AGENT_DESK_PUBLIC_URL (`links.absolute`), so a
+    link pasted from a script's output into a ticket can be clicked; relative when it is unset."""
+    for result in document.get("checks", ()):
+        for sample in result.get("samples", ()):
+            sample["links"] = {
+                label: links.absolute(url, public_url) for label, url in sample["links"].items()
+            }
+    return document
 
 
 COMMANDS = {
