@@ -30,6 +30,9 @@ class WriteRefused(PermissionError):
 # * the session cleanup transition: UPDATE agent_runtime_sessions assigning only status, cleaned_at and
 #   updated_at (any WHERE and RETURNING);
 # * INSERT INTO Agent Desk's insert-only audit tables (agent_desk_audit*);
+# * [check jobs, issue 16] INSERT INTO and UPDATE ... SET ... [WHERE ...] of Agent Desk's check-job
+#   tables (agent_desk_check_*: claims, runs, findings). No DELETE. The `guard` branch's declarative
+#   allow-list of own tables should take this over.
 # * SET [SESSION|LOCAL] of the few timeouts the app sets.
 # Comments and string literals are removed before the checks, and one statement is one statement.
 
@@ -50,7 +53,9 @@ _ALLOWED_SET = re.compile(
 )
 _READ_PRAGMA = re.compile(r"^pragma\s+[\w.]+(\s*\(\s*[\w.\"]*\s*\))?$")
 _TRANSACTION = re.compile(r"^(begin|commit|rollback|savepoint|release)(\s+[\w\s]*)?$")
-_OWN_INSERT = re.compile(r"^insert\s+into\s+[`\"]?(agent_desk_audit\w*)[`\"]?\s*[(\s]")
+_OWN_INSERT = re.compile(r"^insert\s+into\s+[`\"]?(agent_desk_audit\w*|agent_desk_check_\w+)[`\"]?\s*[(\s]")
+# [check jobs, issue 16] the check-job tables (claims, runs) are updated in place: heartbeat, progress.
+_OWN_UPDATE = re.compile(r"^update\s+[`\"]?agent_desk_check_\w+[`\"]?\s+set\s+(?P<rest>.+)$", re.S)
 _CLEANUP = re.compile(r"^update\s+[`\"]?agent_runtime_sessions[`\"]?\s+set\s+(?P<rest>.+)$", re.S)
 _CLEANUP_COLUMNS = {"status", "cleaned_at", "updated_at"}
 
@@ -132,6 +137,9 @@ def check_statement(statement: str) -> None:
     own = _OWN_INSERT.match(text)
     if own:
         return _check_read(text[own.end() :])
+    own_update = _OWN_UPDATE.match(text)  # [check jobs, issue 16]
+    if own_update:
+        return _check_read(own_update.group("rest").replace("returning", ""))
     cleanup = _CLEANUP.match(text)
     if cleanup:
         return _check_cleanup(cleanup.group("rest"))
