@@ -9,8 +9,8 @@ from data.models.agent import (
     WorkflowAgentNodeBinding,
 )
 from data.models.audit import AuditAction, AuditBatch, AuditTarget  # noqa: F401  (Agent Desk's audit tables)
-from data.models.check_runs import CheckClaim, CheckFinding, CheckRun  # noqa: F401  (check jobs)
 from data.models.base import DifyBase, naive_utc_now, uuidv7, uuidv7_time
+from data.models.check_runs import CheckClaim, CheckFinding, CheckRun  # noqa: F401  (check jobs)
 from data.models.core import (
     CORE_TABLES,
     Account,

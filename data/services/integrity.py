@@ -488,6 +488,13 @@ def age_label(at: datetime, now: datetime | None = None) -> str:
 def report_text(report: Report) -> str:
     scope = f"workspace {report.tenant_id}" if report.tenant_id else "all workspaces"
     lines = [f"Integrity checks, {scope} (at most {report.scan_limit:,} rows read per check)"]
+    windows = {r.stored.window_rows for r in report.results if r.stored}
+    if windows:
+        lines.append(
+            "Whole-table checks show the latest background job (windows of "
+            + ", ".join(f"{w:,}" for w in sorted(windows))
+            + " rows per statement); `--fresh` runs them now."
+        )
     for r in report.results:
         status = f"failed: {r.error}" if r.error else r.count_label
         source = f", {r.source_label} {age_label(r.stored.as_of)}" if r.stored else ""
