@@ -1,0 +1,364 @@
+"""Check jobs: one job per check and scope across servers, killed jobs read as interrupted and the next
+run completes, stored results equal live ones and are masked, incremental runs read only new rows,
+cancel, the guard's statements; on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from data import migrate
+from data.actor import Actor, NotAllowed, Role, WritesDisabled
+from data.db import WriteRefused, check_statement, create_engine
+from data.models import AgentConfigSnapshot, naive_utc_now
+from data.services import check_jobs, integrity
+from data.settings import Settings
+from data.stores import check_runs
+from tests.mariadb import MariaDB
+from tests.test_integrity import EXPECTED, Ids, _id, build_planted, found_ids, run_cli
+from tests.test_mysql_portability import mariadb  # noqa: F401  (module-scoped MariaDB server)
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = Settings()
+
+
+def guarded(url: str) -> sa.Engine:
+    """An engine exactly as the app and the CLI open it (write guard on)."""
+    return create_engine(url, SETTINGS, guarded=True)
+
+
+def planted(url: str, **kwargs: bool) -> str:
+    raw = sa.create_engine(url)
+    build_planted(raw, **kwargs)
+    migrate.upgrade(raw, "app")
+    raw.dispose()
+    return url
+
+
+def run_all(engine: sa.Engine, **kwargs: object) -> dict[str, check_jobs.Outcome]:
+    return {
+        name: check_jobs.run_now(engine, name, requested_by="test", **kwargs)
+        for name in integrity.CHECK_NAMES
+    }
+
+
+def stored(engine: sa.Engine, tenant_id: str | None = None) -> dict[str, integrity.CheckResult]:
+    with engine.connect() as conn:
+        report, _ = check_jobs.report(conn, tenant_id=tenant_id, sample_limit=50)
+    return {r.name: r for r in report.results}
+
+
+@pytest.fixture
+def planted_url(empty_url: str) -> str:
+    return planted(empty_url)
+
+
+# --- the same findings as the live checks, window by window -----------------------------------
+
+
+def test_stored_results_equal_the_live_checks_in_small_windows(planted_url: str) -> None:
+    """Windows of 2 keys cut every table many times: every planted anomaly is still found exactly once."""
+    engine = guarded(planted_url)
+    outcomes = run_all(engine, window_rows=2)
+    assert {o.status for o in outcomes.values()} == {"done"}
+    results = stored(engine)
+    engine.dispose()
+    for name, expected in EXPECTED.items():
+        result = results[name]
+        assert result.stored is not None and result.stored.status == "done", name
+        assert (result.count, found_ids(result), result.error) == (len(expected), expected, None), name
+        assert result.stored.window_rows == 2 and result.scanned > 0
+
+
+def test_one_workspace_falls_back_on_the_complete_all_workspace_run(planted_url: str) -> None:
+    engine = guarded(planted_url)
+    run_all(engine)
+    mine, other = stored(engine, Ids.T), stored(engine, Ids.OTHER)
+    engine.dispose()
+    assert {n: found_ids(r) for n, r in mine.items()} == EXPECTED
+    assert all(r.count == 0 for r in other.values())
+    live = {c.name for c in integrity.CHECKS if integrity.runs_live(c, Ids.T)}
+    assert {n for n, r in mine.items() if r.stored is None} == live  # index-backed: run live
+    assert all(mine[n].stored.scope == "*" for n in set(mine) - live)
+
+
+def test_one_table_on_demand(planted_url: str) -> None:
+    engine = guarded(planted_url)
+    outcome = check_jobs.run_now(
+        engine, "invalid-json", table="workflow_agent_node_bindings", requested_by="test"
+    )
+    assert outcome.status == "done" and outcome.found == 1
+    with engine.connect() as conn:
+        report, _ = check_jobs.report(conn, names=["invalid-json"], table="workflow_agent_node_bindings")
+        whole, _ = check_jobs.report(conn, names=["invalid-json"])
+    engine.dispose()
+    assert found_ids(report.results[0]) == {Ids.B_BAD_JSON}
+    assert report.results[0].stored.table == "workflow_agent_node_bindings"
+    assert whole.results[0].never_run  # a one-table run is not the whole check's result
+    with pytest.raises(ValueError):
+        check_jobs.request(guarded(planted_url), "invalid-json", table="agents", requested_by="t")
+
+
+# --- one job across servers -------------------------------------------------------------------
+
+
+def test_two_servers_asking_for_the_same_check_start_one_job(pg_url: str) -> None:
+    """Two engines (two servers' pools) claim the same check at the same moment: one job starts, the
+    other is handed its run id; a third request while it runs shares it too."""
+    planted(pg_url)
+    servers = [guarded(pg_url), guarded(pg_url)]
+    barrier = threading.Barrier(2)
+    claims: list[check_jobs.Claimed] = []
+
+    def ask(engine: sa.Engine) -> None:
+        barrier.wait()
+        claims.append(check_jobs.request(engine, "invalid-json", requested_by="server"))
+
+    threads = [threading.Thread(target=ask, args=(e,)) for e in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(c.started for c in claims) == [False, True]
+    assert claims[0].run_id == claims[1].run_id
+    third = check_jobs.request(servers[1], "invalid-json", requested_by="server")
+    assert not third.started and third.run_id == claims[0].run_id
+    with servers[0].connect() as conn:
+        count = conn.execute(sa.text("SELECT count(*) FROM agent_desk_check_runs")).scalar()
+    assert count == 1
+    winner = next(c for c in claims if c.started)
+    assert check_jobs.execute(servers[0], winner).status == "done"
+    after = check_jobs.request(servers[1], "invalid-json", requested_by="server")
+    assert after.started and after.run_id != winner.run_id  # released: the next request runs
+    for engine in servers:
+        engine.dispose()
+
+
+KILLER = """
+import os, signal, sys
+from data.db import create_engine
+from data.services import check_jobs
+from data.settings import Settings
+
+engine = create_engine(sys.argv[1], Settings(), guarded=True)
+def die(window):
+    if window == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+check_jobs.run_now(engine, "session-missing-agent", requested_by="doomed", window_rows=1, on_window=die)
+"""
+
+
+def test_a_killed_job_reads_as_interrupted_and_the_next_run_completes(pg_url: str) -> None:
+    planted(pg_url)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, pg_url], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert killed.returncode == -9, killed.stderr
+    engine = guarded(pg_url)
+    check = integrity.BY_NAME["session-missing-agent"]
+    later = naive_utc_now() + check_jobs.STALE_AFTER + timedelta(seconds=1)
+    with engine.connect() as conn:
+        fresh = check_jobs.stored_result(conn, check, None)
+        dead = check_jobs.stored_result(conn, check, None, now=later)
+    assert fresh.running is not None and fresh.result.stored.status == "running"  # heartbeat still fresh
+    assert dead.running is None
+    assert dead.result.stored.status == "interrupted" and "stopped" in dead.result.error
+    assert dead.result.scanned == 3  # what the three committed windows covered stays readable
+    # A request while the heartbeat is fresh shares the (dead) job; once it is stale, a new job starts.
+    assert not check_jobs.request(engine, check.name, requested_by="next").started
+    claimed = check_jobs.request(engine, check.name, requested_by="next", stale_after=timedelta(0))
+    assert claimed.started and claimed.mode == "full"
+    assert check_jobs.execute(engine, claimed).status == "done"
+    with engine.connect() as conn:
+        old = check_runs.get_run(conn, dead.result.stored.run_id)
+        now = check_jobs.stored_result(conn, check, None)
+    engine.dispose()
+    assert old.status == "interrupted" and old.finished_at is not None  # recorded by the next claimant
+    assert now.result.stored.status == "done" and found_ids(now.result) == EXPECTED[check.name]
+
+
+def test_cancel_stops_after_the_current_window(sqlite_url: str) -> None:
+    planted(sqlite_url)
+    engine = guarded(sqlite_url)
+    operator = Actor("op@example.com", Role.OPERATOR)
+    claimed = check_jobs.request(engine, "invalid-json", requested_by=operator.identity)
+
+    def cancel_after_first(window: int) -> None:
+        if window == 1:
+            assert check_jobs.cancel(engine, claimed.run_id, actor=operator, read_only=False)
+
+    outcome = check_jobs.execute(engine, claimed, window_rows=1, on_window=cancel_after_first)
+    # Asked after window 1 committed: window 2 (running when the request arrived) ends, nothing after.
+    assert outcome.status == "cancelled" and outcome.rows_read == 2
+    assert check_jobs.request(engine, "invalid-json", requested_by="x").started  # claim released
+    engine.dispose()
+
+
+def test_only_operators_start_jobs(sqlite_url: str) -> None:
+    planted(sqlite_url)
+    engine = guarded(sqlite_url)
+    with pytest.raises(WritesDisabled):
+        check_jobs.start_background(
+            engine, ["invalid-json"], actor=Actor("v@example.com", Role.VIEWER), read_only=False
+        )
+    with pytest.raises(WritesDisabled):
+        check_jobs.start_background(
+            engine, ["invalid-json"], actor=Actor("a@example.com", Role.ADMIN), read_only=True
+        )
+    scoped = Actor("s@example.com", Role.OPERATOR, tenant_id=Ids.T)
+    with pytest.raises(NotAllowed):  # a workspace-scoped operator runs only its own workspace
+        check_jobs.start_background(engine, ["invalid-json"], actor=scoped, read_only=False)
+    claims = check_jobs.start_background(
+        engine, ["invalid-json"], actor=scoped, read_only=False, tenant_id=Ids.T
+    )
+    for thread in list(check_jobs._THREADS.values()):
+        thread.join(timeout=60)
+    with engine.connect() as conn:
+        run = check_runs.get_run(conn, claims[0].run_id)
+    engine.dispose()
+    assert run.status == "done" and run.scope == Ids.T and run.requested_by == scoped.identity
+
+
+# --- incremental ------------------------------------------------------------------------------
+
+
+def test_an_incremental_run_reads_only_new_rows_and_reverifies_findings(pg_url: str) -> None:
+    planted(pg_url)
+    engine = guarded(pg_url)
+    first = check_jobs.run_now(engine, "invalid-json", requested_by="test")
+    raw = sa.create_engine(pg_url)
+    with raw.begin() as conn:  # three new snapshots (ids after every existing one), one of them bad
+        for n, text in ((1, "{}"), (2, "not json"), (3, "[]")):
+            conn.execute(
+                sa.insert(AgentConfigSnapshot),
+                dict(
+                    id=_id(0xFFFF00 + n),
+                    tenant_id=Ids.T,
+                    agent_id=Ids.R,
+                    version=10 + n,
+                    config_snapshot=text,
+                ),
+            )
+        conn.execute(  # and the planted bad binding is repaired
+            sa.text("UPDATE workflow_agent_node_bindings SET node_job_config = '{}' WHERE id = :id"),
+            {"id": Ids.B_BAD_JSON},
+        )
+    raw.dispose()
+    second = check_jobs.run_now(engine, "invalid-json", requested_by="test")
+    with engine.connect() as conn:
+        run = check_runs.get_run(conn, second.run_id)
+        result = check_jobs.stored_result(conn, integrity.BY_NAME["invalid-json"], None).result
+    full = check_jobs.run_now(engine, "invalid-json", mode="full", requested_by="test")
+    engine.dispose()
+    assert run.mode == "incremental" and run.base_run_id == first.run_id
+    assert second.rows_read == 1 + 3  # the re-verified finding, then only the new rows
+    assert found_ids(result) == {_id(0xFFFF02), _id(0xFFFF03)}  # the repaired binding is gone
+    assert result.stored.rows_covered == first.rows_read + 3
+    assert full.rows_read == first.rows_read + 3 and full.found == 2
+
+
+def test_gap_checks_always_run_in_full(sqlite_url: str) -> None:
+    planted(sqlite_url)
+    engine = guarded(sqlite_url)
+    first = check_jobs.run_now(engine, "version-gaps", requested_by="test")
+    second = check_jobs.run_now(engine, "version-gaps", requested_by="test")
+    engine.dispose()
+    assert second.rows_read == first.rows_read > 0
+
+
+# --- masking, the CLI, the guard, MariaDB -----------------------------------------------------
+
+
+def test_stored_findings_are_masked(sqlite_url: str) -> None:
+    planted(sqlite_url)
+    raw = sa.create_engine(sqlite_url)
+    with raw.begin() as conn:  # a secret where an enum value belongs: the detail quotes stored values
+        conn.execute(
+            sa.text("UPDATE agents SET status = :s WHERE id = :id"), {"s": Ids.PLANTED_KEY, "id": Ids.U}
+        )
+    engine = guarded(sqlite_url)
+    run_all(engine)
+    with raw.connect() as conn:
+        dump = "\n".join(
+            str(row)
+            for t in ("agent_desk_check_runs", "agent_desk_check_findings")
+            for row in conn.execute(sa.text(f"SELECT * FROM {t}"))
+        )
+    raw.dispose()
+    result = stored(engine)["unknown-enum-values"]
+    engine.dispose()
+    assert Ids.U in found_ids(result) and "status = " in result.samples[0].detail
+    assert Ids.PLANTED_KEY not in dump and Ids.PLANTED_KEY not in result.samples[0].detail
+    cli = run_cli("--format", "json", url=sqlite_url)
+    assert cli.returncode == 1 and Ids.PLANTED_KEY not in cli.stdout
+
+
+def test_cli_reports_stored_results_and_fresh_runs_again(sqlite_url: str) -> None:
+    planted(sqlite_url)
+    first = run_cli("--fresh", url=sqlite_url)
+    assert first.returncode == 1, first.stderr
+    assert "job done" in first.stdout and "windows of 5,000 rows" in first.stdout
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as conn:
+        before = conn.execute(sa.text("SELECT count(*) FROM agent_desk_check_runs")).scalar()
+    stored_only = run_cli("--format", "json", url=sqlite_url)
+    with engine.connect() as conn:
+        after = conn.execute(sa.text("SELECT count(*) FROM agent_desk_check_runs")).scalar()
+    engine.dispose()
+    assert stored_only.returncode == 1 and after == before  # no --fresh: nothing ran again
+    import json
+
+    checks = {c["name"]: c for c in json.loads(stored_only.stdout)["checks"]}
+    assert checks["invalid-json"]["age_seconds"] >= 0 and checks["invalid-json"]["count"] == 1
+    assert run_cli("--check", "no-such-check", url=sqlite_url).returncode == 2
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO agent_desk_check_runs (id) VALUES (1)",
+        "UPDATE agent_desk_check_claims SET run_id=%(r)s, heartbeat_at=%(h)s WHERE check_name = %(c)s "
+        "AND (run_id IS NULL OR heartbeat_at < %(s)s)",
+        "UPDATE agent_desk_check_runs SET status=%(s)s WHERE agent_desk_check_runs.id = %(id)s",
+    ],
+)
+def test_guard_allows_the_job_statements(statement: str) -> None:
+    check_statement(statement)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM agent_desk_check_runs",
+        "UPDATE agent_desk_check_runs SET status = (SELECT 1 FROM (DELETE FROM agents RETURNING 1) d)",
+        "UPDATE agent_desk_audit_actions SET reason = 'x'",
+        "UPDATE agents SET name = 'agent_desk_check_runs'",
+    ],
+)
+def test_guard_still_refuses(statement: str) -> None:
+    with pytest.raises(WriteRefused):
+        check_statement(statement)
+
+
+@pytest.fixture
+def mysql_planted(mariadb: MariaDB) -> Iterator[str]:  # noqa: F811
+    yield planted(mariadb.create_database("jobs"))
+
+
+def test_jobs_on_mariadb(mysql_planted: str) -> None:
+    """MariaDB: the claim, the windows, JSON_VALID as the prefilter, the stored findings."""
+    engine = guarded(mysql_planted)
+    outcomes = run_all(engine, window_rows=3)
+    assert {o.status for o in outcomes.values()} == {"done"}
+    results = stored(engine)
+    with engine.connect() as conn:
+        assert integrity.base_scope(conn).json_prefilter
+    engine.dispose()
+    assert {n: found_ids(r) for n, r in results.items()} == EXPECTED
