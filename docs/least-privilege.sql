@@ -22,4 +22,8 @@ BEGIN
   FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'agent\_desk\_%' LOOP
     EXECUTE format('GRANT SELECT, INSERT ON %I TO agent_desk', t);
   END LOOP;
+  -- The check jobs (issue 16) update their claims and runs in place (heartbeat, progress, status).
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'agent\_desk\_check\_%' LOOP
+    EXECUTE format('GRANT UPDATE ON %I TO agent_desk', t);
+  END LOOP;
 END $$;

@@ -264,13 +264,27 @@ def test_an_incremental_run_reads_only_new_rows_and_reverifies_findings(pg_url: 
     assert full.rows_read == first.rows_read + 3 and full.found == 2
 
 
-def test_gap_checks_always_run_in_full(sqlite_url: str) -> None:
+def test_gap_checks_judge_again_only_agents_with_new_rows(sqlite_url: str) -> None:
     planted(sqlite_url)
     engine = guarded(sqlite_url)
     first = check_jobs.run_now(engine, "version-gaps", requested_by="test")
     second = check_jobs.run_now(engine, "version-gaps", requested_by="test")
+    raw = sa.create_engine(sqlite_url)
+    with raw.begin() as conn:  # a new snapshot leaves a gap in RB's versions (1, 3)
+        conn.execute(
+            sa.insert(AgentConfigSnapshot),
+            dict(id=_id(0xFFFF10), tenant_id=Ids.T, agent_id=Ids.RB, version=3, config_snapshot="{}"),
+        )
+    raw.dispose()
+    third = check_jobs.run_now(engine, "version-gaps", requested_by="test")
+    with engine.connect() as conn:
+        run = check_runs.get_run(conn, third.run_id)
+        result = check_jobs.stored_result(conn, integrity.BY_NAME["version-gaps"], None).result
     engine.dispose()
-    assert second.rows_read == first.rows_read > 0
+    assert (first.found, second.found) == (1, 1) and first.rows_read > 10
+    assert second.rows_read == 2  # only the rows of agent G, found last time
+    assert run.mode == "incremental" and third.rows_read == 2 + 2  # G again, and RB (1 + the new one)
+    assert found_ids(result) == {Ids.G, Ids.RB}
 
 
 # --- masking, the CLI, the guard, MariaDB -----------------------------------------------------

@@ -279,12 +279,18 @@ def execute(
                 if on_window:
                     on_window(done.windows)
 
-            if claimed.base is not None:
+            tables = [claimed.table] if claimed.table else list(check.tables)
+            if claimed.base is not None and check.window_key != "id":
+                cursor.update(claimed.base.cursor)
+                done.rows_covered = claimed.base.rows_covered
+                for table in tables:
+                    _rejudge_agents(conn, check, scope, claimed, table, cursor, commit)
+                tables = []  # the agents not judged again keep their verdict
+            elif claimed.base is not None:
                 _recheck(conn, check, scope, claimed, commit)
                 cursor.update(claimed.base.cursor)
                 done.rows_covered = claimed.base.rows_covered
-            tables = [claimed.table] if claimed.table else list(check.tables)
-            if not tables:  # a check without declared tables: one bounded read, as before
+            if not check.tables:  # a check without declared tables: one bounded read, as before
                 finding = integrity.run_finding(
                     conn, check, replace(scope, scan_limit=checks_store.SCAN_LIMIT)
                 )
@@ -326,6 +332,8 @@ def _walk(
     """Every window of `table` after `cursor[table]`, in key order, to the last key that exists now."""
     model = MODELS[table]
     after = cursor.get(table)
+    if check.window_key != "id":  # the id watermark an incremental run of this check starts from
+        cursor[f"{table}@id"] = _last_key(conn, model, "id", scope.tenant_id, None) or ""
     last = _last_key(conn, model, check.window_key, scope.tenant_id, after)
     while last is not None and (after is None or after < last):
         upto = checks_store.window_upto(
@@ -351,6 +359,43 @@ def _last_key(
     value = conn.execute(query.order_by(column.desc()).limit(1)).scalar()
     conn.commit()
     return value
+
+
+def _rejudge_agents(
+    conn: sa.Connection,
+    check: integrity.Check,
+    scope: Scope,
+    claimed: Claimed,
+    table: str,
+    cursor: dict[str, str],
+    commit: Callable[[Sequence[Anomaly], int, int, int], None],
+) -> None:
+    """Gap checks, incrementally: judge again the agents with rows after the id watermark (rows added
+    since the base run) and the agents the base run found; every other agent's rows are unchanged."""
+    assert claimed.base is not None
+    model = MODELS[table]
+    mark = cursor.get(f"{table}@id") or None
+    newest = _last_key(conn, model, "id", scope.tenant_id, None)
+    query = sa.select(model.agent_id, sa.func.count()).group_by(model.agent_id)
+    if scope.tenant_id:
+        query = query.where(model.tenant_id == scope.tenant_id)
+    if mark:
+        query = query.where(model.id > mark)
+    if newest is not None:
+        query = query.where(model.id <= newest)
+    added = dict(conn.execute(query).all())  # a PK range scan of the new rows only
+    previous = [a.id for a in runs.findings(conn, claimed.base.id) if a.table == table]
+    conn.commit()
+    agents = sorted(set(added) | set(previous))
+    cursor[f"{table}@id"] = newest or mark or ""
+    for start in range(0, len(agents), RECHECK_BATCH):
+        chosen = tuple(agents[start : start + RECHECK_BATCH])
+        finding = integrity.run_finding(
+            conn, check, replace(scope, table=table, only_agents=chosen, key_after=None, key_upto=None)
+        )
+        commit(finding.samples, finding.count, finding.scanned, sum(added.get(a, 0) for a in chosen))
+    if not agents:
+        commit((), 0, 0, 0)
 
 
 def _recheck(

@@ -40,7 +40,8 @@ class Check:
     For background jobs: `tables` are its driving tables, walked in windows of `window_key` order (a
     check without tables runs in one bounded read); `incremental`: a later run may cover only rows
     added since (keys after the last run's cursor) and re-verify the last run's findings, instead of
-    reading everything again (not for the gap checks: a new row changes an old agent's verdict)."""
+    reading everything again. For the gap checks (`window_key` agent_id) the incremental unit is the
+    agent: only agents with rows added since (and those found last time) are judged again."""
 
     name: str
     meaning: str
@@ -130,7 +131,6 @@ CHECKS: tuple[Check, ...] = (
         store.version_gaps,
         tables=(_SNAPSHOTS,),
         window_key="agent_id",
-        incremental=False,
     ),
     Check(
         "revision-gaps",
@@ -141,7 +141,6 @@ CHECKS: tuple[Check, ...] = (
         store.revision_gaps,
         tables=(_REVISIONS,),
         window_key="agent_id",
-        incremental=False,
     ),
     Check(
         "archived-agent-bound-in-draft",

@@ -73,6 +73,7 @@ class Scope:
     key_after: str | None = None  # the window covers driving keys > key_after ...
     key_upto: str | None = None  # ... and <= key_upto (None: to the end of the table)
     only_ids: tuple[str, ...] | None = None  # only these rows (by primary key)
+    only_agents: tuple[str, ...] | None = None  # gap checks: only these agents' rows
     json_prefilter: bool = False  # the database can test JSON validity safely (see `json_prefilter`)
 
     @property
@@ -131,6 +132,8 @@ def _restrict(query: sa.Select, model: type, key: sa.ColumnElement, scope: Scope
         query = query.where(key <= scope.key_upto)
     if scope.only_ids is not None:
         query = query.where(model.id.in_(scope.only_ids))
+    if scope.only_agents is not None:
+        query = query.where(model.agent_id.in_(scope.only_agents))
     return query
 
 
