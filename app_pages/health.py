@@ -78,13 +78,17 @@ def as_of(result: integrity.CheckResult) -> str:
     return integrity.age_label(result.stored.as_of) if result.stored else "now"
 
 
+present = context.read(integrity.present_names)
+
+
 def job_names() -> list[str]:
-    return [c.name for c in check_jobs.whole_table_checks(tenant_id)]
+    return [c.name for c in check_jobs.whole_table_checks(tenant_id, present)]
 
 
 def current(names: list[str] | None) -> tuple[integrity.Report, dict]:
     """Live results (cached) for the checks that may run live, stored results (fresh) for the rest."""
-    wanted = names or list(integrity.CHECK_NAMES)
+    asked = [integrity.BY_NAME[n] for n in (names or integrity.CHECK_NAMES)]
+    wanted = [c.name for c in asked if integrity.applicable(c, present)]
     live = [n for n in wanted if integrity.runs_live(integrity.BY_NAME[n], tenant_id)]
     jobs = [n for n in wanted if n not in live]
     by_name: dict[str, integrity.CheckResult] = {}
@@ -97,7 +101,10 @@ def current(names: list[str] | None) -> tuple[integrity.Report, dict]:
         by_name.update({r.name: r for r in stored.results})
     for name in jobs:
         by_name.setdefault(name, integrity.never_run(integrity.BY_NAME[name]))
-    return integrity.Report(tenant_id, integrity.SCAN_LIMIT, tuple(by_name[n] for n in wanted)), running
+    results = tuple(by_name[n] for n in wanted)
+    return integrity.Report(
+        tenant_id, integrity.SCAN_LIMIT, results, integrity.missing_needs(asked, present)
+    ), running
 
 
 def start(names: list[str], mode: str) -> None:
@@ -171,6 +178,9 @@ def samples_table(result: integrity.CheckResult) -> None:
 
 def one_check() -> dict:
     full, running = current([check])
+    if not full.results:
+        st.info(md_escape(f"This database cannot run {check}: it lacks {full.not_applicable[0][1]}."))
+        return {}
     result = full.results[0]
     st.subheader(result.name)
     st.caption(md_escape(result.meaning))
@@ -253,6 +263,13 @@ def all_checks() -> dict:
         column_config={"open": st.column_config.LinkColumn("open", display_text="samples")},
     )
     progress(running)
+    if full.not_applicable:
+        st.caption(
+            md_escape(
+                "Not applicable to this schema: "
+                + "; ".join(f"{name} (needs {missing})" for name, missing in full.not_applicable)
+            )
+        )
     for r in full.results:
         if r.error:
             st.error(md_escape(f"{r.name}: {r.error}"))

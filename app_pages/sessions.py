@@ -52,6 +52,16 @@ SPEC = {
 PENDING, RESULT, REVEALED = "sessions_cleanup_pending", "sessions_cleanup_result", "sessions_revealed"
 
 report = context.schema_report()
+if not report.has_sessions:  # Dify 1.17+ (working environments) or no runtime table at all
+    st.title("Sessions")
+    if report.has_workspaces:
+        st.info(
+            "This database keeps agent runtime state in working environments (Dify 1.17+). Their view "
+            "comes with the sessions page's 1.17 support."
+        )
+    else:
+        st.warning(md_escape(report.runtime_unavailable() or ""))
+    st.stop()
 settings = context.settings()
 params = parse_params(dict(st.query_params), SPEC)
 values = dict(params.values)

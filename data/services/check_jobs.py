@@ -104,9 +104,14 @@ def ensure_tables(conn: sa.Connection) -> None:
         )
 
 
-def whole_table_checks(tenant_id: str | None) -> list[integrity.Check]:
-    """The checks a page may not run live for this scope (they become jobs)."""
-    return [c for c in integrity.CHECKS if not integrity.runs_live(c, tenant_id)]
+def whole_table_checks(tenant_id: str | None, present: frozenset[str] | None = None) -> list[integrity.Check]:
+    """The checks a page may not run live for this scope (they become jobs), of those this schema
+    can run (all when `present` is None)."""
+    return [
+        c
+        for c in integrity.CHECKS
+        if not integrity.runs_live(c, tenant_id) and (present is None or integrity.applicable(c, present))
+    ]
 
 
 # --- requesting a job -----------------------------------------------------------------------------
@@ -128,6 +133,10 @@ def request(
     if table is not None and table not in check.tables:
         raise ValueError(f"{check_name} does not read {table!r} (it reads {', '.join(check.tables) or '-'})")
     scope = scope_key(tenant_id)
+    with engine.connect() as conn:
+        missing = integrity.missing_needs([check], integrity.present_names(conn))
+    if missing:
+        raise ValueError(f"{check_name} does not apply to this schema: it needs {missing[0][1]}")
     try:
         with engine.begin() as conn:
             ensure_tables(conn)
@@ -279,7 +288,7 @@ def execute(
                 if on_window:
                     on_window(done.windows)
 
-            tables = [claimed.table] if claimed.table else list(check.tables)
+            tables = [t for t in ([claimed.table] if claimed.table else check.tables) if scope.has(t)]
             if claimed.base is not None and check.window_key != "id":
                 cursor.update(claimed.base.cursor)
                 done.rows_covered = claimed.base.rows_covered
@@ -625,9 +634,12 @@ def report(
     """The report a page or the CLI shows: live results for the checks that may run live, stored
     results for the others; and the jobs running now, by check."""
     chosen = [integrity.BY_NAME[n] for n in names] if names else list(integrity.CHECKS)
-    live_scope = integrity.base_scope(conn, tenant_id=tenant_id, sample_limit=sample_limit)
+    present = integrity.present_names(conn)
+    live_scope = integrity.base_scope(conn, tenant_id=tenant_id, sample_limit=sample_limit, present=present)
     results, running = [], {}
     for check in chosen:
+        if not integrity.applicable(check, present):
+            continue
         if table is not None and table not in check.tables:
             continue
         if integrity.runs_live(check, tenant_id) and table is None:
@@ -637,4 +649,5 @@ def report(
         results.append(view.result)
         if view.running:
             running[check.name] = view.running
-    return integrity.Report(tenant_id, checks_store.SCAN_LIMIT, tuple(results)), running
+    skipped = integrity.missing_needs(chosen, present)
+    return integrity.Report(tenant_id, checks_store.SCAN_LIMIT, tuple(results), skipped), running
