@@ -577,8 +577,11 @@ def run_stored_jobs(data_dir: Path) -> None:
     from data.settings import load_settings
 
     engine = create_engine(f"sqlite:///{data_dir / 'demo.sqlite'}", load_settings())
-    for name in integrity.CHECK_NAMES:
-        assert check_jobs.run_now(engine, name, requested_by="test").status == "done"
+    with engine.connect() as conn:
+        present = integrity.present_names(conn)
+    for check in integrity.CHECKS:
+        if integrity.applicable(check, present):
+            assert check_jobs.run_now(engine, check.name, requested_by="test").status == "done"
     engine.dispose()
 
 
