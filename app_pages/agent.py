@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
 from data import links
-from data.masking import mask_document, mask_text
 from data.params import parse_params
 from data.stores import agents as agents_store
-from ui import context
-from ui.render import icon_text, literal, md_escape, notice_invalid, page_url_box, relative_time, utc
+from ui import context, render
+from ui.render import icon_text, literal, notice_invalid, page_url_box, relative_time, safe_md, utc
 
 MAX_RAW_CHARS = 20_000
 
@@ -34,7 +31,7 @@ has_accounts = report.has_table("accounts")
 agent = context.read(agents_store.get_agent, agent_id, has_core=report.core_tables) if agent_id else None
 if agent is None:
     st.title("Agent")
-    st.warning(md_escape(f"No agent has id {agent_id}.") if agent_id else "No agent chosen.")
+    st.warning(safe_md(f"No agent has id {agent_id}.") if agent_id else "No agent chosen.")
     with st.form("find-agent"):
         q = st.text_input("Search the roster by name, or paste any id")
         if st.form_submit_button("Search"):
@@ -43,7 +40,7 @@ if agent is None:
 
 context.require_visible(agent.tenant_id)
 st.title("Agent")
-st.text(f"{icon_text(agent.icon_type, agent.icon)} {agent.name}".strip())  # plain text: never markdown
+render.text(f"{icon_text(agent.icon_type, agent.icon)} {agent.name}".strip())  # plain text: never markdown
 cols = st.columns(3)
 with cols[0]:
     literal("Workspace", agent.workspace)
@@ -66,7 +63,7 @@ with cols[2]:
     literal("Id", agent.id)
 if agent.description:
     with st.expander("Description"):
-        st.text(mask_text(agent.description[:MAX_RAW_CHARS]))
+        render.text(agent.description[:MAX_RAW_CHARS])
 console = links.console_link(settings.console_url, app_id=agent.app_id, agent_id=agent.id)
 if console:
     st.link_button("Open in Dify", console)
@@ -101,7 +98,7 @@ with tab_versions:
                 "operations": ", ".join(op.label() for op in v.operations) or "(no revision)",
                 "created": utc(v.created_at),
                 "by": v.created_by or "",
-                "note": mask_text(v.version_note or ""),
+                "note": v.version_note or "",
                 "size": f"{v.size:,} chars",
                 "vs previous": (
                     links.link("compare", agent=agent.id, left=prev, right=v.version)
@@ -129,7 +126,7 @@ with tab_versions:
             "vs active",
         ],
     )
-    st.dataframe(
+    render.table(
         frame,
         hide_index=True,
         width="stretch",
@@ -140,7 +137,7 @@ with tab_versions:
     )
     if agent.active_config_snapshot_id and active_version is None:
         st.error(
-            md_escape(
+            safe_md(
                 f"The active snapshot {agent.active_config_snapshot_id} is not one of this agent's snapshots."
             )
         )
@@ -155,16 +152,16 @@ with tab_revisions:
                 f"{version_label(r.current_snapshot_id, r.current_version)}",
                 "by": r.created_by or "",
                 "at": utc(r.created_at),
-                "note": mask_text(r.version_note or ""),
+                "note": r.version_note or "",
             }
             for r in revisions
         ],
         columns=["revision", "operation", "previous → current", "by", "at", "note"],
     )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    render.table(frame, hide_index=True, width="stretch")
     unknown = sorted({r.operation.raw for r in revisions if not r.operation.known})
     if unknown:
-        st.warning(md_escape("Operations unknown to this version of Agent Desk: " + ", ".join(unknown)))
+        st.warning(safe_md("Operations unknown to this version of Agent Desk: " + ", ".join(unknown)))
 
 with tab_bindings:
     frame = pd.DataFrame(
@@ -185,7 +182,7 @@ with tab_bindings:
         ],
         columns=["workspace", "app", "workflow", "node", "type", "pinned", "runs", "drift"],
     )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    render.table(frame, hide_index=True, width="stretch")
     st.caption(
         "Roster bindings run the agent's active snapshot; the pinned one may lag (drift). "
         "Inline bindings run the pinned snapshot."
@@ -198,7 +195,7 @@ with tab_sessions:
         label="Open this agent's runtime sessions",
         query_params={"tenant": agent.tenant_id, "agent": agent.id},
     )
-    st.code(links.link("sessions", tenant=agent.tenant_id, agent=agent.id), language=None)
+    render.code(links.link("sessions", tenant=agent.tenant_id, agent=agent.id))
 
 with tab_soul:
     if not agent.active_config_snapshot_id:
@@ -208,16 +205,11 @@ with tab_soul:
         if snapshot is None:
             st.error("The active snapshot row is missing.")
         elif snapshot.config.ok:
-            st.code(
-                json.dumps(
-                    mask_document(snapshot.config.value), indent=2, ensure_ascii=False, sort_keys=True
-                ),
-                language="json",
-            )
+            render.json_code(snapshot.config.value)
         else:
-            st.error(md_escape(f"This snapshot's JSON cannot be used: {snapshot.config.error}"))
+            st.error(safe_md(f"This snapshot's JSON cannot be used: {snapshot.config.error}"))
             raw = snapshot.config.raw or ""
-            st.code(mask_text(raw[:MAX_RAW_CHARS]), language=None)
+            render.code(raw[:MAX_RAW_CHARS])
             if len(raw) > MAX_RAW_CHARS:
                 st.caption(f"Truncated: showing {MAX_RAW_CHARS:,} of {len(raw):,} characters.")
 

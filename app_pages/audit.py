@@ -11,8 +11,8 @@ from data.params import parse_params
 from data.services import audit as audit_service
 from data.services.export import to_csv
 from data.stores import audit as audit_store
-from ui import context
-from ui.render import md_escape, notice_invalid, page_url_box, set_params, utc
+from ui import context, render
+from ui.render import already_masked, notice_invalid, page_url_box, plain, safe_md, set_params, utc
 from ui.widgets import workspace_select
 
 SPEC = {
@@ -51,7 +51,7 @@ with st.form("audit-filters"):
         "Action",
         action_options,
         index=action_options.index(values.get("action")),
-        format_func=lambda v: "any" if v is None else v,
+        format_func=lambda v: "any" if v is None else plain(v),
     )
     tenant = workspace_select(values.get("tenant"), container=cols[2])
     target = cols[3].text_input("Any id (action, session, ...)", value=str(values.get("target") or ""))
@@ -101,15 +101,15 @@ COLUMNS = [
 
 
 def cells(e: audit_store.AuditEntry) -> list[object]:
-    # Reasons and filters are typed by people: masked for tokens and shown as plain text.
+    # Reasons and filters are typed by people: the table (ui.render) and the CSV export mask every cell.
     return [
         utc(e.created_at),
         e.actor,
         e.action,
         names.get(e.tenant_id or "", e.tenant_id or "all"),
-        mask_text(e.reason),
+        e.reason,
         e.rule or "",
-        mask_text(e.filter or ""),
+        e.filter or "",
         e.requested,
         e.applied,
         e.skipped,
@@ -122,7 +122,7 @@ def cells(e: audit_store.AuditEntry) -> list[object]:
 
 frame = pd.DataFrame([cells(e) for e in entries], columns=COLUMNS)
 frame["open"] = [links.link("sessions", session=e.target_id) if e.target_id else None for e in entries]
-st.dataframe(
+render.table(
     frame,
     hide_index=True,
     width="stretch",
@@ -139,5 +139,5 @@ else:
     )
     for e in entries:
         if e.outcome == "failed" and e.detail:
-            st.caption(md_escape(f"{e.id}: {mask_text(e.detail)[:500]}"))
+            st.caption(safe_md(already_masked(f"{e.id}: {mask_text(e.detail)[:500]}")))
 page_url_box(links.link("audit", **values))

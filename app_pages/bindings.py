@@ -14,8 +14,8 @@ import streamlit as st
 from data import links
 from data.params import parse_params
 from data.stores import bindings as store
-from ui import context
-from ui.render import literal, md_escape, notice_invalid, page_url_box, set_params, utc
+from ui import context, render
+from ui.render import already_masked, literal, notice_invalid, page_url_box, plain, safe_md, set_params, utc
 from ui.widgets import workspace_select
 
 SPEC = {"tenant": "uuid", "app": "uuid", "workflow": "uuid", "node": "text", "against": "uuid"}
@@ -89,7 +89,7 @@ chosen_app = st.selectbox(
     "App",
     app_options,
     index=app_options.index(app_id),
-    format_func=lambda v: "Choose an app" if v is None else app_labels.get(v, f"{v} (no bindings)"),
+    format_func=lambda v: "Choose an app" if v is None else plain(app_labels.get(v, f"{v} (no bindings)")),
     key="bindings-app",
 )
 if chosen_app != app_id:
@@ -109,7 +109,7 @@ if not app_id:
         ],
         columns=["app", "mode", "bindings", "open", "id"],
     )
-    st.dataframe(
+    render.table(
         frame,
         hide_index=True,
         width="stretch",
@@ -122,7 +122,7 @@ if not app_id:
 versions = context.read(store.list_versions, tenant_id=tenant_id, app_id=app_id, **optional)
 by_id = {v.id: v for v in versions}
 if not versions:
-    st.warning(md_escape(f"App {app_id} has no workflow versions or bindings in this workspace."))
+    st.warning(safe_md(f"App {app_id} has no workflow versions or bindings in this workspace."))
     page_url_box(links.link("bindings", tenant=tenant_id, app=app_id))
     st.stop()
 if not optional["has_workflows"]:
@@ -143,7 +143,7 @@ chosen_workflow = st.selectbox(
     "Workflow version",
     workflow_options,
     index=workflow_options.index(workflow_id),
-    format_func=lambda v: "Choose a version (draft first)" if v is None else version_text(by_id[v]),
+    format_func=lambda v: "Choose a version (draft first)" if v is None else plain(version_text(by_id[v])),
     key="bindings-workflow",
 )
 if chosen_workflow != workflow_id:
@@ -164,7 +164,7 @@ if not workflow_id:
         ],
         columns=["version", "stored version", "live", "published", "bindings", "open", "workflow id"],
     )
-    st.dataframe(
+    render.table(
         frame,
         hide_index=True,
         width="stretch",
@@ -187,7 +187,7 @@ with cols[2]:
     literal("Bindings", version.bindings)
 if version.version_mismatch:
     st.warning(
-        md_escape(
+        safe_md(
             f"Bindings of this row carry version string(s) {', '.join(version.binding_versions)}, "
             f"but the workflows row says {version.version}."
         )
@@ -200,19 +200,19 @@ view = context.read(
     has_workflows=optional["has_workflows"],
 )
 if view.graph_error:
-    st.warning(md_escape(f"The workflow graph cannot be read ({view.graph_error}): node titles are unknown."))
+    st.warning(safe_md(f"The workflow graph cannot be read ({view.graph_error}): node titles are unknown."))
 
 # --- one node ----------------------------------------------------------------------------------
 node_id = values.get("node")
 if node_id:
     binding = next((b for b in view.bindings if b.node_id == node_id), None)
     if binding is None:
-        st.warning(md_escape(f"Node {node_id} has no binding in this version."))
+        st.warning(safe_md(f"Node {node_id} has no binding in this version."))
     else:
         st.subheader("Node")
-        st.text(f"{binding.node_id} · {binding.node_title or '(title unknown)'}")  # plain text
+        render.text(f"{binding.node_id} · {binding.node_title or '(title unknown)'}")
         for problem in binding.problems:
-            st.error(md_escape(problem))
+            st.error(safe_md(problem))
         left, right = st.columns(2)
         with left:
             literal("Binding type", binding.binding_type.label())
@@ -238,32 +238,33 @@ if node_id:
         job = store.node_job_view(binding.node_job_config)
         st.subheader("Node-job config")
         if job.error:
-            st.error(md_escape(f"The node-job config cannot be read: {job.error}"))
+            st.error(safe_md(f"The node-job config cannot be read: {job.error}"))
         else:
             literal("Mode", job.mode or "—")
             st.caption("Workflow prompt (masked)")
-            st.text(job.workflow_prompt or "(empty)")
+            render.text(already_masked(job.workflow_prompt or "(empty)"))
             st.caption("Declared outputs")
             if job.uses_default_outputs:
                 st.caption("None declared: Dify's defaults apply (text, files, json).")
             else:
-                st.dataframe(
+                render.table(
                     pd.DataFrame(
                         [asdict(o) for o in job.outputs],
                         columns=["name", "type", "required", "failure_strategy"],
                     ).rename(columns={"failure_strategy": "failure strategy"}),
+                    masked_columns=("name", "type", "required", "failure strategy"),  # node_job_view masked
                     hide_index=True,
                     width="stretch",
                 )
             st.caption("Previous-node output refs")
-            st.text("\n".join(job.previous_refs) or "(none)")
+            render.text(already_masked("\n".join(job.previous_refs) or "(none)"))
             st.caption("Human contacts (masked)")
             if job.human_contacts:
-                st.code(job.human_contacts, language="json")
+                render.code(already_masked(job.human_contacts), language="json")
             else:
                 st.text("(none)")
         with st.expander("Raw node-job config (masked)"):
-            st.code(job.raw or "(empty)", language="json")
+            render.code(already_masked(job.raw or "(empty)"), language="json")
     st.page_link(
         "app_pages/bindings.py",
         label="All nodes of this version",
@@ -271,7 +272,7 @@ if node_id:
     )
 
 # --- every node of the version -----------------------------------------------------------------
-st.subheader("Bindings of " + md_escape(version.label))
+st.subheader("Bindings of " + safe_md(version.label))
 frame = pd.DataFrame(
     [
         {
@@ -309,7 +310,7 @@ frame = pd.DataFrame(
         "problems",
     ],
 )
-st.dataframe(
+render.table(
     frame,
     hide_index=True,
     width="stretch",
@@ -324,7 +325,7 @@ st.caption(
 )
 if view.unbound_agent_nodes:
     st.warning(
-        md_escape(
+        safe_md(
             "Agent nodes in the graph without a binding: "
             + ", ".join(f"{n.id} ({n.title})" for n in view.unbound_agent_nodes)
         )
@@ -342,7 +343,7 @@ chosen_against = st.selectbox(
     "Compare with",
     others,
     index=others.index(against_id),
-    format_func=lambda v: "(no comparison)" if v is None else version_text(by_id[v]),
+    format_func=lambda v: "(no comparison)" if v is None else plain(version_text(by_id[v])),
     key="bindings-against",
 )
 if chosen_against != against_id:
@@ -356,7 +357,7 @@ if against_id:
     )
     comparison = store.compare_bindings(before, view)
     st.caption(
-        md_escape(
+        safe_md(
             f"From {by_id[against_id].label} (before) to {version.label} (after): "
             f"{len(comparison.changes)} nodes changed, {comparison.unchanged} unchanged."
         )
@@ -367,7 +368,7 @@ if against_id:
             return "—"
         return f"{b.binding_type.label()} · {agent_text(b)} · pinned {snapshot_text(b.pinned, b.agent_id)}"
 
-    st.dataframe(
+    render.table(
         pd.DataFrame(
             [
                 {

@@ -8,12 +8,11 @@ import streamlit as st
 
 from data import links
 from data.diff import Change, DiffResult, Segment, diff_configs, normalized_json, split_rows, unified_lines
-from data.masking import mask_text
 from data.params import parse_params
 from data.stores import compare as compare_store
 from data.stores import roster as roster_store
-from ui import context
-from ui.render import literal, md_escape, notice_invalid, page_url_box, set_params, utc
+from ui import context, render
+from ui.render import already_masked, literal, notice_invalid, page_url_box, safe_md, set_params, utc
 
 VIEWS = ("summary", "split", "unified", "raw")
 SPEC = {
@@ -83,7 +82,7 @@ def pick_agent() -> None:
         for row in page.rows[:20]:
             st.page_link(
                 "app_pages/compare.py",
-                label=md_escape(f"{row.name} · {row.workspace}"),
+                label=safe_md(f"{row.name} · {row.workspace}"),
                 query_params={"agent": row.id},
             )
 
@@ -108,7 +107,7 @@ elif values.get("left_snapshot") or values.get("right_snapshot"):
 elif values.get("agent"):
     versions = context.read(compare_store.agent_versions, values["agent"])
     if versions is None:
-        st.warning(md_escape(f"No agent has id {values['agent']}."))
+        st.warning(safe_md(f"No agent has id {values['agent']}."))
         pick_agent()
         st.stop()
     context.require_visible(versions.tenant_id)
@@ -124,7 +123,7 @@ elif values.get("agent"):
                 [f"Version {number} ({name}) does not exist for this agent; showing the default pair."]
             )
             left_version, right_version = pair
-    st.text(f"Agent: {versions.name}")
+    render.text(f"Agent: {versions.name}")
     pick = st.columns([1, 1, 1, 1, 2])
     choices = list(versions.versions)
     new_left = pick[0].selectbox("Left version", choices, index=choices.index(left_version))
@@ -168,11 +167,11 @@ context.require_visible(right.tenant_id)
 # --- headers ----------------------------------------------------------------------------------
 for column, side, title in zip(st.columns(2), (left, right), ("Left", "Right"), strict=True):
     with column:
-        st.subheader(title)
+        st.subheader(safe_md(title))
         literal("What", side.label)
         if side.operations:
             literal("Operations", ", ".join(op.label() for op in side.operations))
-        literal("Note", mask_text(side.note or "") or "—")
+        literal("Note", side.note or "—")
         literal("Author", side.author or "—")
         literal("Time", utc(side.created_at))
 
@@ -182,22 +181,22 @@ if chosen != view:
     set_params(**{**values, "view": None if chosen == "summary" else chosen})
 
 if result.left_error:
-    st.warning(md_escape(f"Left side is not a JSON object ({result.left_error}); compared as text."))
+    st.warning(safe_md(f"Left side is not a JSON object ({result.left_error}); compared as text."))
 if result.right_error:
-    st.warning(md_escape(f"Right side is not a JSON object ({result.right_error}); compared as text."))
+    st.warning(safe_md(f"Right side is not a JSON object ({result.right_error}); compared as text."))
 for note in result.notes:
-    st.caption(md_escape(note))
+    st.caption(safe_md(note))
 if result.equal:
     st.success("No changes: the normalized documents are equal.")
 else:
-    st.caption(md_escape(result.summary))
+    st.caption(safe_md(result.summary))
 
 if view == "summary":
     for section, count in result.counts_by_section.items():
         if not count:
             continue
         with st.expander(
-            f"{md_escape(section)}: {count} change{'s' if count != 1 else ''}", expanded=count <= 10
+            f"{safe_md(section)}: {count:,} change{'s' if count != 1 else ''}", expanded=count <= 10
         ):
             rows = []
             for change in result.changes_in(section):
@@ -206,26 +205,32 @@ if view == "summary":
                     old = f"{change.text.removed + change.text.changed} lines"
                     new = f"{change.text.added + change.text.changed} lines"
                 rows.append({"path": change.display, "change": change.kind, "old": str(old), "new": str(new)})
-            st.dataframe(
-                pd.DataFrame(rows, columns=["path", "change", "old", "new"]), hide_index=True, width="stretch"
+            render.table(  # the diff masked every value it shows
+                pd.DataFrame(rows, columns=["path", "change", "old", "new"]),
+                masked_columns=("path", "old", "new"),
+                hide_index=True,
+                width="stretch",
             )
             for change in result.changes_in(section):
                 if change.text is not None and change.text.hunks:
-                    st.code(text_change_lines(change), language=None)
+                    render.code(already_masked(text_change_lines(change)))
 elif view == "split":
     rows = []
     for row in split_rows(result):
         left_text = marked(row.left_segments, "old") if row.left_segments else (row.left or "")
         right_text = marked(row.right_segments, "new") if row.right_segments else (row.right or "")
         rows.append({"path": row.path, "op": row.op, "left": left_text, "right": right_text})
-    st.dataframe(
-        pd.DataFrame(rows, columns=["path", "op", "left", "right"]), hide_index=True, width="stretch"
+    render.table(
+        pd.DataFrame(rows, columns=["path", "op", "left", "right"]),
+        masked_columns=("path", "left", "right"),
+        hide_index=True,
+        width="stretch",
     )
 elif view == "unified":
-    st.code("\n".join(unified_lines(result)) or "(no changes)", language="diff")
+    render.code(already_masked("\n".join(unified_lines(result)) or "(no changes)"), language="diff")
 else:
     raw_cols = st.columns(2)
-    raw_cols[0].code(normalized_json(left.text, kind), language="json")
-    raw_cols[1].code(normalized_json(right.text, kind), language="json")
+    render.code(already_masked(normalized_json(left.text, kind)), "json", container=raw_cols[0])
+    render.code(already_masked(normalized_json(right.text, kind)), "json", container=raw_cols[1])
 
 page_url_box(links.link("compare", **values))

@@ -17,11 +17,11 @@ from data.params import parse_params
 from data.services import check_jobs, integrity
 from data.services.audit import upgrade_demo_audit_tables
 from data.stores.check_runs import tables_present
-from ui import context
-from ui.render import literal, md_escape, notice_invalid, page_url_box, set_params
+from ui import context, render
+from ui.render import literal, notice_invalid, page_url_box, safe_md, set_params
 from ui.widgets import workspace_select
 
-SPEC = {"tenant": "uuid", "check": integrity.CHECK_NAMES}
+SPEC = {"tenant": "uuid", "check": integrity.ALL_CHECK_NAMES}
 SEVERITY_ICONS = {"error": "🔴 error", "warning": "🟠 warning", "info": "🔵 info"}
 LINK_LABELS = ("bindings", "agent", "session")
 POLL_SECONDS = 2
@@ -48,7 +48,7 @@ def _jobs_available() -> bool:
 
 jobs_ok = _jobs_available()
 actor = context.current_actor()
-block = check_jobs.run_block_reason(actor, read_only=context.settings().read_only)
+block = check_jobs.run_block_reason(context.engines().write, actor)
 st.caption(
     "Index-backed checks of one workspace run live (at most "
     f"{integrity.SCAN_LIMIT:,} rows each). Every other check runs as a background job, one at a time per "
@@ -87,7 +87,7 @@ def job_names() -> list[str]:
 
 def current(names: list[str] | None) -> tuple[integrity.Report, dict]:
     """Live results (cached) for the checks that may run live, stored results (fresh) for the rest."""
-    asked = [integrity.BY_NAME[n] for n in (names or integrity.CHECK_NAMES)]
+    asked = [integrity.BY_NAME[n] for n in (names or integrity.ALL_CHECK_NAMES)]
     wanted = [c.name for c in asked if integrity.applicable(c, present)]
     live = [n for n in wanted if integrity.runs_live(integrity.BY_NAME[n], tenant_id)]
     jobs = [n for n in wanted if n not in live]
@@ -113,7 +113,6 @@ def start(names: list[str], mode: str) -> None:
             context.engines().write,
             names,
             actor=actor,
-            read_only=context.settings().read_only,
             tenant_id=tenant_id,
             mode=mode,
         )
@@ -131,11 +130,11 @@ def controls(names: list[str], running: dict, key: str) -> None:
     if not jobs_ok or not names:
         return
     if block:
-        st.caption(md_escape(block))
+        st.caption(safe_md(block))
         return
     cols = st.columns(3)
     if message := st.session_state.pop("health-started", None):
-        (st.error if message[0] == "error" else st.success)(md_escape(message[1]))
+        (st.error if message[0] == "error" else st.success)(safe_md(message[1]))
     if cols[0].button("Run again", key=f"{key}-run", help="incremental where the check allows it"):
         start(names, "auto")
         st.rerun()
@@ -143,11 +142,13 @@ def controls(names: list[str], running: dict, key: str) -> None:
         start(names, "full")
         st.rerun()
     if running and cols[2].button("Cancel running", key=f"{key}-cancel"):
-        for run in running.values():
-            check_jobs.cancel(
-                context.engines().write, run.id, actor=actor, read_only=context.settings().read_only
-            )
-        st.session_state["health-started"] = ("ok", f"Asked {len(running)} job(s) to stop after their window")
+        try:
+            for run in running.values():
+                check_jobs.cancel(context.engines().write, run.id, actor=actor)
+            text = f"Asked {len(running)} job(s) to stop after their window"
+            st.session_state["health-started"] = ("ok", text)
+        except (NotAllowed, WritesDisabled) as exc:
+            st.session_state["health-started"] = ("error", f"Not cancelled: {exc}")
         st.rerun()
 
 
@@ -156,7 +157,7 @@ def progress(running: dict) -> None:
         covered = f"{run.rows_covered:,}" + (f" of ≈{run.rows_estimate:,}" if run.rows_estimate else "")
         text = f"{name}: {covered} rows, {run.found:,} found so far ({run.mode}, by {run.requested_by})"
         fraction = min(1.0, run.rows_covered / run.rows_estimate) if run.rows_estimate else 0.0
-        st.progress(fraction, text=md_escape(text))
+        st.progress(fraction, text=safe_md(text))
 
 
 def samples_table(result: integrity.CheckResult) -> None:
@@ -168,7 +169,7 @@ def samples_table(result: integrity.CheckResult) -> None:
         ],
         columns=["table", "id", "detail", *labels],
     )
-    st.dataframe(
+    render.table(
         frame,
         hide_index=True,
         width="stretch",
@@ -179,11 +180,12 @@ def samples_table(result: integrity.CheckResult) -> None:
 def one_check() -> dict:
     full, running = current([check])
     if not full.results:
-        st.info(md_escape(f"This database cannot run {check}: it lacks {full.not_applicable[0][1]}."))
+        st.subheader(safe_md(check))
+        st.info(safe_md(f"Not applicable here: this database has no {full.not_applicable[0][1]}."))
         return {}
     result = full.results[0]
-    st.subheader(result.name)
-    st.caption(md_escape(result.meaning))
+    st.subheader(safe_md(result.name))
+    st.caption(safe_md(result.meaning))
     cols = st.columns(5)
     cols[0].metric("Found", result.count_label)
     cols[1].metric("Severity", result.severity)
@@ -206,11 +208,11 @@ def one_check() -> dict:
     if result.never_run:
         st.info("No job has run this check for this scope yet.")
     if result.error:
-        st.error(md_escape(f"This check could not run to the end: {result.error}"))
+        st.error(safe_md(f"This check could not run to the end: {result.error}"))
     progress(running)
     samples_table(result)
     if result.count > len(result.samples):
-        st.caption(f"Showing the first {len(result.samples)} of {result.count_label} rows.")
+        st.caption(safe_md(f"Showing the first {len(result.samples)} of {result.count_label} rows."))
     if not result.found and not result.error and not result.never_run:
         st.success("Nothing found.")
     if not integrity.runs_live(integrity.BY_NAME[check], tenant_id):
@@ -226,7 +228,7 @@ def all_checks() -> dict:
     totals = full.totals()
     cols = st.columns(3)
     for col, severity in zip(cols, integrity.SEVERITIES, strict=True):
-        col.metric(f"{severity} checks with findings", totals[severity])
+        col.metric(safe_md(f"{severity} checks with findings"), totals[severity])
     frame = pd.DataFrame(
         [
             {
@@ -256,7 +258,7 @@ def all_checks() -> dict:
             "open",
         ],
     )
-    st.dataframe(
+    render.table(
         frame,
         hide_index=True,
         width="stretch",
@@ -265,14 +267,14 @@ def all_checks() -> dict:
     progress(running)
     if full.not_applicable:
         st.caption(
-            md_escape(
-                "Not applicable to this schema: "
-                + "; ".join(f"{name} (needs {missing})" for name, missing in full.not_applicable)
+            safe_md(
+                "Not applicable here: "
+                + "; ".join(f"{name} (no {missing})" for name, missing in full.not_applicable)
             )
         )
     for r in full.results:
         if r.error:
-            st.error(md_escape(f"{r.name}: {r.error}"))
+            st.error(safe_md(f"{r.name} could not run: {r.error}"))
     controls(job_names(), running, "all")
     return running
 

@@ -8,8 +8,8 @@ import streamlit as st
 from data import links
 from data.params import parse_params
 from data.stores import overview as overview_store
-from ui import context
-from ui.render import md_escape, notice_invalid, set_params
+from ui import context, render
+from ui.render import notice_invalid, safe_md, set_params
 from ui.widgets import workspace_select
 
 report = context.schema_report()
@@ -21,23 +21,23 @@ st.title("Overview")
 if (choice := workspace_select(tenant_id)) != tenant_id:
     set_params(tenant=choice)
 if tenant_id and tenant_id not in {w.id for w in context.workspaces()}:
-    st.warning(md_escape(f"Workspace {tenant_id} has no row in the tenants table."))
+    st.warning(safe_md(f"Workspace {tenant_id} has no row in the tenants table."))
 
 tables = context.read(overview_store.overview, tenant_id=tenant_id, present=report.agent_tables)
 columns = st.columns(len(tables))
 for column, table in zip(columns, tables, strict=True):
-    column.metric(table.table, table.total.label())
+    column.metric(safe_md(table.table), table.total.label())
 st.caption('Exact up to 20,000 rows; beyond that "≈" is the database\'s own estimate (no full COUNT).')
 
 for table in tables:
     if not table.breakdown:
         continue
-    st.subheader(f"{table.table} by {table.breakdown_column}")
+    st.subheader(safe_md(f"{table.table} by {table.breakdown_column}"))
     frame = pd.DataFrame(
         [{"value": value, "rows": count.label()} for value, count in table.breakdown],
         columns=["value", "rows"],
     )
-    st.dataframe(frame, hide_index=True)
+    render.table(frame, hide_index=True)
 
 st.page_link("app_pages/overview.py", label="Link to this view")
-st.code(links.link("overview", tenant=tenant_id), language=None)
+render.code(links.link("overview", tenant=tenant_id))

@@ -12,8 +12,8 @@ from data.services.export import to_csv
 from data.stores import agents as agents_store
 from data.stores import roster as roster_store
 from data.types import normalize_uuid
-from ui import context
-from ui.render import icon_text, md_escape, notice_invalid, page_url_box, relative_time, set_params, utc
+from ui import context, render
+from ui.render import icon_text, notice_invalid, page_url_box, plain, relative_time, safe_md, set_params, utc
 from ui.widgets import workspace_select
 
 EXPORT_CAP = 5_000
@@ -27,8 +27,8 @@ SPEC = {
     "updated_from": "date",
     "updated_to": "date",
     "sort": roster_store.SORTS,
-    "after": "text",
-    "before": "text",
+    "after": "cursor",
+    "before": "cursor",
 }
 
 report = context.schema_report()
@@ -51,7 +51,7 @@ if pasted:
     if match is not None:
         st.switch_page(f"app_pages/{match.page}.py", query_params=match.params)
     st.warning(
-        md_escape(
+        safe_md(
             f"No agent, snapshot, revision, binding, session, app, workflow, run or conversation has id {pasted}."
         )
     )
@@ -74,10 +74,10 @@ with st.form("roster-filters"):
     ):
         opts = options(enum, values.get(name))
         chosen[name] = col.selectbox(
-            name.capitalize(),
+            safe_md(name.capitalize()),
             opts,
             index=opts.index(values.get(name)),
-            format_func=lambda v: "any" if v is None else v,
+            format_func=lambda v: "any" if v is None else plain(v),
         )
     cols2 = st.columns([1, 1, 1, 3])
     updated_from = cols2[0].date_input("Updated from", value=values.get("updated_from"), format="YYYY-MM-DD")
@@ -118,7 +118,9 @@ except roster_store.InvalidCursor as exc:
     notice_invalid([str(exc)])
     page = context.read(roster_store.list_roster, flt, **optional)
 
-st.caption(f"{page.total.label()} agents match" + ("" if page.total.exact else " (estimate; no full count)"))
+st.caption(
+    safe_md(f"{page.total.label()} agents match" + ("" if page.total.exact else " (estimate; no full count)"))
+)
 
 frame = pd.DataFrame(
     [
@@ -155,7 +157,7 @@ frame = pd.DataFrame(
         "id",
     ],
 )
-st.dataframe(
+render.table(
     frame,
     hide_index=True,
     width="stretch",

@@ -27,8 +27,18 @@ from data.services.cleanup import (
 from data.services.leaks import RULE_NAMES, RULES, RuleContext
 from data.stores import audit as audit_store
 from data.stores import sessions as sessions_store
-from ui import context
-from ui.render import literal, md_escape, notice_invalid, page_url_box, relative_time, set_params, utc
+from ui import context, render
+from ui.render import (
+    already_masked,
+    literal,
+    notice_invalid,
+    page_url_box,
+    plain,
+    relative_time,
+    safe_md,
+    set_params,
+    utc,
+)
 from ui.widgets import workspace_select
 
 #: "Everything matching this filter" takes at most this many ids, reading at most FILTER_MAX_SCAN rows.
@@ -45,8 +55,8 @@ SPEC = {
     "conversation": "uuid",
     "updated_from": "date",
     "updated_to": "date",
-    "after": "text",
-    "before": "text",
+    "after": "cursor",
+    "before": "cursor",
     "session": "uuid",
 }
 PENDING, RESULT, REVEALED = "sessions_cleanup_pending", "sessions_cleanup_result", "sessions_revealed"
@@ -60,7 +70,7 @@ if not report.has_sessions:  # Dify 1.17+ (working environments) or no runtime t
             "comes with the sessions page's 1.17 support."
         )
     else:
-        st.warning(md_escape(report.runtime_unavailable() or ""))
+        st.warning(render.safe_md(report.runtime_unavailable() or ""))
     st.stop()
 settings = context.settings()
 params = parse_params(dict(st.query_params), SPEC)
@@ -124,27 +134,27 @@ def confirm_dialog(preview: CleanupPreview) -> None:
     cols[0].metric("sessions to clean", f"{preview.count:,}")
     cols[1].metric("requested", f"{len(preview.requested):,}")
     cols[2].metric("skipped now", f"{len(preview.not_active) + len(preview.missing):,}")
-    st.dataframe(
+    render.table(
         pd.DataFrame(preview.per_rule, columns=["leak rule", "sessions"]), hide_index=True, width="content"
     )
     for warning in preview.warnings:
-        st.warning(md_escape(warning), icon="⚠️")
+        st.warning(safe_md(warning), icon="⚠️")
     bound = preview.source.get("bound")
     if bound:
-        st.caption(md_escape(bound))
+        st.caption(safe_md(bound))
     with st.expander(f"The {preview.count:,} session ids"):
-        st.code("\n".join(preview.to_clean) or "(none)", language=None)
+        render.code("\n".join(preview.to_clean) or "(none)")
     reason = st.text_input("Reason (required; recorded in the audit log)", key="cleanup_reason")
     threshold = context.settings().cleanup_confirm_above
     typed_ok = True
     if preview.count > threshold:
         typed = st.text_input(
-            f"Type the number of sessions ({preview.count}) to confirm", key="cleanup_typed"
+            safe_md(f"Type the number of sessions ({preview.count}) to confirm"), key="cleanup_typed"
         )
         typed_ok = typed.strip().replace(",", "") == str(preview.count)
     blocked = clean_block(preview.tenant_ids[0] if len(preview.tenant_ids) == 1 else values.get("tenant"))
     if blocked:
-        st.info(md_escape(f"Cleanup is disabled: {blocked}"))
+        st.info(safe_md(f"Cleanup is disabled: {blocked}"))
     ready = preview.count > 0 and bool(reason.strip()) and typed_ok and not blocked
     if st.button(
         f"Clean {preview.count:,} sessions", type="primary", disabled=not ready, key="cleanup_confirm"
@@ -156,12 +166,11 @@ def confirm_dialog(preview: CleanupPreview) -> None:
                 actor,
                 preview,
                 reason=reason,
-                block_reason=context.write_block_reason(actor),
                 batch_size=context.settings().cleanup_batch_size,
                 progress=lambda done, total: bar.progress(done / max(total, 1), text=f"{done:,} / {total:,}"),
             )
         except (NotAllowed, WritesDisabled, ValueError, audit_service.AuditUnavailable) as exc:
-            st.error(md_escape(f"Refused: {exc}"))
+            st.error(safe_md(f"Refused: {exc}"))
             return
         st.session_state[RESULT] = result
         st.session_state.pop(PENDING, None)
@@ -178,10 +187,10 @@ def show_result(result: CleanupResult) -> None:
     )
     if result.error:
         st.error(
-            md_escape(f"{summary} {result.error}. {len(result.not_processed):,} not processed: run again.")
+            safe_md(f"{summary} {result.error}. {len(result.not_processed):,} not processed: run again.")
         )
     else:
-        st.success(md_escape(summary))
+        st.success(safe_md(summary))
     st.page_link(
         "app_pages/audit.py",
         label="Open this action in the audit log",
@@ -203,7 +212,7 @@ def show_detail(session_id: str) -> None:
         "app_pages/sessions.py", label="← Sessions list", query_params={k: str(v) for k, v in back.items()}
     )
     if detail is None:
-        st.warning(md_escape(f"No runtime session has id {session_id}."))
+        st.warning(safe_md(f"No runtime session has id {session_id}."))
         return
     row = detail.row
     context.require_visible(row.tenant_id)
@@ -237,7 +246,7 @@ def show_detail(session_id: str) -> None:
         st.subheader("Workflow run")
         run = detail.run
         if not run.exists:
-            st.warning(md_escape(f"The workflow run {run.id} has no row (archived or removed)."))
+            st.warning(safe_md(f"The workflow run {run.id} has no row (archived or removed)."))
         else:
             literal("Run", f"{run.id} · {run.status} · triggered from {run.triggered_from}")
             literal("Started / finished", f"{utc(run.created_at)} / {utc(run.finished_at) or '—'}")
@@ -255,9 +264,9 @@ def show_detail(session_id: str) -> None:
         st.subheader("Conversation")
         c = detail.conversation
         if not c.exists:
-            st.warning(md_escape(f"The conversation {c.id} has no row (deleted)."))
+            st.warning(safe_md(f"The conversation {c.id} has no row (deleted)."))
         else:
-            st.text(f"{c.name or ''}")  # user / LLM text: plain text, never markdown
+            render.text(already_masked(c.name))  # masked by the store; plain text
             literal(
                 "Conversation",
                 f"{c.id} · from {c.from_source} · updated {utc(c.updated_at)}"
@@ -266,8 +275,8 @@ def show_detail(session_id: str) -> None:
 
     st.subheader("Layers")
     if row.layers.error:
-        st.error(md_escape(f"The stored snapshot is not usable: {row.layers.error}"))
-    st.dataframe(
+        st.error(safe_md(f"The stored snapshot is not usable: {row.layers.error}"))
+    render.table(
         pd.DataFrame(
             [(layer.name, layer.state) for layer in row.layers.layers], columns=["layer", "lifecycle state"]
         ),
@@ -276,8 +285,8 @@ def show_detail(session_id: str) -> None:
     )
     st.subheader("Composition layer specs")
     if detail.specs_error:
-        st.warning(md_escape(f"composition_layer_specs: {detail.specs_error}"))
-    st.dataframe(
+        st.warning(safe_md(f"composition_layer_specs: {detail.specs_error}"))
+    render.table(
         pd.DataFrame(
             [(s.name, s.type, s.origin or "") for s in detail.specs], columns=["name", "type", "origin"]
         ),
@@ -285,14 +294,17 @@ def show_detail(session_id: str) -> None:
         width="content",
     )
     with st.expander("Layer spec configs (prompts collapsed here; masked)"):
-        st.code(
-            json.dumps(detail.specs_masked, indent=2, ensure_ascii=False, sort_keys=True), language="json"
+        render.code(
+            already_masked(json.dumps(detail.specs_masked, indent=2, ensure_ascii=False, sort_keys=True)),
+            language="json",
         )
     with st.expander("Session snapshot (history collapsed; masked)"):
         if detail.snapshot_masked is not None:
-            st.code(json.dumps(detail.snapshot_masked, indent=2, ensure_ascii=False), language="json")
+            render.code(
+                already_masked(json.dumps(detail.snapshot_masked, indent=2, ensure_ascii=False)), "json"
+            )
         else:
-            st.code(detail.snapshot_text_masked or "", language=None)
+            render.code(already_masked(detail.snapshot_text_masked))
     if detail.has_history:
         show_history(row)
 
@@ -303,17 +315,17 @@ def show_detail(session_id: str) -> None:
     elif st.button(
         "Preview cleanup of this session",
         disabled=blocked is not None,
-        help=blocked,
+        help=safe_md(blocked) or None,
         key="cleanup_one",
     ):
         start_preview([row.id], {"selection": 1, "session": row.id})
     if blocked:
-        st.caption(md_escape(f"Cleanup is disabled: {blocked}"))
+        st.caption(safe_md(f"Cleanup is disabled: {blocked}"))
 
     st.subheader("Audit history")
     if audit_ready:
         history = context.read(audit_store.session_history, row.id)
-        st.dataframe(
+        render.table(
             pd.DataFrame(
                 [
                     {
@@ -343,11 +355,11 @@ def show_history(row: sessions_store.SessionRow) -> None:
     with st.expander("Conversation history (user content: opening it is recorded in the audit log)"):
         if row.id in revealed:
             st.caption(
-                md_escape(
-                    f"Revealed for you; audit action {revealed[row.id].action_id}. Secrets stay masked."
-                )
+                safe_md(f"Revealed for you; audit action {revealed[row.id].action_id}. Secrets stay masked.")
             )
-            st.code(json.dumps(revealed[row.id].snapshot, indent=2, ensure_ascii=False), language="json")
+            render.code(
+                already_masked(json.dumps(revealed[row.id].snapshot, indent=2, ensure_ascii=False)), "json"
+            )
             return
         why_not = None
         if not audit_ready:
@@ -360,7 +372,7 @@ def show_history(row: sessions_store.SessionRow) -> None:
             "Reason for opening it (required)", key="reveal_reason", disabled=why_not is not None
         )
         if why_not:
-            st.caption(md_escape(f"Not available: {why_not}"))
+            st.caption(safe_md(f"Not available: {why_not}"))
         if st.button(
             "Reveal history (audited)", disabled=why_not is not None or not reason.strip(), key="reveal"
         ):
@@ -370,10 +382,9 @@ def show_history(row: sessions_store.SessionRow) -> None:
                     actor,
                     row.id,
                     reason=reason,
-                    block_reason=context.write_block_reason(actor),
                 )
             except (NotAllowed, WritesDisabled, ValueError, LookupError) as exc:
-                st.error(md_escape(f"Refused: {exc}"))
+                st.error(safe_md(f"Refused: {exc}"))
                 return
             st.session_state[REVEALED] = {**revealed, row.id: result}
             context.clear_caches()
@@ -397,10 +408,10 @@ def filter_form() -> None:
         ):
             opts = [None, *options, *([values[name]] if values.get(name) not in (None, *options) else [])]
             chosen[name] = col.selectbox(
-                name.capitalize(),
+                safe_md(name.capitalize()),
                 opts,
                 index=opts.index(values.get(name)),
-                format_func=lambda v: "any" if v is None else v,
+                format_func=lambda v: "any" if v is None else plain(v),
             )
         cols2 = st.columns([2, 2, 1, 1])
         run = cols2[0].text_input("Workflow run id", value=str(values.get("run") or ""))
@@ -424,18 +435,18 @@ def filter_form() -> None:
 
 def show_access(access: sessions_store.Access) -> None:
     if not access.bounded:
-        st.caption(md_escape(f"Served by Dify's index {access.served_by} ({access.mode})."))
+        st.caption(safe_md(f"Served by Dify's index {access.served_by} ({access.mode})."))
         return
     if access.served_by:
         st.caption(
-            md_escape(
+            safe_md(
                 f"Bounded scan through the index {access.served_by}: this page read at most "
                 f"{access.scan_limit:,} candidate rows in id order."
             )
         )
     else:
         st.info(
-            md_escape(
+            safe_md(
                 f"Bounded scan: no index of Dify's serves this filter (only workspace + run, workspace + "
                 f"conversation, backend run id and id are indexed), so this page read at most "
                 f"{access.scan_limit:,} sessions in id order and shows the matches among them."
@@ -448,7 +459,7 @@ def show_access(access: sessions_store.Access) -> None:
             "This index would make the filter's candidates instant (Agent Desk never creates indexes in "
             "Dify's database; CONCURRENTLY does not block Dify's writes):"
         )
-        st.code(access.suggestion, language="sql")
+        render.code(access.suggestion, language="sql")
 
 
 def show_list() -> None:
@@ -456,9 +467,9 @@ def show_list() -> None:
     filter_form()
     with st.expander("Leak rules"):
         for rule in RULES:
-            st.markdown(md_escape(f"{rule.name}: {rule.summary}"))
+            st.markdown(safe_md(f"{rule.name}: {rule.summary}"))
         st.caption(
-            md_escape(
+            safe_md(
                 f"idle = {settings.idle_days} days (AGENT_DESK_IDLE_DAYS). First match wins, in this order. "
                 "A session whose workflow run is running or paused never matches."
             )
@@ -532,7 +543,7 @@ def show_list() -> None:
     # The key follows the rows shown: a positional selection never survives a change of the data under it
     # (streamlit issue 17026), and positions become ids right here.
     key = "sessions-table-" + hashlib.sha1("|".join(ids).encode()).hexdigest()[:12]
-    event = st.dataframe(
+    event = render.table(
         frame,
         hide_index=True,
         width="stretch",
@@ -558,7 +569,7 @@ def show_list() -> None:
     if cols[0].button(
         f"Preview cleanup of {len(selected)} selected",
         disabled=blocked is not None or not selected,
-        help=blocked or "Select rows in the table first.",
+        help=safe_md(blocked or "Select rows in the table first."),
         key="cleanup_selected",
     ):
         start_preview(selected, {"selection": len(selected), **flt.describe()})
@@ -570,7 +581,7 @@ def show_list() -> None:
     if cols[1].button(
         "Preview cleanup of everything matching this filter",
         disabled=blocked is not None,
-        help=blocked or f"Bounded: {bound}.",
+        help=safe_md(blocked or f"Bounded: {bound}."),
         key="cleanup_filter",
     ):
         with context.engines().write.connect() as conn:
@@ -585,9 +596,9 @@ def show_list() -> None:
             {**flt.describe(), "bound": note, "complete": collected.complete},
             rule=flt.rule,
         )
-    st.caption(md_escape(f"Everything matching this filter means {bound}."))
+    st.caption(safe_md(f"Everything matching this filter means {bound}."))
     if blocked:
-        st.caption(md_escape(f"Cleanup is disabled: {blocked}"))
+        st.caption(safe_md(f"Cleanup is disabled: {blocked}"))
     page_url_box(links.link("sessions", **values))
 
 

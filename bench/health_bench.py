@@ -27,11 +27,14 @@ import sqlalchemy as sa
 
 from bench.sessions_bench import V7_FUNCTION
 from data import migrate
+from data.actor import Actor, Role
 from data.db import create_engine
 from data.models import naive_utc_now
 from data.services import check_jobs, integrity
 from data.settings import Settings
 from tests.pgcluster import start_cluster
+
+BENCH = Actor("bench", Role.OPERATOR)
 
 SOUL = (
     '\'{"schema_version": 1,"prompt":{"system_prompt":"\' || repeat(md5(g::text), 55) || \'"},'
@@ -99,7 +102,7 @@ def run_every_check(engine: sa.Engine, mode: str) -> tuple[float, dict[str, tupl
     started = time.perf_counter()
     for check in integrity.CHECKS:
         t = time.perf_counter()
-        outcome = check_jobs.run_now(engine, check.name, mode=mode, requested_by="bench")
+        outcome = check_jobs.run_now(engine, check.name, mode=mode, actor=BENCH)
         assert outcome.status == "done", outcome
         per_check[check.name] = (time.perf_counter() - t, outcome.rows_read, outcome.found)
         print(

@@ -235,7 +235,7 @@ def clean_everything(engine: sa.Engine, ctx: RuleContext) -> dict[str, float]:
     actor = Actor("bench:sessions_bench", Role.OPERATOR)
     started = time.perf_counter()
     last[0] = started
-    result = apply_cleanup(engine, actor, preview, reason="benchmark", block_reason=None, on_batch=on_batch)
+    result = apply_cleanup(engine, actor, preview, reason="benchmark", on_batch=on_batch)
     apply_s = time.perf_counter() - started
     rate = len(result.transitioned) / apply_s if apply_s else 0.0
     print(

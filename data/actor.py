@@ -45,21 +45,21 @@ class WritesDisabled(PermissionError):
     """Writes are off for this deployment (read-only mode, or local mode without AGENT_DESK_ALLOW_WRITES)."""
 
 
+def read_only_reason() -> str:
+    return "read-only mode (AGENT_DESK_READ_ONLY) is on: no writes at all"
+
+
 def write_block_reason(*, read_only: bool, allow_writes: bool, is_demo: bool, actor: Actor) -> str | None:
     """Why no write may happen now, or None when writes are allowed (role checks come on top).
+
+    The rule only: the gate (`data.guard.require_write`) applies it with the policy its engine was built
+    with; callers never pass a reason in.
 
     * `AGENT_DESK_READ_ONLY`: no write at all, whoever asks.
     * Local mode (no sign-in) and the CLI: only on the embedded demo, or with AGENT_DESK_ALLOW_WRITES.
     """
     if read_only:
-        return "read-only mode (AGENT_DESK_READ_ONLY) is on: no writes at all"
+        return read_only_reason()
     if actor.local_mode and not (allow_writes or is_demo):
         return "local mode without sign-in: set AGENT_DESK_ALLOW_WRITES=true to allow cleanup"
     return None
-
-
-def require_write(actor: Actor, needed: Role, *, tenant_id: str | None, block_reason: str | None) -> None:
-    """The server-side gate every write calls before touching the database."""
-    if block_reason:
-        raise WritesDisabled(block_reason)
-    require(actor, needed, tenant_id=tenant_id)

@@ -15,7 +15,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from data import migrate
-from data.db import SeedRefused, create_engine, seed_database
+from data.actor import Actor, Role
+from data.db import SeedRefused, create_engine, create_migration_engine, seed_database
 from data.schema_check import check_schema
 from data.settings import Settings, load_settings
 
@@ -118,15 +119,22 @@ def _duration_arg(text: str) -> timedelta:
     return timedelta(**{unit: int(match[1])})
 
 
-def _engine(settings: Settings, *, guarded: bool) -> sa.Engine:
-    return create_engine(settings.write_url, settings, guarded=guarded)
+def _engine(settings: Settings) -> sa.Engine:
+    """The app's guarded engine (reads, and writes only through the gate)."""
+    return create_engine(settings.write_url, settings)
+
+
+READ_ONLY_REFUSAL = "refused: read-only mode (AGENT_DESK_READ_ONLY) is on: no migrations, no seeding"
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.read_only:  # before anything: not even the demo directory is created
+        print(READ_ONLY_REFUSAL, file=sys.stderr)
+        return EXIT_REFUSED
     if settings.is_demo:
         settings.demo_db_path.parent.mkdir(parents=True, exist_ok=True)
-    # Migrations run DDL, so they use the unguarded path; the mirror refuses Dify databases itself.
-    engine = _engine(settings, guarded=False)
+    # Migrations run DDL, so they use the separate unguarded path; the mirror refuses Dify databases.
+    engine = create_migration_engine(settings)
     try:
         if args.demo:
             migrate.upgrade_mirror(engine, args.generation)
@@ -141,9 +149,12 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.read_only:
+        print(READ_ONLY_REFUSAL, file=sys.stderr)
+        return EXIT_REFUSED
     if settings.is_demo:
         settings.demo_db_path.parent.mkdir(parents=True, exist_ok=True)
-    engine = _engine(settings, guarded=False)
+    engine = create_migration_engine(settings)
     try:
         summary = seed_database(engine, scale=args.scale, generation=args.generation)
     except SeedRefused as exc:
@@ -156,7 +167,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _engine(settings, guarded=True)
+    engine = _engine(settings)
     try:
         with engine.connect() as conn:
             report = check_schema(conn)
@@ -178,8 +189,9 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     """`sessions clean`: collect the rule's matches (window by window), preview, then apply if --yes."""
-    from data.actor import Actor, NotAllowed, Role, WritesDisabled, write_block_reason
+    from data.actor import NotAllowed, WritesDisabled
     from data.db import ensure_demo_database, os_user
+    from data.guard import block_reason
     from data.models import naive_utc_now
     from data.services.audit import AuditUnavailable
     from data.services.cleanup import apply_cleanup, preview_cleanup
@@ -190,21 +202,19 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
         print("error: --reason must not be empty and --limit must be positive", file=sys.stderr)
         return EXIT_USAGE
     actor = Actor(identity=f"cli:{args.actor or os_user()}", role=Role.OPERATOR, local_mode=True)
-    block = write_block_reason(
-        read_only=settings.read_only,
-        allow_writes=settings.allow_writes,
-        is_demo=settings.is_demo,
-        actor=actor,
-    )
+    if settings.is_demo:
+        ensure_demo_database(settings)
+        # The embedded demo may predate the audit tables: bring its own branch up to date (not read-only).
+        if not settings.read_only:
+            unguarded = create_migration_engine(settings)
+            migrate.upgrade(unguarded, "app")
+            unguarded.dispose()
+    engine = _engine(settings)
+    block = block_reason(engine, actor)  # the gate's own policy, for the early message only
     if args.yes and block:
+        engine.dispose()
         print(f"refused: {block}", file=sys.stderr)
         return EXIT_REFUSED
-    if settings.is_demo:  # the embedded demo may predate the audit tables: bring its own branch up to date
-        ensure_demo_database(settings)
-        unguarded = _engine(settings, guarded=False)
-        migrate.upgrade(unguarded, "app")
-        unguarded.dispose()
-    engine = _engine(settings, guarded=True)
     try:
         with engine.connect() as conn:
             report = check_schema(conn)
@@ -247,7 +257,6 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             actor,
             preview,
             reason=args.reason,
-            block_reason=block,
             batch_size=settings.cleanup_batch_size,
         )
     except (NotAllowed, WritesDisabled, AuditUnavailable) as exc:
@@ -276,25 +285,31 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     process runs is waited for, not started twice); otherwise the latest stored results are printed
     with their age, and only checks never run for this scope run now. Without the check-job tables
     (a real Dify database where `python -m data migrate` has not run) every check runs live, unstored.
+
+    Who runs the jobs: the CLI's actor, `cli:<OS user>` as an operator in local mode (as for `sessions
+    clean`). Storing check results writes only Agent Desk's own check-job tables (the guard's own grant,
+    `data.guard.require_bookkeeping`), so cron may store them without AGENT_DESK_ALLOW_WRITES; in
+    read-only mode nothing is stored and every check runs live, like without the tables.
     """
     from data.db import ensure_demo_database, os_user
     from data.services import integrity
     from data.stores.check_runs import tables_present
 
-    unknown = sorted(set(args.checks or ()) - set(integrity.CHECK_NAMES))
+    unknown = sorted(set(args.checks or ()) - set(integrity.ALL_CHECK_NAMES))
     if unknown:
         print(f"error: unknown check(s): {', '.join(unknown)}", file=sys.stderr)
         return EXIT_USAGE
-    names = args.checks or list(integrity.CHECK_NAMES)
+    names = args.checks or list(integrity.ALL_CHECK_NAMES)
     if args.table and not any(args.table in integrity.BY_NAME[n].tables for n in names):
         print(f"error: no chosen check reads table {args.table!r}", file=sys.stderr)
         return EXIT_USAGE
     if settings.is_demo:  # the embedded demo may predate the check-job tables: bring its branch up
         ensure_demo_database(settings)
-        unguarded = _engine(settings, guarded=False)
-        migrate.upgrade(unguarded, "app")
-        unguarded.dispose()
-    engine = _engine(settings, guarded=True)
+        if not settings.read_only:  # read-only: nothing is created (the checks then run unstored)
+            unguarded = create_migration_engine(settings)
+            migrate.upgrade(unguarded, "app")
+            unguarded.dispose()
+    engine = _engine(settings)
     try:
         with engine.connect() as conn:
             schema = check_schema(conn)
@@ -302,16 +317,18 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                 print("refused: " + "; ".join(schema.problems()), file=sys.stderr)
                 return EXIT_REFUSED
             stored = tables_present(conn)
-        if not stored:
-            print(
-                "note: Agent Desk's check-job tables are missing (run `python -m data migrate`): "
-                "every check runs now and nothing is stored",
-                file=sys.stderr,
+        if not stored or settings.read_only:
+            why = (
+                "read-only mode (AGENT_DESK_READ_ONLY) is on"
+                if stored
+                else "Agent Desk's check-job tables are missing (run `python -m data migrate`)"
             )
+            print(f"note: {why}: every check runs now and nothing is stored", file=sys.stderr)
             with engine.connect() as conn:
                 report = integrity.run_checks(conn, tenant_id=args.tenant, names=names)
         else:
-            report = _check_jobs_report(engine, args, names, requested_by=f"cli:{os_user()}")
+            actor = Actor(identity=f"cli:{os_user()}", role=Role.OPERATOR, local_mode=True)
+            report = _check_jobs_report(engine, args, names, actor=actor)
     finally:
         engine.dispose()
     text = integrity.report_text(report)
@@ -319,7 +336,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_PROBLEMS if report.has_errors else EXIT_OK
 
 
-def _check_jobs_report(engine: sa.Engine, args: argparse.Namespace, names: list[str], *, requested_by: str):
+def _check_jobs_report(engine: sa.Engine, args: argparse.Namespace, names: list[str], *, actor: Actor):
     from data.services import check_jobs, integrity
 
     with engine.connect() as conn:
@@ -347,7 +364,7 @@ def _check_jobs_report(engine: sa.Engine, args: argparse.Namespace, names: list[
                 tenant_id=args.tenant,
                 table=args.table,
                 mode="full" if args.full else "auto",
-                requested_by=requested_by,
+                actor=actor,
             )
             if not outcome.started:
                 print(f"note: {name} was running in another process; its result is shown", file=sys.stderr)

@@ -1,177 +1,71 @@
 """Engines for the Dify database, with the write guard, and the embedded demo bootstrap.
 
-Callers own sessions and transactions (`with engine.begin() as conn:`); stores take a connection.
+Callers own connections (`with engine.connect() as conn:`); stores take a connection. Connections of
+the app's engines are read-only; writes happen only in `data.guard.write_transaction` (docs/write-guard.md).
 """
 
 from __future__ import annotations
 
 import getpass
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from filelock import FileLock
 
+from data.actor import WritesDisabled
+from data.guard import WritePolicy, WriteRefused, check_statement, install
 from data.settings import Settings
 
 APPLICATION_NAME = "agent-desk"
 
 
-class WriteRefused(PermissionError):
-    """A statement would write to Dify's tables beyond the session cleanup transition."""
-
-
-# --- the write guard ------------------------------------------------------------------------
-#
-# Allowed on the app's engines, and nothing else:
-# * reads: SELECT / WITH (no data-modifying CTE, no SELECT INTO, no side-effect functions), EXPLAIN of
-#   an allowed statement, SHOW, read-only PRAGMAs, and transaction control;
-# * the session cleanup transition: UPDATE agent_runtime_sessions assigning only status, cleaned_at and
-#   updated_at (any WHERE and RETURNING);
-# * INSERT INTO Agent Desk's insert-only audit tables (agent_desk_audit*);
-# * [check jobs, issue 16] INSERT INTO and UPDATE ... SET ... [WHERE ...] of Agent Desk's check-job
-#   tables (agent_desk_check_*: claims, runs, findings). No DELETE. The `guard` branch's declarative
-#   allow-list of own tables should take this over.
-# * SET [SESSION|LOCAL] of the few timeouts the app sets.
-# Comments and string literals are removed before the checks, and one statement is one statement.
-
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
-_STRINGS = re.compile(r"'(?:[^']|'')*'|\$\$.*?\$\$", re.S)
-# Inside a SELECT (strings blanked), only a data-modifying CTE can write: these verbs give it away.
-_WRITE_WORDS = re.compile(r"\b(insert|update|delete|merge|truncate)\b")
-_SIDE_EFFECT_FUNCTIONS = re.compile(
-    r"\b(pg_terminate_backend|pg_cancel_backend|set_config|dblink\w*|lo_\w+|pg_advisory\w*|nextval|setval|"
-    r"pg_reload_conf|pg_rotate_logfile|pg_read\w*|pg_write\w*|pg_file\w*|pg_switch_wal|txid_\w+|"
-    r"pg_notify|sleep|benchmark|get_lock|load_file|sys_exec)\s*\("
-)
-_SELECT_INTO = re.compile(r"\binto\b")
-_EXPLAIN = re.compile(r"^explain\s+(\((?P<opts>[^)]*)\)\s*|(?P<bare>(analy[sz]e|verbose)\s+)*)")
-_ALLOWED_SET = re.compile(
-    r"^set\s+(session\s+|local\s+)?(statement_timeout|lock_timeout|idle_in_transaction_session_timeout|jit|"
-    r"max_execution_time|max_statement_time|innodb_lock_wait_timeout)\s*(=|to)\s*[\w.']+$"
-)
-_READ_PRAGMA = re.compile(r"^pragma\s+[\w.]+(\s*\(\s*[\w.\"]*\s*\))?$")
-_TRANSACTION = re.compile(r"^(begin|commit|rollback|savepoint|release)(\s+[\w\s]*)?$")
-_OWN_INSERT = re.compile(r"^insert\s+into\s+[`\"]?(agent_desk_audit\w*|agent_desk_check_\w+)[`\"]?\s*[(\s]")
-# [check jobs, issue 16] the check-job tables (claims, runs) are updated in place: heartbeat, progress.
-_OWN_UPDATE = re.compile(r"^update\s+[`\"]?agent_desk_check_\w+[`\"]?\s+set\s+(?P<rest>.+)$", re.S)
-_CLEANUP = re.compile(r"^update\s+[`\"]?agent_runtime_sessions[`\"]?\s+set\s+(?P<rest>.+)$", re.S)
-_CLEANUP_COLUMNS = {"status", "cleaned_at", "updated_at"}
-
-
-def _normalize(statement: str) -> str:
-    """Lower-case text without comments or string literals, one statement, trailing `;` removed."""
-    text = _STRINGS.sub("''", _COMMENTS.sub(" ", statement)).strip().lower()
-    text = text.rstrip("; \n\t")
-    if ";" in text:
-        raise WriteRefused("more than one statement")
-    return text
-
-
-def _split_top_level(text: str, separator: str) -> list[str]:
-    """Split at `separator` outside parentheses (strings are already blanked)."""
-    parts, depth, current = [], 0, []
-    for char in text:
-        depth += (char == "(") - (char == ")")
-        if char == separator and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _top_level_where(text: str) -> int:
-    """Index of the first ` where ` outside parentheses, or -1."""
-    depth = 0
-    for match in re.finditer(r"[()]|\bwhere\b", text):
-        token = match.group(0)
-        if token == "(":
-            depth += 1
-        elif token == ")":
-            depth -= 1
-        elif depth == 0:
-            return match.start()
-    return -1
-
-
-def _check_read(text: str) -> None:
-    if _WRITE_WORDS.search(text):
-        raise WriteRefused("a read statement may not modify data")
-    if _SIDE_EFFECT_FUNCTIONS.search(text):
-        raise WriteRefused("a read statement may not call functions with side effects")
-    if _SELECT_INTO.search(text):
-        raise WriteRefused("SELECT ... INTO creates a table")
-
-
-def _check_cleanup(rest: str) -> None:
-    where = _top_level_where(rest)
-    assignments = rest[:where] if where >= 0 else rest
-    for assignment in _split_top_level(assignments, ","):
-        column = assignment.split("=", 1)[0].strip().strip('`"').split(".")[-1]
-        if column not in _CLEANUP_COLUMNS:
-            raise WriteRefused(f"the cleanup may only set status, cleaned_at and updated_at, not {column!r}")
-        if _WRITE_WORDS.search(assignment.split("=", 1)[-1]) or _SIDE_EFFECT_FUNCTIONS.search(assignment):
-            raise WriteRefused("the cleanup assignments must be plain values")
-    if where >= 0:
-        _check_read(rest[where:].replace("for update", "").replace("returning", ""))
-
-
-def check_statement(statement: str) -> None:
-    """Raise WriteRefused unless `statement` is one of the allowed kinds listed above."""
-    text = _normalize(statement)
-    explain = _EXPLAIN.match(text)
-    if explain and explain.group(0):
-        return check_statement(text[explain.end() :])
-    if text.startswith(("select", "with", "(")):
-        return _check_read(text.replace("for update", "").replace("skip locked", ""))
-    if (
-        text.startswith(("show ", "describe ", "desc "))
-        or _READ_PRAGMA.match(text)
-        or _TRANSACTION.match(text)
-        or _ALLOWED_SET.match(text)
-    ):
-        return None
-    own = _OWN_INSERT.match(text)
-    if own:
-        return _check_read(text[own.end() :])
-    own_update = _OWN_UPDATE.match(text)  # [check jobs, issue 16]
-    if own_update:
-        return _check_read(own_update.group("rest").replace("returning", ""))
-    cleanup = _CLEANUP.match(text)
-    if cleanup:
-        return _check_cleanup(cleanup.group("rest"))
-    raise WriteRefused(f"Agent Desk does not write this to Dify's database: {statement[:120]!r}")
-
-
-def install_write_guard(engine: sa.Engine) -> None:
-    """Every statement on this engine passes `check_statement` before it reaches the database."""
-
-    @sa.event.listens_for(engine, "before_cursor_execute", retval=False)
-    def _guard(conn, cursor, statement, parameters, context, executemany):
-        check_statement(statement)
+# The write guard lives in data/guard.py (docs/write-guard.md); re-exported for callers of data.db.
+__all__ = ["WriteRefused", "check_statement"]
 
 
 # --- engines --------------------------------------------------------------------------------
 
 
-def _connect_args(url: sa.URL, settings: Settings) -> dict:
+def _connect_args(url: sa.URL, settings: Settings, guarded: bool) -> dict:
     if url.get_backend_name() == "postgresql":
         # jit=off: the planner's JIT compiles "expensive-looking" plans (per-workspace seeks, bounded
         # scans) for tens of ms; every query here reads a page in a few ms.
         options = f"-c statement_timeout={settings.statement_timeout_ms} -c lock_timeout=2000 -c jit=off"
+        if guarded:  # every transaction read-only unless data.guard.write_transaction switches it
+            options += " -c default_transaction_read_only=on"
         return {"application_name": APPLICATION_NAME, "options": options}
     if url.get_backend_name() == "sqlite":
         return {"timeout": 15}
     return {}
 
 
-def create_engine(url: str, settings: Settings, *, guarded: bool = True) -> sa.Engine:
-    """An engine on a Dify (or demo) database: small pool, pre-ping, statement timeout, write guard."""
+def write_policy(url: sa.URL, settings: Settings) -> WritePolicy:
+    """The deployment's write policy for an engine on `url`: the demo is the demo file, nothing else."""
+    demo = settings.is_demo and url == sa.make_url(f"sqlite:///{settings.demo_db_path}")
+    return WritePolicy(read_only=settings.read_only, allow_writes=settings.allow_writes, is_demo=demo)
+
+
+def create_engine(url: str, settings: Settings) -> sa.Engine:
+    """The app's engine on a Dify (or demo) database: small pool, pre-ping, statement timeout, the
+    write guard, read-only connections (data/guard.py), and the write policy read from `settings`."""
     parsed = sa.make_url(url)
-    kwargs: dict = {"pool_pre_ping": True, "connect_args": _connect_args(parsed, settings)}
+    engine = _build_engine(parsed, settings, guarded=True)
+    install(engine, write_policy(parsed, settings))
+    return engine
+
+
+def create_migration_engine(settings: Settings) -> sa.Engine:
+    """The separate, unguarded path for DDL (`python -m data migrate`, `demo`, the demo's own branch).
+
+    Refused in read-only mode. The mirror branch and seeding refuse Dify databases themselves."""
+    if settings.read_only:
+        raise WritesDisabled("read-only mode (AGENT_DESK_READ_ONLY) is on: no migrations, no seeding")
+    return _build_engine(sa.make_url(settings.write_url), settings, guarded=False)
+
+
+def _build_engine(parsed: sa.URL, settings: Settings, *, guarded: bool) -> sa.Engine:
+    kwargs: dict = {"pool_pre_ping": True, "connect_args": _connect_args(parsed, settings, guarded)}
     if parsed.get_backend_name() != "sqlite":
         kwargs.update(pool_size=3, max_overflow=2, pool_recycle=1800)
     engine = sa.create_engine(parsed, **kwargs)
@@ -182,22 +76,25 @@ def create_engine(url: str, settings: Settings, *, guarded: bool = True) -> sa.E
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=15000")
+            if guarded:
+                cursor.execute("PRAGMA query_only = 1")
             cursor.close()
 
     elif parsed.get_backend_name() == "mysql":
 
         @sa.event.listens_for(engine, "connect")
-        def _mysql_timeout(dbapi_conn, record):
+        def _mysql_session(dbapi_conn, record):
             cursor = dbapi_conn.cursor()
             cursor.execute("SELECT VERSION()")
             if "mariadb" in str(cursor.fetchone()[0]).lower():  # MariaDB's name and unit (seconds)
                 cursor.execute(f"SET SESSION max_statement_time={settings.statement_timeout_ms / 1000:.3f}")
             else:
                 cursor.execute(f"SET SESSION max_execution_time={int(settings.statement_timeout_ms)}")
+            if guarded:
+                cursor.execute("SET SESSION TRANSACTION READ ONLY")
             cursor.close()
+            dbapi_conn.rollback()
 
-    if guarded:
-        install_write_guard(engine)
     return engine
 
 

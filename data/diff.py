@@ -32,7 +32,16 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Literal, NamedTuple
 
-from data.masking import MASK_EMPTY, MASK_SET, is_sensitive_path, mask_document, mask_scalar, mask_text
+from data.masking import (
+    MASK_EMPTY,
+    MASK_SET,
+    is_sensitive_path,
+    mask_document,
+    mask_lenient_json,
+    mask_scalar,
+    mask_text,
+    masked_paths,
+)
 from data.tolerant import parse_json
 
 ConfigKind = Literal["soul", "node_job"]
@@ -416,14 +425,30 @@ class _TextSide:
     the wanted lines lies inside it: that keeps a 200 KB prompt from being masked whole for a 3-line edit.
     """
 
-    def __init__(self, raw_lines: list[str], masked_lines: list[str] | None = None) -> None:
+    def __init__(
+        self, raw_lines: list[str], masked_lines: list[str] | None = None, *, whole: bool = False
+    ) -> None:
         self.raw = raw_lines
         self._masked = masked_lines
+        # Masked as a whole, never by windows: the masked rendering did not keep the line count, or
+        # the text holds a private-key block (its base64 lines carry no marker a window could see).
+        self._whole = whole or (
+            masked_lines is None
+            and any("PRIVATE KEY" in line or "PuTTY-User-Key" in line for line in raw_lines)
+        )
+        if self._whole and masked_lines is None:
+            masked = _split_lines(mask_text("\n".join(raw_lines)))
+            self._masked = masked if len(masked) == len(raw_lines) else None
+            self._all = masked
+        elif masked_lines is not None and len(masked_lines) != len(raw_lines):
+            self._whole, self._masked, self._all = True, None, masked_lines
 
     def masked(self, lo: int, hi: int) -> list[str] | None:
         """Masked lines lo..hi-1, or None when a masked token spans a line break there."""
         if self._masked is not None:
             return self._masked[lo:hi]
+        if self._whole:
+            return None
         start, end = lo, hi
         # Extend over bridge lines plus one more line each way: a cross-line match starts in the first
         # non-bridge line before (and ends in the first one after) the wanted range.
@@ -443,6 +468,8 @@ class _TextSide:
         """All lines, masked as one text (used when lines cannot be masked one by one)."""
         if self._masked is not None:
             return self._masked
+        if self._whole:
+            return self._all
         return _split_lines(mask_text("\n".join(self.raw)))
 
 
@@ -959,11 +986,12 @@ def stable_pairs(pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
     return keep
 
 
-def _mask_value(path: Path, value: Any) -> Any:
-    """A value as shown at `path`: containers masked by path, secret scalars as set/empty, text scrubbed."""
+def _mask_value(path: Path, value: Any, forced: bool = False) -> Any:
+    """A value as shown at `path`: containers masked by path, secret scalars as set/empty, text scrubbed;
+    `forced` when the document masks it because of a sibling (a secret name/value pair)."""
     if isinstance(value, dict | list):
-        return mask_document(value, path)
-    if is_sensitive_path(path):
+        return mask_document(value, path, forced=forced)
+    if forced or is_sensitive_path(path):
         return mask_scalar(value)
     if isinstance(value, str):
         return mask_text(value)
@@ -971,20 +999,36 @@ def _mask_value(path: Path, value: Any) -> Any:
 
 
 class _Differ:
-    """Walks two normalized documents and collects Changes (masked) in document order."""
+    """Walks two normalized documents and collects Changes (masked) in document order.
 
-    def __init__(self) -> None:
+    `old_forced` / `new_forced` are the paths each document masks because of a sibling value
+    (`data.masking.masked_paths`); a path is sensitive when the path rule or either side says so."""
+
+    def __init__(
+        self, old_forced: frozenset[Path] = frozenset(), new_forced: frozenset[Path] = frozenset()
+    ) -> None:
         self.changes: list[Change] = []
+        self.old_forced = old_forced
+        self.new_forced = new_forced
+
+    def _forced(self, loc: _Loc) -> bool:
+        return (loc.old is not None and loc.old in self.old_forced) or (
+            loc.new is not None and loc.new in self.new_forced
+        )
+
+    def _sensitive(self, loc: _Loc, path: Path) -> bool:
+        return self._forced(loc) or is_sensitive_path(path)
 
     def emit(self, kind: ChangeKind, loc: _Loc, old: Any, new: Any) -> None:
         """Record an added / removed / changed scalar-or-container change, masking what is shown."""
         path = (loc.old if kind == "removed" else loc.new) or ()
-        if kind == "changed" and _is_scalar(old) and _is_scalar(new) and is_sensitive_path(path):
+        forced = self._forced(loc)
+        if kind == "changed" and _is_scalar(old) and _is_scalar(new) and self._sensitive(loc, path):
             shown_old: Any = MASKED_CHANGE
             shown_new: Any = MASKED_CHANGE
         else:
-            shown_old = None if kind == "added" else _mask_value(loc.old or path, old)
-            shown_new = None if kind == "removed" else _mask_value(loc.new or path, new)
+            shown_old = None if kind == "added" else _mask_value(loc.old or path, old, forced)
+            shown_new = None if kind == "removed" else _mask_value(loc.new or path, new, forced)
         masked = (kind != "added" and shown_old != old) or (kind != "removed" and shown_new != new)
         self.changes.append(
             Change(
@@ -1048,22 +1092,22 @@ class _Differ:
                 )
             self.value(child, old[i], new[j])
 
-    @staticmethod
-    def _label(list_path: Path | None, index: int, ident: _Identity | None) -> str:
+    def _label(self, list_path: Path | None, index: int, ident: _Identity | None) -> str:
         """An item's display label: its identity, unless that identity is sensitive (contacts' ids and
         emails are PII), then `#index`; the index when it has no identity."""
         if ident is None:
             return str(index)
         base = list_path or ()
-        if any(is_sensitive_path((*base, index, key)) for key in ident.keys):
-            return f"#{index}"
+        for key in ident.keys:
+            item = (*base, index, key)
+            if is_sensitive_path(item) or item in self.old_forced or item in self.new_forced:
+                return f"#{index}"
         return mask_text(ident.label)
 
-    @staticmethod
-    def _is_text(loc: _Loc, old: str, new: str) -> bool:
+    def _is_text(self, loc: _Loc, old: str, new: str) -> bool:
         """Whether two strings are diffed line by line: prompts always, other long or multi-line text
         unless the path is sensitive (a secret is only ever "changed (masked)")."""
-        if is_sensitive_path(loc.new or ()):
+        if self._sensitive(loc, loc.new or ()):
             return False
         if loc.schema() in TEXT_FIELDS:
             return True
@@ -1122,7 +1166,11 @@ def _text_side(side: _Side) -> _TextSide:
     """How a side looks in a whole-document text diff: pretty JSON when it parsed, raw text otherwise."""
     if side.valid_json:
         return _json_side(side.value)
-    return _TextSide(_split_lines(side.raw or ""))
+    # Not JSON: masked like JSON as far as a tolerant tokenizer can follow it (values after secret
+    # keys, contacts, env...), then by the free-text detectors; never line windows of raw text, which
+    # would only see token shapes.
+    raw = side.raw or ""
+    return _TextSide(_split_lines(raw), _split_lines(mask_lenient_json(raw)))
 
 
 def _summary(changes: Sequence[Change], counts_by_kind: dict[str, int], text_mode: bool) -> str:
@@ -1147,7 +1195,7 @@ def diff_configs(left: str | None, right: str | None, kind: str = "soul") -> Dif
     a, b = _read_side(left, config_kind, "left"), _read_side(right, config_kind, "right")
     notes = a.notes + b.notes
     if a.doc is not None and b.doc is not None:
-        differ = _Differ()
+        differ = _Differ(masked_paths(a.doc), masked_paths(b.doc))
         differ.value(_Loc((), (), ""), a.doc, b.doc)
         changes = differ.changes
         text_mode = False
@@ -1164,7 +1212,7 @@ def diff_documents(left: dict[str, Any], right: dict[str, Any], kind: str = "sou
     b_doc, b_notes = normalize_document(right, config_kind, "right")
     a = _Side(None, a_doc, a_doc, True, None, a_notes)
     b = _Side(None, b_doc, b_doc, True, None, b_notes)
-    differ = _Differ()
+    differ = _Differ(masked_paths(a_doc), masked_paths(b_doc))
     differ.value(_Loc((), (), ""), a_doc, b_doc)
     return _result(config_kind, differ.changes, a, b, a_notes + b_notes, False)
 
@@ -1220,12 +1268,12 @@ def _result(
 def normalized_json(text: str | None, kind: str = "soul") -> str:
     """The "raw" view of one config text: normalized (defaults filled), masked, sorted, indented JSON.
 
-    A text that is not JSON comes back token-scrubbed (`mask_text`); valid JSON that is not an object is
+    A text that is not JSON comes back masked like JSON as far as it can be (`mask_lenient_json`); valid JSON that is not an object is
     masked and pretty-printed as is.
     """
     side = _read_side(text, _check_kind(kind), "left")
     if not side.valid_json:
-        return mask_text(side.raw or "")
+        return mask_lenient_json(side.raw or "")
     return json.dumps(mask_document(side.value), ensure_ascii=False, indent=2, sort_keys=True)
 
 

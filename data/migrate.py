@@ -4,6 +4,9 @@
   Safe to apply to a real Dify database: it creates only its own tables.
 * `mirror`: a copy of Dify's agent and core tables, for the embedded demo, tests and benchmarks.
   It refuses to run where any Dify table or Dify's `alembic_version` exists.
+
+Both run on the separate, unguarded migration path (`data.db.create_migration_engine`), which read-only
+mode refuses; the app's guarded engines refuse DDL.
 """
 
 from __future__ import annotations
@@ -101,7 +104,8 @@ def current(engine: sa.Engine, branch: str) -> str | None:
     with engine.connect() as connection:
         if table not in sa.inspect(connection).get_table_names():
             return None
-        return connection.execute(sa.text(f"SELECT version_num FROM {table}")).scalar()
+        # A statement object, not text: the write guard accepts it on the app's engines too.
+        return connection.execute(sa.select(sa.column("version_num")).select_from(sa.table(table))).scalar()
 
 
 def current_safe(engine: sa.Engine, branch: str) -> str:

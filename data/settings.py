@@ -46,8 +46,14 @@ class Settings(BaseSettings):
     cleanup_batch_size: int = Field(default=1_000, ge=1, le=10_000, alias="AGENT_DESK_CLEANUP_BATCH")
     # Extension (README): turn sign-in on; requires an [auth] section in .streamlit/secrets.toml.
     auth_enabled: bool = Field(default=False, alias="AGENT_DESK_AUTH")
+    # Hand-off to Dify's collector (docs/collection.md): Dify's CELERY_BROKER_URL; unset means no hand-off
+    # (retired rows stay retired until Dify's collector runs). May hold a password: never shown unmasked.
+    celery_broker_url: str | None = Field(default=None, alias="AGENT_DESK_CELERY_BROKER_URL")
+    collect_queue: str = Field(default="retention", min_length=1, alias="AGENT_DESK_COLLECT_QUEUE")
+    # The `uncollected` rule: retired this many hours ago and still present.
+    uncollected_hours: int = Field(default=24, ge=1, alias="AGENT_DESK_UNCOLLECTED_HOURS")
 
-    @field_validator("database_url", "database_read_url", "console_url", mode="before")
+    @field_validator("database_url", "database_read_url", "console_url", "celery_broker_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -187,3 +187,44 @@ def test_every_registered_page_is_covered_by_the_smoke_test() -> None:
         )
     )
     assert registered == set(PAGES.values())
+
+
+NAME_TOKEN = "sk-PLANTEDnameToken1234567890abc"
+
+
+@pytest.mark.parametrize(
+    ("page", "params"),
+    [
+        ("roster", {"q": "Token agent"}),
+        ("agent", {"agent": DemoIds.SHOWCASE_AGENT}),
+        ("compare", {"agent": DemoIds.SHOWCASE_AGENT}),
+        ("sessions", {"tenant": DemoIds.TENANT_ACME}),
+        ("overview", {"tenant": DemoIds.TENANT_ACME}),
+        ("bindings", {"tenant": DemoIds.TENANT_ACME}),
+    ],
+)
+def test_a_token_in_a_name_is_masked_on_pages_as_in_the_export(
+    demo_app_env: Path, page: str, params: dict[str, str]
+) -> None:
+    """The known case of issue 12: a `sk-` token in an agent (and workspace, app) name was masked in the
+    CSV export but shown on pages. Every page output now goes through ui.render, which masks first."""
+    from data.models import Agent
+    from data.models.core import App, Tenant
+
+    engine = sa.create_engine(f"sqlite:///{demo_app_env / 'demo.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(Agent)
+            .where(Agent.id == DemoIds.SHOWCASE_AGENT)
+            .values(name=f"Token agent {NAME_TOKEN}")
+        )
+        conn.execute(
+            sa.update(Tenant).where(Tenant.id == DemoIds.TENANT_ACME).values(name=f"Acme {NAME_TOKEN}")
+        )
+        conn.execute(sa.update(App).values(name=f"App {NAME_TOKEN}"))
+    engine.dispose()
+    at = open_page(page, **params)
+    no_exception(at)
+    text = all_text(at)
+    assert NAME_TOKEN not in text, page
+    assert "[masked token]" in text.replace("\\", "")  # positive control: the name is on the page

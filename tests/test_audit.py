@@ -17,6 +17,7 @@ from alembic.migration import MigrationContext
 
 from data import __version__, migrate
 from data.actor import Actor, Role
+from data.db import create_engine
 from data.demo import DemoIds
 from data.models import AppBase, naive_utc_now
 from data.schema_check import check_schema
@@ -24,6 +25,7 @@ from data.services import audit as audit_service
 from data.services.cleanup import apply_cleanup, preview_cleanup
 from data.services.export import to_csv
 from data.services.leaks import RuleContext
+from data.settings import Settings
 from data.stores import audit as audit_store
 from tests.apptest_helpers import all_text, open_page
 from tests.conftest import NOW
@@ -164,13 +166,13 @@ def test_export_of_the_log_is_spreadsheet_safe(audit_db: sa.Engine) -> None:
 
 
 def clean_two(demo_dir: Path) -> str:
-    engine = sa.create_engine(f"sqlite:///{demo_dir / 'demo.sqlite'}")
+    engine = create_engine(f"sqlite:///{demo_dir / 'demo.sqlite'}", Settings())  # the app's guarded engine
     with engine.connect() as conn:
         ctx = RuleContext.from_report(check_schema(conn), now=NOW, idle_days=7)
         plan = preview_cleanup(
             conn, [DemoIds.FINISHED_RUN_SESSION, DemoIds.IDLE_SESSION], ctx, source={"selection": 2}
         )
-    result = apply_cleanup(engine, OPS, plan, reason="weekly sweep", block_reason=None)
+    result = apply_cleanup(engine, OPS, plan, reason="weekly sweep")
     engine.dispose()
     return result.action_id
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from data import migrate
 from data.actor import Actor, NotAllowed, Role, WritesDisabled
 from data.db import WriteRefused, check_statement, create_engine
-from data.models import AgentConfigSnapshot, naive_utc_now
+from data.models import Agent, AgentConfigSnapshot, AuditAction, naive_utc_now
+from data.models.check_runs import CheckClaim, CheckRun
 from data.services import check_jobs, integrity
 from data.settings import Settings
 from data.stores import check_runs
@@ -27,11 +28,14 @@ from tests.test_mysql_portability import mariadb  # noqa: F401  (module-scoped M
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = Settings()
+#: Who runs the jobs in these tests: an operator of every workspace ("test", as the runs record it).
+TESTER = Actor("test", Role.OPERATOR)
+SERVER = Actor("server", Role.OPERATOR)
 
 
-def guarded(url: str) -> sa.Engine:
-    """An engine exactly as the app and the CLI open it (write guard on)."""
-    return create_engine(url, SETTINGS, guarded=True)
+def guarded(url: str, settings: Settings = SETTINGS) -> sa.Engine:
+    """An engine exactly as the app and the CLI open it (write guard on, policy from `settings`)."""
+    return create_engine(url, settings)
 
 
 def planted(url: str, **kwargs: bool) -> str:
@@ -47,7 +51,7 @@ def run_all(engine: sa.Engine, **kwargs: object) -> dict[str, check_jobs.Outcome
     with engine.connect() as conn:
         present = integrity.present_names(conn)
     return {
-        c.name: check_jobs.run_now(engine, c.name, requested_by="test", **kwargs)
+        c.name: check_jobs.run_now(engine, c.name, actor=TESTER, **kwargs)
         for c in integrity.CHECKS
         if integrity.applicable(c, present)
     }
@@ -95,9 +99,7 @@ def test_one_workspace_falls_back_on_the_complete_all_workspace_run(planted_url:
 
 def test_one_table_on_demand(planted_url: str) -> None:
     engine = guarded(planted_url)
-    outcome = check_jobs.run_now(
-        engine, "invalid-json", table="workflow_agent_node_bindings", requested_by="test"
-    )
+    outcome = check_jobs.run_now(engine, "invalid-json", table="workflow_agent_node_bindings", actor=TESTER)
     assert outcome.status == "done" and outcome.found == 1
     with engine.connect() as conn:
         report, _ = check_jobs.report(conn, names=["invalid-json"], table="workflow_agent_node_bindings")
@@ -107,7 +109,7 @@ def test_one_table_on_demand(planted_url: str) -> None:
     assert report.results[0].stored.table == "workflow_agent_node_bindings"
     assert whole.results[0].never_run  # a one-table run is not the whole check's result
     with pytest.raises(ValueError):
-        check_jobs.request(guarded(planted_url), "invalid-json", table="agents", requested_by="t")
+        check_jobs.request(guarded(planted_url), "invalid-json", table="agents", actor=TESTER)
 
 
 # --- one job across servers -------------------------------------------------------------------
@@ -120,10 +122,13 @@ def test_two_servers_asking_for_the_same_check_start_one_job(pg_url: str) -> Non
     servers = [guarded(pg_url), guarded(pg_url)]
     barrier = threading.Barrier(2)
     claims: list[check_jobs.Claimed] = []
+    claimed_on: dict[str, sa.Engine] = {}  # the server that started the job runs it (its grant's engine)
 
     def ask(engine: sa.Engine) -> None:
         barrier.wait()
-        claims.append(check_jobs.request(engine, "invalid-json", requested_by="server"))
+        claims.append(claim := check_jobs.request(engine, "invalid-json", actor=SERVER))
+        if claim.started:
+            claimed_on[claim.run_id] = engine
 
     threads = [threading.Thread(target=ask, args=(e,)) for e in servers]
     for t in threads:
@@ -132,14 +137,14 @@ def test_two_servers_asking_for_the_same_check_start_one_job(pg_url: str) -> Non
         t.join()
     assert sorted(c.started for c in claims) == [False, True]
     assert claims[0].run_id == claims[1].run_id
-    third = check_jobs.request(servers[1], "invalid-json", requested_by="server")
+    third = check_jobs.request(servers[1], "invalid-json", actor=SERVER)
     assert not third.started and third.run_id == claims[0].run_id
     with servers[0].connect() as conn:
-        count = conn.execute(sa.text("SELECT count(*) FROM agent_desk_check_runs")).scalar()
+        count = conn.execute(sa.select(sa.func.count()).select_from(CheckRun)).scalar()
     assert count == 1
     winner = next(c for c in claims if c.started)
-    assert check_jobs.execute(servers[0], winner).status == "done"
-    after = check_jobs.request(servers[1], "invalid-json", requested_by="server")
+    assert check_jobs.execute(claimed_on[winner.run_id], winner).status == "done"
+    after = check_jobs.request(servers[1], "invalid-json", actor=SERVER)
     assert after.started and after.run_id != winner.run_id  # released: the next request runs
     for engine in servers:
         engine.dispose()
@@ -151,11 +156,14 @@ from data.db import create_engine
 from data.services import check_jobs
 from data.settings import Settings
 
-engine = create_engine(sys.argv[1], Settings(), guarded=True)
+from data.actor import Actor, Role
+
+engine = create_engine(sys.argv[1], Settings())
 def die(window):
     if window == 3:
         os.kill(os.getpid(), signal.SIGKILL)
-check_jobs.run_now(engine, "session-missing-agent", requested_by="doomed", window_rows=1, on_window=die)
+doomed = Actor("doomed", Role.OPERATOR)
+check_jobs.run_now(engine, "session-missing-agent", actor=doomed, window_rows=1, on_window=die)
 """
 
 
@@ -166,6 +174,7 @@ def test_a_killed_job_reads_as_interrupted_and_the_next_run_completes(pg_url: st
     )
     assert killed.returncode == -9, killed.stderr
     engine = guarded(pg_url)
+    later_actor = Actor("next", Role.OPERATOR)
     check = integrity.BY_NAME["session-missing-agent"]
     later = naive_utc_now() + check_jobs.STALE_AFTER + timedelta(seconds=1)
     with engine.connect() as conn:
@@ -176,8 +185,8 @@ def test_a_killed_job_reads_as_interrupted_and_the_next_run_completes(pg_url: st
     assert dead.result.stored.status == "interrupted" and "stopped" in dead.result.error
     assert dead.result.scanned == 3  # what the three committed windows covered stays readable
     # A request while the heartbeat is fresh shares the (dead) job; once it is stale, a new job starts.
-    assert not check_jobs.request(engine, check.name, requested_by="next").started
-    claimed = check_jobs.request(engine, check.name, requested_by="next", stale_after=timedelta(0))
+    assert not check_jobs.request(engine, check.name, actor=later_actor).started
+    claimed = check_jobs.request(engine, check.name, actor=later_actor, stale_after=timedelta(0))
     assert claimed.started and claimed.mode == "full"
     assert check_jobs.execute(engine, claimed).status == "done"
     with engine.connect() as conn:
@@ -192,36 +201,36 @@ def test_cancel_stops_after_the_current_window(sqlite_url: str) -> None:
     planted(sqlite_url)
     engine = guarded(sqlite_url)
     operator = Actor("op@example.com", Role.OPERATOR)
-    claimed = check_jobs.request(engine, "invalid-json", requested_by=operator.identity)
+    claimed = check_jobs.request(engine, "invalid-json", actor=operator)
 
     def cancel_after_first(window: int) -> None:
         if window == 1:
-            assert check_jobs.cancel(engine, claimed.run_id, actor=operator, read_only=False)
+            assert check_jobs.cancel(engine, claimed.run_id, actor=operator)
 
     outcome = check_jobs.execute(engine, claimed, window_rows=1, on_window=cancel_after_first)
     # Asked after window 1 committed: window 2 (running when the request arrived) ends, nothing after.
     assert outcome.status == "cancelled" and outcome.rows_read == 2
-    assert check_jobs.request(engine, "invalid-json", requested_by="x").started  # claim released
+    assert check_jobs.request(engine, "invalid-json", actor=TESTER).started  # claim released
     engine.dispose()
 
 
 def test_only_operators_start_jobs(sqlite_url: str) -> None:
     planted(sqlite_url)
     engine = guarded(sqlite_url)
+    viewer = Actor("v@example.com", Role.VIEWER)
+    assert check_jobs.run_block_reason(engine, viewer)
+    with pytest.raises(NotAllowed):
+        check_jobs.start_background(engine, ["invalid-json"], actor=viewer)
+    read_only = guarded(sqlite_url, Settings(AGENT_DESK_READ_ONLY=True))
+    admin = Actor("a@example.com", Role.ADMIN)
+    assert check_jobs.run_block_reason(read_only, admin)
     with pytest.raises(WritesDisabled):
-        check_jobs.start_background(
-            engine, ["invalid-json"], actor=Actor("v@example.com", Role.VIEWER), read_only=False
-        )
-    with pytest.raises(WritesDisabled):
-        check_jobs.start_background(
-            engine, ["invalid-json"], actor=Actor("a@example.com", Role.ADMIN), read_only=True
-        )
+        check_jobs.start_background(read_only, ["invalid-json"], actor=admin)
+    read_only.dispose()
     scoped = Actor("s@example.com", Role.OPERATOR, tenant_id=Ids.T)
     with pytest.raises(NotAllowed):  # a workspace-scoped operator runs only its own workspace
-        check_jobs.start_background(engine, ["invalid-json"], actor=scoped, read_only=False)
-    claims = check_jobs.start_background(
-        engine, ["invalid-json"], actor=scoped, read_only=False, tenant_id=Ids.T
-    )
+        check_jobs.start_background(engine, ["invalid-json"], actor=scoped)
+    claims = check_jobs.start_background(engine, ["invalid-json"], actor=scoped, tenant_id=Ids.T)
     for thread in list(check_jobs._THREADS.values()):
         thread.join(timeout=60)
     with engine.connect() as conn:
@@ -236,7 +245,7 @@ def test_only_operators_start_jobs(sqlite_url: str) -> None:
 def test_an_incremental_run_reads_only_new_rows_and_reverifies_findings(pg_url: str) -> None:
     planted(pg_url)
     engine = guarded(pg_url)
-    first = check_jobs.run_now(engine, "invalid-json", requested_by="test")
+    first = check_jobs.run_now(engine, "invalid-json", actor=TESTER)
     raw = sa.create_engine(pg_url)
     with raw.begin() as conn:  # three new snapshots (ids after every existing one), one of them bad
         for n, text in ((1, "{}"), (2, "not json"), (3, "[]")):
@@ -255,11 +264,11 @@ def test_an_incremental_run_reads_only_new_rows_and_reverifies_findings(pg_url: 
             {"id": Ids.B_BAD_JSON},
         )
     raw.dispose()
-    second = check_jobs.run_now(engine, "invalid-json", requested_by="test")
+    second = check_jobs.run_now(engine, "invalid-json", actor=TESTER)
     with engine.connect() as conn:
         run = check_runs.get_run(conn, second.run_id)
         result = check_jobs.stored_result(conn, integrity.BY_NAME["invalid-json"], None).result
-    full = check_jobs.run_now(engine, "invalid-json", mode="full", requested_by="test")
+    full = check_jobs.run_now(engine, "invalid-json", mode="full", actor=TESTER)
     engine.dispose()
     assert run.mode == "incremental" and run.base_run_id == first.run_id
     assert second.rows_read == 1 + 3  # the re-verified finding, then only the new rows
@@ -271,8 +280,8 @@ def test_an_incremental_run_reads_only_new_rows_and_reverifies_findings(pg_url: 
 def test_gap_checks_judge_again_only_agents_with_new_rows(sqlite_url: str) -> None:
     planted(sqlite_url)
     engine = guarded(sqlite_url)
-    first = check_jobs.run_now(engine, "version-gaps", requested_by="test")
-    second = check_jobs.run_now(engine, "version-gaps", requested_by="test")
+    first = check_jobs.run_now(engine, "version-gaps", actor=TESTER)
+    second = check_jobs.run_now(engine, "version-gaps", actor=TESTER)
     raw = sa.create_engine(sqlite_url)
     with raw.begin() as conn:  # a new snapshot leaves a gap in RB's versions (1, 3)
         conn.execute(
@@ -280,7 +289,7 @@ def test_gap_checks_judge_again_only_agents_with_new_rows(sqlite_url: str) -> No
             dict(id=_id(0xFFFF10), tenant_id=Ids.T, agent_id=Ids.RB, version=3, config_snapshot="{}"),
         )
     raw.dispose()
-    third = check_jobs.run_now(engine, "version-gaps", requested_by="test")
+    third = check_jobs.run_now(engine, "version-gaps", actor=TESTER)
     with engine.connect() as conn:
         run = check_runs.get_run(conn, third.run_id)
         result = check_jobs.stored_result(conn, integrity.BY_NAME["version-gaps"], None).result
@@ -338,17 +347,32 @@ def test_cli_reports_stored_results_and_fresh_runs_again(sqlite_url: str) -> Non
     assert run_cli("--check", "no-such-check", url=sqlite_url).returncode == 2
 
 
-@pytest.mark.parametrize(
-    "statement",
-    [
-        "INSERT INTO agent_desk_check_runs (id) VALUES (1)",
-        "UPDATE agent_desk_check_claims SET run_id=%(r)s, heartbeat_at=%(h)s WHERE check_name = %(c)s "
-        "AND (run_id IS NULL OR heartbeat_at < %(s)s)",
-        "UPDATE agent_desk_check_runs SET status=%(s)s WHERE agent_desk_check_runs.id = %(id)s",
-    ],
-)
-def test_guard_allows_the_job_statements(statement: str) -> None:
-    check_statement(statement)
+# The statements the jobs send, as the objects the stores execute: allowed inside an own (bookkeeping)
+# write transaction, refused outside it.
+JOB_STATEMENTS = [
+    lambda: sa.insert(CheckRun).values(id="1"),
+    lambda: (
+        sa.update(CheckClaim)
+        .where(
+            CheckClaim.check_name == "c",
+            sa.or_(CheckClaim.run_id.is_(None), CheckClaim.heartbeat_at < naive_utc_now()),
+        )
+        .values(run_id="r", claimed_at=naive_utc_now(), heartbeat_at=naive_utc_now())
+    ),
+    lambda: sa.update(CheckRun).where(CheckRun.id == "1", CheckRun.status == "running").values(status="done"),
+]
+
+
+@pytest.mark.parametrize("build", JOB_STATEMENTS)
+def test_guard_allows_the_job_statements(build: Callable[[], object]) -> None:
+    check_statement(build(), writing=True, own=True)
+    with pytest.raises(WriteRefused):
+        check_statement(build())
+
+
+def _cte_delete() -> object:
+    deleted = sa.delete(Agent).returning(Agent.id).cte("d")
+    return sa.update(CheckRun).values(status=sa.select(deleted.c.id).scalar_subquery())
 
 
 @pytest.mark.parametrize(
@@ -358,11 +382,19 @@ def test_guard_allows_the_job_statements(statement: str) -> None:
         "UPDATE agent_desk_check_runs SET status = (SELECT 1 FROM (DELETE FROM agents RETURNING 1) d)",
         "UPDATE agent_desk_audit_actions SET reason = 'x'",
         "UPDATE agents SET name = 'agent_desk_check_runs'",
+        "INSERT INTO agent_desk_check_runs (id) VALUES (1)",  # SQL text: never, whatever it says
+        lambda: sa.delete(CheckRun),
+        _cte_delete,
+        lambda: sa.update(AuditAction).values(reason="x"),
+        lambda: sa.update(Agent).values(name="agent_desk_check_runs"),
+        lambda: sa.update(CheckRun).values(check_name="x"),  # not a column the jobs update
     ],
 )
-def test_guard_still_refuses(statement: str) -> None:
-    with pytest.raises(WriteRefused):
-        check_statement(statement)
+def test_guard_still_refuses(statement: str | Callable[[], object]) -> None:
+    built = statement if isinstance(statement, str) else statement()
+    for writing, own in ((False, False), (True, False), (True, True)):
+        with pytest.raises(WriteRefused):
+            check_statement(built, writing=writing, own=own)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ PostgreSQL (two cleanups, a Dify upsert, a Dify writer holding locks), failures 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import shutil
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from data.actor import Actor, NotAllowed, Role, WritesDisabled, write_block_reason
+from data.actor import Actor, NotAllowed, Role, WritesDisabled
 from data.db import WriteRefused, check_statement, create_engine
 from data.demo import DemoIds
 from data.models import AgentRuntimeSession, AuditAction, AuditBatch, AuditTarget, naive_utc_now
@@ -99,7 +100,7 @@ def test_cleanup_transitions_active_rows_exactly_and_audits_each(guarded: sa.Eng
     assert plan.count == 2 and plan.not_active == (cleaned,) and plan.missing == (MISSING_ID,)
     assert dict(plan.per_rule) == {"finished-run": 1, "idle": 1}
     started = naive_utc_now()
-    result = apply_cleanup(guarded, OPERATOR, plan, reason="leaked after the run", block_reason=None)
+    result = apply_cleanup(guarded, OPERATOR, plan, reason="leaked after the run")
     assert result.ok and set(result.transitioned) == {DemoIds.FINISHED_RUN_SESSION, DemoIds.IDLE_SESSION}
     assert dict(result.skipped) == {SKIP_ALREADY_CLEANED: (cleaned,), SKIP_GONE: (MISSING_ID,)}
     after = rows(guarded, ids)
@@ -151,9 +152,11 @@ def test_preview_warns_about_running_runs_chat_memory_and_unmatched_rows(guarded
 
 def test_the_write_guard_sees_and_accepts_exactly_the_cleanup_statements(guarded: sa.Engine) -> None:
     seen: list[str] = []
+    executed: list[object] = []
     sa.event.listen(guarded, "before_cursor_execute", lambda c, cur, statement, *a: seen.append(statement))
+    sa.event.listen(guarded, "before_execute", lambda c, element, *a: executed.append(element))
     plan = preview(guarded, [DemoIds.FINISHED_RUN_SESSION])
-    result = apply_cleanup(guarded, OPERATOR, plan, reason="guard", block_reason=None)
+    result = apply_cleanup(guarded, OPERATOR, plan, reason="guard")
     assert result.ok and len(result.transitioned) == 1
     writes = [
         s for s in seen if not s.lstrip().upper().startswith(("SELECT", "SET", "BEGIN", "COMMIT", "PRAGMA"))
@@ -165,14 +168,19 @@ def test_the_write_guard_sees_and_accepts_exactly_the_cleanup_statements(guarded
         "INSERT INTO AGENT_DESK_AUDIT_TARGETS",
         "INSERT INTO AGENT_DESK_AUDIT_BATCHES",
     }
-    for statement in writes:
-        check_statement(statement)  # accepted (the engine already ran it through the guard)
-    update = next(s for s in writes if s.upper().startswith("UPDATE AGENT_RUNTIME_SESSIONS"))
+    # The guard checks statement objects: each write accepted inside the write transaction only.
+    write_objects = [e for e in executed if isinstance(e, (sa.Update, sa.Insert))]
+    assert len(write_objects) == len(writes)
+    for statement in write_objects:
+        check_statement(statement, writing=True)  # accepted (the engine already ran it through the guard)
+        with pytest.raises(WriteRefused):
+            check_statement(statement)  # outside the write transaction
+    update = next(e for e in write_objects if isinstance(e, sa.Update))
     assert "FOR UPDATE" in " ".join(seen).upper() or guarded.dialect.name == "sqlite"
     with pytest.raises(WriteRefused):
-        check_statement(update.replace("SET status=", "SET backend_run_id=", 1))
+        check_statement(update.values(backend_run_id="x"), writing=True)
     with pytest.raises(WriteRefused):
-        check_statement(update.replace("updated_at=", "session_snapshot=", 1))
+        check_statement(update.values(session_snapshot="{}"), writing=True)
 
 
 # --- refusals, checked in `data` ----------------------------------------------------------------------------
@@ -183,42 +191,54 @@ def action_count(engine: sa.Engine) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(AuditAction)).scalar_one()
 
 
-def test_server_side_refusals_write_nothing(guarded: sa.Engine) -> None:
+def test_server_side_refusals_write_nothing(guarded: sa.Engine, writable_url: str) -> None:
     plan = preview(guarded, [DemoIds.FINISHED_RUN_SESSION, DemoIds.IDLE_SESSION])
     viewer = Actor("viewer@example.org", Role.VIEWER)
     with pytest.raises(NotAllowed):
-        apply_cleanup(guarded, viewer, plan, reason="x", block_reason=None)
-    read_only = write_block_reason(read_only=True, allow_writes=True, is_demo=True, actor=ADMIN)
+        apply_cleanup(guarded, viewer, plan, reason="x")
+    # The gate reads the policy its engine was built with; no caller passes a reason in.
+    read_only = create_engine(writable_url, Settings(AGENT_DESK_READ_ONLY=True, AGENT_DESK_ALLOW_WRITES=True))
     with pytest.raises(WritesDisabled, match="read-only"):
-        apply_cleanup(guarded, ADMIN, plan, reason="x", block_reason=read_only)
+        apply_cleanup(read_only, ADMIN, plan, reason="x")
     local = Actor("local:someone", Role.ADMIN, local_mode=True)
-    not_demo = write_block_reason(read_only=False, allow_writes=False, is_demo=False, actor=local)
-    with pytest.raises(WritesDisabled, match="AGENT_DESK_ALLOW_WRITES"):
-        apply_cleanup(guarded, local, plan, reason="x", block_reason=not_demo)
+    with pytest.raises(WritesDisabled, match="AGENT_DESK_ALLOW_WRITES"):  # not the demo file
+        apply_cleanup(guarded, local, plan, reason="x")
     other_workspace = Actor("scoped@example.org", Role.OPERATOR, tenant_id=DemoIds.TENANT_NORTHWIND)
     with pytest.raises(NotAllowed):
-        apply_cleanup(guarded, other_workspace, plan, reason="x", block_reason=None)
+        apply_cleanup(guarded, other_workspace, plan, reason="x")
     with pytest.raises(ValueError, match="reason"):
-        apply_cleanup(guarded, OPERATOR, plan, reason="   ", block_reason=None)
+        apply_cleanup(guarded, OPERATOR, plan, reason="   ")
     with pytest.raises(NotAllowed):
-        audit_service.reveal_history(
-            guarded, OPERATOR, DemoIds.IDLE_SESSION, reason="look", block_reason=None
-        )
+        audit_service.reveal_history(guarded, OPERATOR, DemoIds.IDLE_SESSION, reason="look")
     with pytest.raises(WritesDisabled):
-        audit_service.reveal_history(
-            guarded, ADMIN, DemoIds.IDLE_SESSION, reason="look", block_reason=read_only
+        audit_service.reveal_history(read_only, ADMIN, DemoIds.IDLE_SESSION, reason="look")
+    read_only.dispose()
+    # A workspace-scoped operator naming another workspace's rows is refused before any audit row:
+    # a not-active row of Northwind next to its own active one, and a preview crafted to look like its own.
+    with guarded.connect() as conn:
+        northwind = (
+            conn.execute(
+                sa.select(S.id).where(S.tenant_id == DemoIds.TENANT_NORTHWIND).order_by(S.id).limit(2)
+            )
+            .scalars()
+            .all()
         )
+    assert len(northwind) == 2
+    acme = Actor("scoped@example.org", Role.OPERATOR, tenant_id=DemoIds.TENANT_ACME)
+    mixed = preview(guarded, [DemoIds.FINISHED_RUN_SESSION, *northwind])
+    crafted = dataclasses.replace(preview(guarded, list(northwind)), tenant_ids=(DemoIds.TENANT_ACME,))
+    for foreign in (mixed, crafted):
+        with pytest.raises(NotAllowed):
+            apply_cleanup(guarded, acme, foreign, reason="not mine")
     assert action_count(guarded) == 0
     assert {str(r.status) for r in rows(guarded, list(plan.requested)).values()} == {"active"}
     # The workspace-scoped operator may clean its own workspace.
     own = Actor("scoped@example.org", Role.OPERATOR, tenant_id=DemoIds.TENANT_ACME)
-    assert apply_cleanup(guarded, own, plan, reason="mine", block_reason=None).ok
+    assert apply_cleanup(guarded, own, plan, reason="mine").ok
 
 
 def test_revealing_history_is_audited_before_it_is_returned(guarded: sa.Engine) -> None:
-    revealed = audit_service.reveal_history(
-        guarded, ADMIN, DemoIds.IDLE_SESSION, reason="ticket 4711", block_reason=None
-    )
+    revealed = audit_service.reveal_history(guarded, ADMIN, DemoIds.IDLE_SESSION, reason="ticket 4711")
     layers = {layer["name"]: layer for layer in revealed.snapshot["layers"]}
     assert layers["history"]["runtime_state"]["messages"]  # shown, not "[masked: set]"
     with guarded.connect() as conn:
@@ -280,9 +300,7 @@ def test_two_cleanups_and_a_dify_upsert_race_without_lost_updates(pg: tuple[str,
             locks_taken.wait(10)
             start.wait(10)
             began = time.monotonic()
-            results[name] = apply_cleanup(
-                engine, OPERATOR, plan, reason=name, block_reason=None, batch_size=50
-            )
+            results[name] = apply_cleanup(engine, OPERATOR, plan, reason=name, batch_size=50)
             durations[name] = time.monotonic() - began
         except BaseException as exc:
             errors.append(exc)
@@ -389,14 +407,12 @@ def test_a_failed_batch_is_all_or_nothing_and_a_rerun_completes(
             return
         if failure == "exception":
             raise RuntimeError("boom in the middle of batch 2")
-        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        pid = conn.connection.driver_connection.info.backend_pid  # the guard refuses pg_backend_pid()
         with dify.connect() as killer:
             killer.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             killer.commit()
 
-    result = apply_cleanup(
-        engine, OPERATOR, plan, reason="first", block_reason=None, batch_size=100, on_batch=fail_in_batch_two
-    )
+    result = apply_cleanup(engine, OPERATOR, plan, reason="first", batch_size=100, on_batch=fail_in_batch_two)
     assert not result.ok and "batch 2 of 3" in (result.error or "")
     assert result.batches_done == 1 and len(result.transitioned) == 100
     assert list(result.not_processed) == ids[100:]
@@ -410,7 +426,7 @@ def test_a_failed_batch_is_all_or_nothing_and_a_rerun_completes(
     # Re-running the cleanup over the same ids completes the rest; nothing is transitioned twice.
     with dify.connect() as conn:
         again = preview_cleanup(conn, ids, ctx)
-    rerun = apply_cleanup(engine, OPERATOR, again, reason="rerun", block_reason=None, batch_size=100)
+    rerun = apply_cleanup(engine, OPERATOR, again, reason="rerun", batch_size=100)
     engine.dispose()
     assert rerun.ok and sorted(rerun.transitioned) == sorted(ids[100:])
     assert dict(rerun.skipped) == {SKIP_ALREADY_CLEANED: tuple(ids[:100])}
@@ -425,13 +441,11 @@ def test_a_failed_batch_is_all_or_nothing_and_a_rerun_completes(
 def test_cleanup_runs_under_the_least_privilege_role(least_privilege_url: str) -> None:  # noqa: F811
     engine = create_engine(least_privilege_url, Settings())
     plan = preview(engine, [DemoIds.FINISHED_RUN_SESSION, DemoIds.IDLE_SESSION])
-    result = apply_cleanup(engine, OPERATOR, plan, reason="least privilege", block_reason=None)
+    result = apply_cleanup(engine, OPERATOR, plan, reason="least privilege")
     assert (
         result.ok and len(result.transitioned) == 2
     )  # SELECT ... FOR UPDATE, UPDATE 3 columns, INSERTs only
-    revealed = audit_service.reveal_history(
-        engine, ADMIN, DemoIds.SUPERSEDED_SESSION, reason="r", block_reason=None
-    )
+    revealed = audit_service.reveal_history(engine, ADMIN, DemoIds.SUPERSEDED_SESSION, reason="r")
     assert revealed.action_id
     engine.dispose()
 

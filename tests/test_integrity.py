@@ -443,7 +443,8 @@ def test_a_failing_check_is_reported_and_the_others_still_run(pg_url: str) -> No
     engine = sa.create_engine(pg_url)
     build_planted(engine)
     with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE agent_runtime_sessions RENAME TO agent_runtime_sessions_gone")
+        # The table stays (so the session checks apply) but every read of it fails.
+        conn.exec_driver_sql("ALTER TABLE agent_runtime_sessions RENAME COLUMN id TO id_gone")
     with engine.connect() as conn:
         report = integrity.run_checks(conn)
     engine.dispose()
@@ -572,16 +573,18 @@ def test_cli_exits_0_on_a_clean_database(pg_url: str) -> None:
 
 def run_stored_jobs(data_dir: Path) -> None:
     """What a cron `python -m data check --fresh` leaves behind: a stored run of every whole-table check."""
+    from data.actor import Actor, Role
     from data.db import create_engine
     from data.services import check_jobs
     from data.settings import load_settings
 
+    cron = Actor("cli:cron", Role.OPERATOR, local_mode=True)  # the CLI's actor (data/cli.py)
     engine = create_engine(f"sqlite:///{data_dir / 'demo.sqlite'}", load_settings())
     with engine.connect() as conn:
         present = integrity.present_names(conn)
-    for check in integrity.CHECKS:
+    for check in integrity.ALL_CHECKS:
         if integrity.applicable(check, present):
-            assert check_jobs.run_now(engine, check.name, requested_by="test").status == "done"
+            assert check_jobs.run_now(engine, check.name, actor=cron).status == "done"
     engine.dispose()
 
 

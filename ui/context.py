@@ -16,8 +16,8 @@ import streamlit as st
 
 from data.access import resolve_actor
 from data.actor import Actor, Role
-from data.actor import write_block_reason as _write_block_reason
 from data.db import Engines, open_engines, os_user
+from data.guard import block_reason
 from data.schema_check import SchemaReport, check_schema
 from data.settings import Settings, load_settings
 from data.stores.tenants import Workspace, list_workspaces
@@ -56,10 +56,8 @@ def current_actor() -> Actor:
 
 
 def write_block_reason(actor: Actor) -> str | None:
-    config = settings()
-    return _write_block_reason(
-        read_only=config.read_only, allow_writes=config.allow_writes, is_demo=config.is_demo, actor=actor
-    )
+    """For display (disabled buttons): the same policy the write gate applies, read from the engine."""
+    return block_reason(engines().write, actor)
 
 
 @dataclass(frozen=True)

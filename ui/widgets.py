@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from ui import context
+from ui.render import plain
 
 
 def workspace_select(
@@ -25,6 +26,6 @@ def workspace_select(
         "Workspace",
         options,
         index=options.index(current),
-        format_func=lambda v: empty_label if v is None else names.get(v, v),
+        format_func=lambda v: plain(empty_label) if v is None else plain(names.get(v, v)),
         key=key,
     )

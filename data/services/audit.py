@@ -2,8 +2,8 @@
 
 The log is append-only (INSERTs only; the least-privilege role has no UPDATE on it). The write helpers
 take the caller's connection: callers put them in the same transaction as the change they record (see
-`data.services.cleanup`). Every write goes through the guarded engine, which allows writes to
-`agent_desk_*` tables only (plus the session cleanup transition).
+`data.services.cleanup`). Every write runs in `data.guard.write_transaction` on the guarded engine,
+which allows inserts into Agent Desk's own tables only (plus the session cleanup transition).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import sqlalchemy as sa
 
 import data
 from data import migrate
-from data.actor import Actor, Role, require_write
-from data.db import create_engine
+from data.actor import Actor, Role
+from data.db import create_migration_engine
+from data.guard import require_write, write_transaction
 from data.masking import mask_session_snapshot
 from data.models import AgentRuntimeSession, AuditAction, AuditBatch, AuditTarget, naive_utc_now, uuidv7
 from data.settings import Settings
@@ -45,10 +46,10 @@ def ensure_audit_tables(conn: sa.Connection) -> None:
 
 def upgrade_demo_audit_tables(settings: Settings) -> None:
     """An embedded demo created before the audit tables existed gets them (the demo only: migrations
-    never run implicitly against a real Dify database)."""
-    if not settings.is_demo:
+    never run implicitly against a real Dify database, nor in read-only mode)."""
+    if not settings.is_demo or settings.read_only:
         return
-    engine = create_engine(settings.write_url, settings, guarded=False)
+    engine = create_migration_engine(settings)
     try:
         migrate.upgrade(engine, "app")
     finally:
@@ -156,9 +157,7 @@ class RevealedHistory:
     snapshot: Any  # the snapshot with the history runtime state shown; secrets still masked
 
 
-def reveal_history(
-    engine: sa.Engine, actor: Actor, session_id: str, *, reason: str, block_reason: str | None
-) -> RevealedHistory:
+def reveal_history(engine: sa.Engine, actor: Actor, session_id: str, *, reason: str) -> RevealedHistory:
     """Open the `history` layer of one session: ADMIN only, never when writes are blocked, audited first.
 
     The audit row is committed before the history is returned, so nobody reads it unrecorded.
@@ -175,8 +174,8 @@ def reveal_history(
         ).first()
     if row is None:
         raise LookupError(f"no runtime session has id {session_id}")
-    require_write(actor, Role.ADMIN, tenant_id=row.tenant_id, block_reason=block_reason)
-    with engine.begin() as conn:
+    grant = require_write(engine, actor, Role.ADMIN, tenant_id=row.tenant_id)
+    with write_transaction(engine, grant) as conn:
         action_id = start_action(
             conn,
             actor=actor,

@@ -21,6 +21,12 @@ Invariants:
   immutable, so for them this is exact; for mutable tables an old row that *became* bad since is
   found by the next full run (`covered_since` says when the last full run started).
 * Findings are stored up to `FINDINGS_CAP` per run, masked; the count is always exact for the rows read.
+* **Reads read-only, bookkeeping in short own-grant transactions.** Every read of Dify's tables runs on
+  a plain (read-only) connection of the guarded engine. Every write (claim, run row, each window's
+  findings + progress + heartbeat, finish) is one short `data.guard.write_transaction` with the
+  `own` grant of `data.guard.require_bookkeeping`, which can insert into and update only Agent Desk's
+  check-job tables (`OWN_UPDATE_ALLOWED`) and never a Dify table. Who may: operators and admins
+  (workspace-scoped ones for their workspace), never in read-only mode (docs/bindings-and-health.md).
 """
 
 from __future__ import annotations
@@ -28,13 +34,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
 
-from data.actor import Actor, Role, WritesDisabled, require
+from data.actor import Actor, Role
+from data.guard import WriteGrant, policy_of, read_only_reason, require_bookkeeping, write_transaction
 from data.models import (
     Agent,
     AgentConfigRevision,
@@ -81,6 +88,8 @@ class Claimed:
     table: str | None
     mode: str
     base: runs.RunRow | None = None
+    #: The own (bookkeeping) grant of whoever asked: `execute` writes the run's rows with it.
+    grant: WriteGrant | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,7 @@ def whole_table_checks(tenant_id: str | None, present: frozenset[str] | None = N
     can run (all when `present` is None)."""
     return [
         c
-        for c in integrity.CHECKS
+        for c in integrity.ALL_CHECKS
         if not integrity.runs_live(c, tenant_id) and (present is None or integrity.applicable(c, present))
     ]
 
@@ -124,28 +133,33 @@ def request(
     tenant_id: str | None = None,
     table: str | None = None,
     mode: Mode = "auto",
-    requested_by: str,
+    actor: Actor,
     window_rows: int = WINDOW_ROWS,
     stale_after: timedelta = STALE_AFTER,
 ) -> Claimed:
-    """Claim (check, scope) for a new run, or name the run that holds it. Never runs the check."""
+    """Claim (check, scope) for a new run as `actor`, or name the run that holds it. Never runs the
+    check. The gate comes first: `require_bookkeeping` (operator, this workspace, not read-only)."""
     check = integrity.BY_NAME[check_name]
     if table is not None and table not in check.tables:
         raise ValueError(f"{check_name} does not read {table!r} (it reads {', '.join(check.tables) or '-'})")
+    grant = require_bookkeeping(engine, actor, Role.OPERATOR, tenant_id=tenant_id)
     scope = scope_key(tenant_id)
-    with engine.connect() as conn:
+    with engine.connect() as conn:  # the reads: read-only, before any write transaction
         missing = integrity.missing_needs([check], integrity.present_names(conn))
-    if missing:
-        raise ValueError(f"{check_name} does not apply to this schema: it needs {missing[0][1]}")
-    try:
-        with engine.begin() as conn:
-            ensure_tables(conn)
-            runs.ensure_claim_row(conn, check_name, scope)
-    except sa.exc.IntegrityError:
-        pass  # the row exists: the usual case
+        if missing:
+            raise ValueError(f"{check_name} does not apply to this schema: it needs {missing[0][1]}")
+        ensure_tables(conn)
+        exists = runs.claim_row_exists(conn, check_name, scope)
+        estimate = _estimate(conn, check, table)
+    if not exists:
+        try:
+            with write_transaction(engine, grant) as conn:
+                runs.ensure_claim_row(conn, check_name, scope)
+        except sa.exc.IntegrityError:
+            pass  # another server created it just now
     for attempt in range(5):
         try:
-            return _claim(engine, check, scope, table, mode, requested_by, window_rows, stale_after)
+            return _claim(engine, grant, check, scope, table, mode, window_rows, stale_after, estimate)
         except sa.exc.OperationalError:
             # SQLite: a concurrent writer ("database is locked"); PostgreSQL / MySQL: the lock timeout
             # while another server's claim transaction commits. Its result decides on the next try.
@@ -157,16 +171,18 @@ def request(
 
 def _claim(
     engine: sa.Engine,
+    grant: WriteGrant,
     check: integrity.Check,
     scope: str,
     table: str | None,
     mode: Mode,
-    requested_by: str,
     window_rows: int,
     stale_after: timedelta,
+    estimate: int | None,
 ) -> Claimed:
+    """One own-grant transaction: read the claim, take it (compare-and-swap), insert the run row."""
     check_name = check.name
-    with engine.begin() as conn:
+    with write_transaction(engine, grant) as conn:
         now = naive_utc_now()
         holder, heartbeat = runs.claim_holder(conn, check_name, scope)
         if holder is not None and heartbeat is not None and heartbeat >= now - stale_after:
@@ -189,12 +205,12 @@ def _claim(
             mode="incremental" if base else "full",
             base_run_id=base.id if base else None,
             covered_since=base.covered_since if base else None,
-            requested_by=requested_by,
+            requested_by=grant.actor.identity,
             window_rows=window_rows,
-            rows_estimate=_estimate(conn, check, table),
+            rows_estimate=estimate,
             now=now,
         )
-    return Claimed(run_id, True, check_name, scope, table, "incremental" if base else "full", base)
+    return Claimed(run_id, True, check_name, scope, table, "incremental" if base else "full", base, grant)
 
 
 def _held(conn: sa.Connection, holder: str | None, check: str, scope: str) -> Claimed:
@@ -252,8 +268,12 @@ def execute(
     on_window: Callable[[int], None] | None = None,
 ) -> Outcome:
     """Run a job this process claimed, to the end (or until cancelled or taken over). Never raises for
-    a failing check: the run ends `failed` with the error."""
-    assert claimed.started
+    a failing check: the run ends `failed` with the error.
+
+    Dify's rows are read on one plain (read-only) connection; each window's bookkeeping is one short
+    write transaction of the claim's own grant, on another connection."""
+    assert claimed.started and claimed.grant is not None
+    grant = claimed.grant
     check = integrity.BY_NAME[claimed.check]
     tenant_id = None if claimed.scope == ALL_SCOPE else claimed.scope
     done = _Progress()
@@ -265,26 +285,31 @@ def execute(
             scope = replace(scope, sample_limit=FINDINGS_CAP)
 
             def commit(found: Sequence[Anomaly], count: int, rows: int, covered: int) -> None:
+                conn.commit()  # end the read's (read-only) transaction: no snapshot held across windows
                 keep = list(found[: max(0, FINDINGS_CAP - done.stored)])
-                runs.insert_findings(conn, claimed.run_id, done.stored, keep)
+                now = naive_utc_now()
+                with write_transaction(engine, grant) as w:
+                    if not runs.beat(w, claimed.check, claimed.scope, claimed.run_id, now):
+                        raise _Stop("interrupted")  # another server took the claim: our heartbeat was late
+                    runs.insert_findings(w, claimed.run_id, done.stored, keep)
+                    runs.progress(
+                        w,
+                        claimed.run_id,
+                        now=now,
+                        rows_read=done.rows_read + rows,
+                        rows_covered=done.rows_covered + covered,
+                        found=done.found + count,
+                        findings_stored=done.stored + len(keep),
+                        cursor=cursor,
+                    )
+                    cancelled = runs.cancel_requested(w, claimed.run_id)
                 done.found += count
                 done.stored += len(keep)
                 done.rows_read += rows
                 done.rows_covered += covered
                 done.windows += 1
-                now = naive_utc_now()
-                runs.progress(
-                    conn,
-                    claimed.run_id,
-                    now=now,
-                    rows_read=done.rows_read,
-                    rows_covered=done.rows_covered,
-                    found=done.found,
-                    findings_stored=done.stored,
-                    cursor=cursor,
-                )
-                conn.commit()
-                _heartbeat(conn, claimed, now)
+                if cancelled:
+                    raise _Stop("cancelled")
                 if on_window:
                     on_window(done.windows)
 
@@ -313,20 +338,10 @@ def execute(
         finally:
             if conn.in_transaction():
                 conn.rollback()
-        with conn.begin():
-            runs.finish(conn, claimed.run_id, status=status, now=naive_utc_now(), error=error)
-            runs.release(conn, claimed.check, claimed.scope, claimed.run_id)
+    with write_transaction(engine, grant) as w:
+        runs.finish(w, claimed.run_id, status=status, now=naive_utc_now(), error=error)
+        runs.release(w, claimed.check, claimed.scope, claimed.run_id)
     return Outcome(claimed.run_id, status, True, done.rows_read, done.found, error)
-
-
-def _heartbeat(conn: sa.Connection, claimed: Claimed, now: datetime) -> None:
-    with conn.begin():
-        ours = runs.beat(conn, claimed.check, claimed.scope, claimed.run_id, now)
-        cancelled = runs.cancel_requested(conn, claimed.run_id)
-    if not ours:
-        raise _Stop("interrupted")  # another server took the claim: our heartbeat was late
-    if cancelled:
-        raise _Stop("cancelled")
 
 
 def _walk(
@@ -438,20 +453,21 @@ def run_now(
     tenant_id: str | None = None,
     table: str | None = None,
     mode: Mode = "auto",
-    requested_by: str,
+    actor: Actor,
     window_rows: int = WINDOW_ROWS,
     wait: bool = True,
     poll_seconds: float = 1.0,
     on_window: Callable[[int], None] | None = None,
 ) -> Outcome:
-    """Run one job in the foreground. If another process holds it, wait for that job (when `wait`)."""
+    """Run one job in the foreground as `actor`. If another process holds it, wait for that job (when
+    `wait`)."""
     claimed = request(
         engine,
         check_name,
         tenant_id=tenant_id,
         table=table,
         mode=mode,
-        requested_by=requested_by,
+        actor=actor,
         window_rows=window_rows,
     )
     if claimed.started:
@@ -476,11 +492,12 @@ _LOCK = threading.Lock()
 _THREADS: dict[str, threading.Thread] = {}  # run id -> the thread of this process that runs it
 
 
-def run_block_reason(actor: Actor, *, read_only: bool) -> str | None:
-    """Why this actor may not start or cancel check jobs (they write Agent Desk's own tables only):
-    read-only mode, or a role below operator. Viewers see the stored results."""
-    if read_only:
-        return "read-only mode (AGENT_DESK_READ_ONLY) is on: checks cannot be started"
+def run_block_reason(engine: sa.Engine, actor: Actor) -> str | None:
+    """Why this actor may not start or cancel check jobs on `engine` (for the page's early message;
+    `require_bookkeeping` decides): read-only mode, or a role below operator. Viewers see the stored
+    results. Local mode without AGENT_DESK_ALLOW_WRITES may run them: they write no Dify table."""
+    if policy_of(engine).read_only:
+        return f"{read_only_reason()}: checks cannot be started"
     if actor.role < Role.OPERATOR:
         return "viewers see the latest results; operators and admins run checks"
     return None
@@ -491,21 +508,14 @@ def start_background(
     check_names: Sequence[str],
     *,
     actor: Actor,
-    read_only: bool,
     tenant_id: str | None = None,
     mode: Mode = "auto",
 ) -> list[Claimed]:
     """Claim each check now (so everyone sees it running) and run the claimed ones, one after the
-    other, in a daemon thread of this process with its own connection. Checks held elsewhere are
-    shared, not started again. The role is checked here, not only by hiding the button."""
-    block = run_block_reason(actor, read_only=read_only)
-    if block:
-        raise WritesDisabled(block)
-    require(actor, Role.OPERATOR, tenant_id=tenant_id)
-    claims = [
-        request(engine, name, tenant_id=tenant_id, mode=mode, requested_by=actor.identity)
-        for name in check_names
-    ]
+    other, in a daemon thread of this process with its own connections. Checks held elsewhere are
+    shared, not started again. The gate is checked here, not only by hiding the button."""
+    require_bookkeeping(engine, actor, Role.OPERATOR, tenant_id=tenant_id)  # before claiming anything
+    claims = [request(engine, name, tenant_id=tenant_id, mode=mode, actor=actor) for name in check_names]
     mine = [c for c in claims if c.started]
     if mine:
 
@@ -530,14 +540,13 @@ def running_here() -> set[str]:
         return {run_id for run_id, thread in _THREADS.items() if thread.is_alive()}
 
 
-def cancel(engine: sa.Engine, run_id: str, *, actor: Actor, read_only: bool) -> bool:
-    """Ask a running job to stop after its current window (any server)."""
-    block = run_block_reason(actor, read_only=read_only)
-    if block:
-        raise WritesDisabled(block)
-    with engine.begin() as conn:
+def cancel(engine: sa.Engine, run_id: str, *, actor: Actor) -> bool:
+    """Ask a running job to stop after its current window (any server): an operator of its scope."""
+    with engine.connect() as conn:
         run = runs.get_run(conn, run_id)
-        require(actor, Role.OPERATOR, tenant_id=None if run is None or run.scope == ALL_SCOPE else run.scope)
+    scope = None if run is None or run.scope == ALL_SCOPE else run.scope
+    grant = require_bookkeeping(engine, actor, Role.OPERATOR, tenant_id=scope)
+    with write_transaction(engine, grant) as conn:
         return runs.request_cancel(conn, run_id)
 
 
@@ -633,7 +642,7 @@ def report(
 ) -> tuple[integrity.Report, dict[str, runs.RunRow]]:
     """The report a page or the CLI shows: live results for the checks that may run live, stored
     results for the others; and the jobs running now, by check."""
-    chosen = [integrity.BY_NAME[n] for n in names] if names else list(integrity.CHECKS)
+    chosen = [integrity.BY_NAME[n] for n in names] if names else list(integrity.ALL_CHECKS)
     present = integrity.present_names(conn)
     live_scope = integrity.base_scope(conn, tenant_id=tenant_id, sample_limit=sample_limit, present=present)
     results, running = [], {}

@@ -6,9 +6,10 @@ deletes a row and never touches `backend_run_id` or `session_snapshot`.
 
 Invariants (tested on PostgreSQL with real concurrent connections):
 
-* Server-side gate first: `require_write(actor, Role.OPERATOR, ...)` with the deployment's write
-  block reason; a viewer, a read-only deployment or local mode without AGENT_DESK_ALLOW_WRITES on a
-  non-demo database is refused before anything is written.
+* Server-side gate first: `require_write(engine, actor, Role.OPERATOR, ...)` applies the policy the
+  engine was built with; a viewer, a read-only deployment, local mode without AGENT_DESK_ALLOW_WRITES on
+  a non-demo database, or a workspace-scoped actor asking for any other workspace's row is refused
+  before anything is written (no audit row either). Every write runs in `write_transaction`.
 * One transaction per batch. In it: the batch's rows are locked with `FOR UPDATE SKIP LOCKED` under
   a short `lock_timeout` (PostgreSQL; MySQL 8 has the same clause), so a row a Dify writer holds is
   skipped ("locked") instead of waited for; each locked row is re-checked (still active, same
@@ -31,7 +32,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from data.actor import Actor, Role, require_write
+from data.actor import Actor, NotAllowed, Role
+from data.guard import WriteGrant, require_write, write_transaction
 from data.models import AgentRuntimeSession, naive_utc_now
 from data.models.enums import SessionOwnerType, SessionStatus
 from data.services import audit
@@ -206,9 +208,6 @@ def _run_batch(
     """One batch inside the caller's transaction: lock, re-check, transition, audit."""
     batch = _Batch()
     locking = _locks_rows(conn)
-    if conn.dialect.name == "postgresql":
-        # Only a lock we could not skip could make us wait (e.g. a table lock): never for long.
-        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
     query = sa.select(S.id, S.tenant_id, S.status, S.updated_at).where(S.id.in_(list(ids)))
     if locking:
         query = query.with_for_update(skip_locked=True)
@@ -279,6 +278,7 @@ def _run_batch(
 
 def _record_quietly(
     engine: sa.Engine,
+    grant: WriteGrant,
     action_id: str,
     batch_no: int | None,
     applied: int,
@@ -288,7 +288,7 @@ def _record_quietly(
 ) -> bool:
     """An audit row in its own transaction, after a failure or at the end; never raises."""
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine, grant) as conn:
             audit.record_batch(
                 conn,
                 action_id,
@@ -303,13 +303,28 @@ def _record_quietly(
         return False
 
 
+def _require_own_workspace(engine: sa.Engine, actor: Actor, ids: Sequence[str]) -> None:
+    """A workspace-scoped actor may name only its own workspace's rows: read their workspaces now (the
+    preview is the caller's object) and refuse, before anything is written, if any is another's."""
+    others: set[str] = set()
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 1_000):
+            chunk = list(ids[start : start + 1_000])
+            query = sa.select(S.tenant_id).where(S.id.in_(chunk), S.tenant_id != actor.tenant_id).distinct()
+            others.update(conn.execute(query).scalars())
+    if others:
+        raise NotAllowed(
+            f"{actor.identity} ({actor.role.name.lower()}) may act only in workspace {actor.tenant_id}: "
+            f"{len(others)} other workspace(s) among the requested sessions"
+        )
+
+
 def apply_cleanup(
     engine: sa.Engine,
     actor: Actor,
     preview: CleanupPreview,
     *,
     reason: str,
-    block_reason: str | None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int, int], None] | None = None,
     on_batch: Callable[[int, sa.Connection], None] | None = None,
@@ -318,12 +333,12 @@ def apply_cleanup(
     after its writes and before its commit (progress reporting, and failure injection in tests)."""
     text = audit.require_reason(reason)
     tenants = preview.tenant_ids
-    require_write(
-        actor, Role.OPERATOR, tenant_id=tenants[0] if len(tenants) == 1 else None, block_reason=block_reason
-    )
+    grant = require_write(engine, actor, Role.OPERATOR, tenant_id=tenants[0] if len(tenants) == 1 else None)
     allowed_tenant = actor.tenant_id
     ids = list(preview.requested)
-    with engine.begin() as conn:
+    if allowed_tenant is not None:
+        _require_own_workspace(engine, actor, ids)
+    with write_transaction(engine, grant) as conn:
         audit.ensure_audit_tables(conn)
         action_id = audit.start_action(
             conn,
@@ -342,7 +357,8 @@ def apply_cleanup(
     done_batches = 0
     for number, chunk in enumerate(batches, start=1):
         try:
-            with engine.begin() as conn:
+            # Only a lock we could not skip could make us wait (e.g. a table lock): never for long.
+            with write_transaction(engine, grant, lock_timeout_ms=LOCK_TIMEOUT_MS) as conn:
                 batch = _run_batch(
                     conn, action_id, number, chunk, preview.expected_updated_at, allowed_tenant
                 )
@@ -352,7 +368,7 @@ def apply_cleanup(
             error = (
                 f"batch {number} of {len(batches)} failed and was rolled back: {type(exc).__name__}: {exc}"
             )
-            _record_quietly(engine, action_id, number, 0, 0, "failed", {"error": error[:2_000]})
+            _record_quietly(engine, grant, action_id, number, 0, 0, "failed", {"error": error[:2_000]})
             break
         done_batches = number
         transitioned.extend(batch.transitioned)
@@ -370,7 +386,7 @@ def apply_cleanup(
         detail["not_processed"] = len(not_processed)
     skipped_total = sum(len(v) for v in skipped.values())
     outcome = "failed" if error else "done"
-    if not _record_quietly(engine, action_id, None, len(transitioned), skipped_total, outcome, detail):
+    if not _record_quietly(engine, grant, action_id, None, len(transitioned), skipped_total, outcome, detail):
         # The per-batch rows are already exact; only the closing row is missing ("interrupted").
         error = (error + "; " if error else "") + "the audit's closing row could not be written"
     return CleanupResult(

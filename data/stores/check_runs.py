@@ -1,7 +1,8 @@
 """SQL of the check jobs' own tables (`agent_desk_check_claims`, `_runs`, `_findings`).
 
-Only INSERT and UPDATE (the write guard allows nothing else on these tables); callers own the
-transactions. The claim is a compare-and-swap on one row per (check, scope): see `take_claim`.
+Only INSERT and UPDATE (the write guard allows nothing else on these tables, and only the columns of
+`data.guard.OWN_UPDATE_ALLOWED`); callers own the transactions: the writes run inside
+`data.guard.write_transaction` with an own (bookkeeping) grant, the reads on any connection. The claim is a compare-and-swap on one row per (check, scope): see `take_claim`.
 Finding details are masked (`data.masking.mask_text`) before they are written: nothing unmasked is
 ever stored.
 """
@@ -80,6 +81,11 @@ def ensure_claim_row(conn: sa.Connection, check: str, scope: str) -> None:
     """Create the (check, scope) claim row; raises IntegrityError when it exists (callers ignore it,
     in a transaction of its own)."""
     conn.execute(sa.insert(CheckClaim).values(check_name=check, scope=scope, run_id=None))
+
+
+def claim_row_exists(conn: sa.Connection, check: str, scope: str) -> bool:
+    query = sa.select(CheckClaim.check_name).where(CheckClaim.check_name == check, CheckClaim.scope == scope)
+    return conn.execute(query).first() is not None
 
 
 def claim_holder(conn: sa.Connection, check: str, scope: str) -> tuple[str | None, datetime | None]:

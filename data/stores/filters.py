@@ -17,8 +17,19 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min)
 
 
+#: Every timestamp a backend stores is below this (MySQL's DATETIME ends here; PostgreSQL goes further,
+#: Python's datetime does not): the exclusive end of a range that reaches the last representable day.
+LAST_MOMENT = datetime(9999, 12, 31, 23, 59, 59)
+
+
 def day_after(day: date) -> datetime:
-    """The first moment after `day` (the exclusive end of an inclusive day range)."""
+    """The first moment after `day` (the exclusive end of an inclusive day range).
+
+    Total on every `date`: for `date.max` (no next day exists) it is `LAST_MOMENT`, never an overflow.
+    `data.params` keeps URL dates at or below `MAX_DATE` so callers that add a margin also stay in range.
+    """
+    if day >= date.max:
+        return LAST_MOMENT
     return datetime.combine(day + timedelta(days=1), time.min)
 
 

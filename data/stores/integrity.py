@@ -168,26 +168,12 @@ def window_upto(
 
 def table_estimate(conn: sa.Connection, model: type) -> int | None:
     """A cheap row estimate for progress (PostgreSQL statistics, MySQL table status), else None."""
-    name = model.__tablename__
+    from data.stores.counts import estimated_rows  # the guard's constant planner-estimate statements
+
     try:
-        if conn.dialect.name == "postgresql":
-            value = conn.execute(
-                sa.text("SELECT reltuples FROM pg_class WHERE relname = :name AND relkind = 'r'"),
-                {"name": name},
-            ).scalar()
-        elif conn.dialect.name == "mysql":
-            value = conn.execute(
-                sa.text(
-                    "SELECT table_rows FROM information_schema.tables "
-                    "WHERE table_schema = DATABASE() AND table_name = :name"
-                ),
-                {"name": name},
-            ).scalar()
-        else:
-            return None
+        return estimated_rows(conn, model.__tablename__)
     except sa.exc.SQLAlchemyError:
         return None
-    return int(value) if value is not None and value >= 0 else None
 
 
 def _find(
@@ -734,7 +720,7 @@ def json_prefilter(conn: sa.Connection) -> bool:
         if (3, 42) <= version < (3, 45):
             return False
         try:
-            return conn.exec_driver_sql("SELECT json_valid('{}')").scalar() == 1
+            return conn.execute(sa.select(sa.func.json_valid(sa.literal("{}")))).scalar() == 1
         except sa.exc.SQLAlchemyError:
             return False
     return False

@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from data.guard import explain
 from data.models import Account, Agent, AgentConfigSnapshot, Tenant, WorkflowAgentNodeBinding
 from data.stores.counts import EXACT_LIMIT, Count, bounded_count, estimated_rows
 from data.stores.filters import contains, day_range
@@ -405,8 +406,7 @@ def explain_roster(conn: sa.Connection, flt: RosterFilter) -> str:
     query = _page_query(flt, None, True, PAGE_SIZE + 1)
     if flt.sort == "updated" and not flt.tenant_id and not flt.name_query:
         query = _merged_updated_page(flt, None, True, PAGE_SIZE + 1, agent_tenant_ids())
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-    return "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}").scalars())
+    return explain(conn, query)
 
 
 def export_rows(

@@ -33,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from data.guard import explain
 from data.masking import mask_layer_specs, mask_session_snapshot, mask_text
 from data.models import (
     Agent,
@@ -620,11 +621,9 @@ def explain_page(
         statements.append(
             sa.select(S.id).where(*plan.window).order_by(S.id.desc()).offset(scan_limit - 1).limit(1)
         )
-    verb = "EXPLAIN (ANALYZE, BUFFERS)" if analyze else "EXPLAIN"
     out = []
     for statement in statements:
-        compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-        out.append("\n".join(conn.exec_driver_sql(f"{verb} {compiled}").scalars()))
+        out.append(explain(conn, statement, analyze=analyze))
     return "\n--\n".join(out)
 
 
