@@ -13,16 +13,17 @@ import streamlit as st
 
 from data.actor import Role
 from ui import context
-from ui.render import md_escape
+from ui.render import own_identity_md, safe_md
 
 st.set_page_config(page_title="Agent Desk", page_icon="🧭", layout="wide")
 
 
 def fail(title: str, lines: list[str]) -> None:
+    """An error page: our `title`, then `lines` (from the database or exceptions) neutralized."""
     st.title("Agent Desk")
-    st.error(title)
+    st.error(safe_md(title))
     for line in lines:
-        st.markdown(f"- {line}")
+        st.markdown("- " + safe_md(line))
     st.stop()
 
 
@@ -31,13 +32,12 @@ try:
     engines = context.engines()
     report = context.schema_report()
 except Exception as exc:
-    fail("Agent Desk cannot open the database.", [md_escape(f"{type(exc).__name__}: {exc}")])
+    fail("Agent Desk cannot open the database.", [f"{type(exc).__name__}: {exc}"])
 
 if not report.ok:
     fail(
         "This database does not have the Dify agent tables Agent Desk needs.",
-        [md_escape(line) for line in report.problems()]
-        + ["Point `DATABASE_URL` at a Dify database that ran the agent migrations."],
+        [*report.problems(), "Point DATABASE_URL at a Dify database that ran the agent migrations."],
     )
 
 actor = context.current_actor()
@@ -51,7 +51,7 @@ if settings.auth_enabled:
         st.stop()
     if actor.role == Role.NONE:
         st.title("Access denied")
-        st.error(md_escape(f"{actor.identity} is signed in but has no Agent Desk role."))
+        st.error(f"{own_identity_md(actor.identity)} is signed in but has no Agent Desk role.")
         st.caption("Ask an administrator to add you to AGENT_DESK_VIEWERS, _OPERATORS or _ADMINS.")
         st.button("Sign out", on_click=st.logout)
         st.stop()
@@ -71,23 +71,23 @@ navigation = st.navigation(PAGES)
 with st.sidebar:
     if engines.is_demo:
         st.info("**Demo database** (embedded SQLite; set `DATABASE_URL` for a real Dify database).")
-    st.caption(md_escape(report.summary()))
+    st.caption(safe_md(report.summary()))
     with st.expander("Schema found", expanded=False):  # compact: the details stay folded away
-        st.caption(md_escape(f"Generation: {report.generation_label}."))
+        st.caption(safe_md(f"Generation: {report.generation_label}."))
         if report.has_sessions:
-            st.caption(md_escape(report.conversation_index_label))
-        st.caption(md_escape(f"Newer columns and tables: {report.newer_summary()}"))
+            st.caption(safe_md(report.conversation_index_label))
+        st.caption(safe_md(f"Newer columns and tables: {report.newer_summary()}"))
     if actor.local_mode:
         st.caption(
-            md_escape(f"🔓 Local mode (no sign-in): {actor.identity}. Listening on this machine only.")
+            f"🔓 Local mode (no sign-in): {own_identity_md(actor.identity)}. Listening on this machine only."
         )
     else:
-        scope = f", workspace {actor.tenant_id}" if actor.tenant_id else ""
-        st.caption(md_escape(f"Signed in: {actor.identity} ({actor.role.name.lower()}{scope})"))
+        role = actor.role.name.lower() + (f", workspace {actor.tenant_id}" if actor.tenant_id else "")
+        st.caption(f"Signed in: {own_identity_md(actor.identity)} ({safe_md(role)})")
         st.button("Sign out", on_click=st.logout, key="sign-out")
     as_of = st.session_state.get("_data_as_of")
     age = int((datetime.now(UTC) - as_of).total_seconds()) if as_of else 0
-    st.caption(f"Data as of {age} s ago" if as_of else "Data: fresh")
+    st.caption(f"Data as of {age:d} s ago" if as_of else "Data: fresh")
     if st.button("Refresh data", key="refresh-data"):
         context.clear_caches()
         st.rerun()

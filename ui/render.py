@@ -74,13 +74,7 @@ def plain(value: object) -> str:
 
 def safe_md(value: object) -> str:
     """A masked string for markdown contexts that renders exactly as its characters (one line)."""
-    text = _CONTROL.sub("\ufffd", masked(value).replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = text.replace(":", ":" + WORD_JOINER).replace("@", "@" + WORD_JOINER)
-    text = _WWW.sub(r"\1" + WORD_JOINER, text)
-    if _BIDI.search(text):
-        text = _ISOLATE_START + text + _ISOLATE_END
-    return text
+    return _neutralized(masked(value))
 
 
 # --- elements --------------------------------------------------------------------------------------
@@ -176,11 +170,19 @@ def icon_text(icon_type: object, icon: str | None) -> str:
     return f"{kind or 'icon'}: {icon}"
 
 
-def md_escape(value: object) -> str:
-    """The former escape, kept for app.py only (the frame's banner, sign-in identity, startup errors: no
-    database rows, no URL parameters): masked and backslash-escaped, but WITHOUT the autolink joiners,
-    because tests of the frame compare its captions to the plain identity (`viewer@example.org`).
-    Pages must use `safe_md`; the AST guard does not accept this one in app_pages/ or ui/.
-    """
-    text = _CONTROL.sub("\ufffd", masked(value).replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
-    return _MD_SPECIAL.sub(r"\\\1", text)
+def _neutralized(text: str) -> str:
+    """Markdown, HTML and autolinks neutralized (one line); the text itself unchanged otherwise."""
+    text = _CONTROL.sub("\ufffd", text.replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = text.replace(":", ":" + WORD_JOINER).replace("@", "@" + WORD_JOINER)
+    text = _WWW.sub(r"\1" + WORD_JOINER, text)
+    if _BIDI.search(text):
+        text = _ISOLATE_START + text + _ISOLATE_END
+    return text
+
+
+def own_identity_md(identity: str) -> str:
+    """The signed-in person's own identity (from the sign-in, never from the database or the URL), for
+    the frame's "Signed in" / "Access denied" lines: neutralized like `safe_md` but not e-mail-masked,
+    since telling people who they are signed in as is the point of those lines."""
+    return _neutralized(identity)
