@@ -4,6 +4,7 @@ cancel, the guard's statements; on SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from data import migrate
+from data import cli, migrate
 from data.actor import Actor, NotAllowed, Role, WritesDisabled
 from data.db import WriteRefused, check_statement, create_engine
 from data.models import Agent, AgentConfigSnapshot, AuditAction, naive_utc_now
@@ -345,6 +346,64 @@ def test_cli_reports_stored_results_and_fresh_runs_again(sqlite_url: str) -> Non
     checks = {c["name"]: c for c in json.loads(stored_only.stdout)["checks"]}
     assert checks["invalid-json"]["age_seconds"] >= 0 and checks["invalid-json"]["count"] == 1
     assert run_cli("--check", "no-such-check", url=sqlite_url).returncode == 2
+
+
+def test_cli_stores_results_in_local_mode_but_not_in_read_only_mode(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI's actor (local mode, no AGENT_DESK_ALLOW_WRITES) stores check results: they write no
+    Dify table. Read-only mode stores nothing: every check runs live, with a note."""
+    planted(sqlite_url)
+    for name in [k for k in os.environ if k.startswith("AGENT_DESK_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("AGENT_DESK_READ_ONLY", "true")
+    assert cli.main(["check", "--check", "invalid-json", "--fresh"]) == cli.EXIT_PROBLEMS
+    out = capsys.readouterr()
+    assert (
+        "read-only" in out.err and "[error] invalid-json: 1  (bounded full scan)\n" in out.out
+    )  # live, unstored
+    engine = guarded(sqlite_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(CheckRun)).scalar() == 0
+    monkeypatch.delenv("AGENT_DESK_READ_ONLY")
+    assert cli.main(["check", "--check", "invalid-json"]) == cli.EXIT_PROBLEMS
+    assert "job done" in capsys.readouterr().out
+    with engine.connect() as conn:
+        run = conn.execute(sa.select(CheckRun.requested_by, CheckRun.status)).one()
+    engine.dispose()
+    assert run.requested_by.startswith("cli:") and run.status == "done"
+
+
+def test_health_page_starts_jobs_in_local_mode_and_offers_none_in_read_only_mode(
+    sqlite_url: str, app_env_for
+) -> None:
+    """Local mode on a real (non-demo) database without AGENT_DESK_ALLOW_WRITES: the page's actor may
+    still run checks (they write no Dify table). Read-only mode: no buttons, and the reason."""
+    from tests.apptest_helpers import open_page
+
+    planted(sqlite_url)
+    app_env_for(sqlite_url, AGENT_DESK_READ_ONLY="true")
+    at = open_page("health")
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any(b.label == "Run again" for b in at.button)
+    assert any("read-only mode" in c.value.replace("\\", "") for c in at.caption)  # markdown-escaped
+    import streamlit as st
+
+    st.cache_resource.clear()  # the engines and settings of the read-only run
+    app_env_for(sqlite_url)
+    at = open_page("health")
+    next(b for b in at.button if b.label == "Run again").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    for thread in list(check_jobs._THREADS.values()):
+        thread.join(timeout=60)
+    engine = guarded(sqlite_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(CheckRun.requested_by, CheckRun.status)).all()
+    engine.dispose()
+    assert rows and {r.status for r in rows} == {"done"}
+    assert all(r.requested_by.startswith("local:") for r in rows)
 
 
 # The statements the jobs send, as the objects the stores execute: allowed inside an own (bookkeeping)
