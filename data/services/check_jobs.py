@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -65,7 +65,8 @@ STALE_AFTER = timedelta(seconds=90)
 #: Rows re-verified per statement in an incremental run.
 RECHECK_BATCH = 500
 
-MODELS: dict[str, type] = {
+#: The driving tables' models (Any: mypy cannot see the mapped columns through `type`).
+MODELS: dict[str, Any] = {
     m.__tablename__: m
     for m in (Agent, AgentConfigSnapshot, AgentConfigRevision, WorkflowAgentNodeBinding, AgentRuntimeSession)
 }
@@ -372,7 +373,7 @@ def _walk(
 
 
 def _last_key(
-    conn: sa.Connection, model: type, key: str, tenant_id: str | None, after: str | None
+    conn: sa.Connection, model: Any, key: str, tenant_id: str | None, after: str | None
 ) -> str | None:
     column = getattr(model, key)
     query = sa.select(column)
@@ -407,7 +408,7 @@ def _rejudge_agents(
         query = query.where(model.id > mark)
     if newest is not None:
         query = query.where(model.id <= newest)
-    added = dict(conn.execute(query).all())  # a PK range scan of the new rows only
+    added: dict[str, int] = {a: n for a, n in conn.execute(query).all()}  # a PK range scan of new rows
     previous = [a.id for a in runs.findings(conn, claimed.base.id) if a.table == table]
     conn.commit()
     agents = sorted(set(added) | set(previous))

@@ -316,7 +316,19 @@ def findings(
     query = query.order_by(CheckFinding.seq)
     if limit is not None:
         query = query.limit(limit)
-    return [Anomaly(*row) for row in conn.execute(query)]
+    return [
+        Anomaly(
+            r.table_name,
+            r.row_id,
+            r.tenant_id or "",
+            r.detail,
+            r.agent_id,
+            r.app_id,
+            r.workflow_id,
+            r.node_id,
+        )
+        for r in conn.execute(query)
+    ]
 
 
 def count_findings(conn: sa.Connection, run_id: str, *, tenant_id: str | None = None) -> int:

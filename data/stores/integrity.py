@@ -46,7 +46,7 @@ from data.models.enums import (
     SessionOwnerType,
     SessionStatus,
 )
-from data.types import normalize_uuid
+from data.tolerant import normalize_uuid
 
 #: What a check may assume without a schema survey (the seed's five agent tables).
 SEED_TABLES = frozenset(
