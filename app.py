@@ -88,6 +88,9 @@ with st.sidebar:
     as_of = st.session_state.get("_data_as_of")
     age = int((datetime.now(UTC) - as_of).total_seconds()) if as_of else 0
     st.caption(f"Data as of {age:d} s ago" if as_of else "Data: fresh")
+    lag = context.replica_lag()  # pages read from DATABASE_READ_URL: say how stale it may be
+    if lag is not None:
+        st.caption(("⏳ " if lag.lagging else "") + safe_md(lag.summary()))
     if st.button("Refresh data", key="refresh-data"):
         context.clear_caches()
         st.rerun()

@@ -104,6 +104,8 @@ SAFE_FUNCTIONS: frozenset[str] = frozenset(
         "quote_ident", "pg_collation_is_visible", "version",
         # JSON tests that never raise (the integrity checks' prefilter, data/stores/integrity.py)
         "pg_input_is_valid", "json_typeof", "json_valid", "json_type",
+        # replica lag (data/stores/replica.py): read-only WAL positions and recovery state
+        "pg_is_in_recovery", "pg_last_wal_replay_lsn", "pg_last_xact_replay_timestamp", "pg_current_wal_lsn",
     }
 )  # fmt: skip
 _FUNCTION_SCHEMAS = ((), ("pg_catalog",))
@@ -296,15 +298,51 @@ def check_statement(
         if statement.text not in TEXT_CONSTANTS:
             raise WriteRefused(f"Agent Desk does not send this SQL text: {statement.text[:120]!r}")
         return
-    if isinstance(statement, (selectable.Select, selectable.CompoundSelect)):
-        return _check_parts(statement, writing=writing, own=own)
     if isinstance(statement, _SAVEPOINTS):  # conn.begin_nested(): names are quoted identifiers
         return None
-    if isinstance(statement, dml.Update):
-        return _check_update(statement, parameters, writing=writing, own=own)
-    if isinstance(statement, dml.Insert):
-        return _check_insert(statement, writing=writing, own=own)
-    raise WriteRefused(f"Agent Desk does not execute {type(statement).__name__}: {str(statement)[:120]!r}")
+    shape = _shape(statement, writing, own, parameters)
+    if shape is not None and shape in _APPROVED_SHAPES:
+        return None
+    if isinstance(statement, (selectable.Select, selectable.CompoundSelect)):
+        _check_parts(statement, writing=writing, own=own)
+    elif isinstance(statement, dml.Update):
+        _check_update(statement, parameters, writing=writing, own=own)
+    elif isinstance(statement, dml.Insert):
+        _check_insert(statement, writing=writing, own=own)
+    else:
+        raise WriteRefused(
+            f"Agent Desk does not execute {type(statement).__name__}: {str(statement)[:120]!r}"
+        )
+    if shape is not None:
+        if len(_APPROVED_SHAPES) >= _APPROVED_SHAPES_MAX:
+            _APPROVED_SHAPES.clear()  # a bound, not an LRU: the app has a few hundred shapes at most
+        _APPROVED_SHAPES.add(shape)
+    return None
+
+
+#: Approved statement shapes. Walking a statement costs about a millisecond (the guard was most of a
+#: page's time); SQLAlchemy's cache key names a statement's whole structure (tables, columns, functions,
+#: literal text, locking clause, ...) without its bound values, the same key its compiled-SQL cache
+#: trusts, so a statement with an approved key compiles to approved SQL. Only approvals are remembered.
+_APPROVED_SHAPES: set[tuple[Any, ...]] = set()
+_APPROVED_SHAPES_MAX = 4096
+
+
+def _shape(
+    statement: Any, writing: bool, own: bool, parameters: Sequence[Mapping[str, Any]]
+) -> tuple[Any, ...] | None:
+    """The approval cache key of a statement: its SQLAlchemy cache key, whether inside the write
+    transaction and of which grant kind (a cleanup UPDATE approved under a Dify grant is not approved
+    under an own grant), and the parameter names (an UPDATE's parameters can add SET columns). None
+    when SQLAlchemy cannot key the statement (then it is checked every time)."""
+    try:
+        key = statement._generate_cache_key()
+    except Exception:  # an uncacheable construct: no shortcut
+        return None
+    if key is None:
+        return None
+    names = tuple(tuple(sorted(map(str, p))) for p in parameters)
+    return (key.key, writing, own, names)
 
 
 # --- the write policy and the gate -------------------------------------------------------------------------

@@ -450,3 +450,26 @@ def test_read_only_migrate_and_demo_exit_3_and_create_nothing(
         assert sa.inspect(conn).get_table_names() == []
     engine.dispose()
     assert not data_dir.exists()
+
+
+def test_approval_cache_never_widens_what_is_allowed() -> None:
+    """Approved shapes are remembered (the guard was most of a page's time), keyed by SQLAlchemy's cache
+    key + the write-transaction flag + parameter names: an approval in one context never covers another."""
+    s = AgentRuntimeSession
+    locking = sa.select(s.id).where(s.status == "active").with_for_update(skip_locked=True)
+    check_statement(locking, writing=True)  # approved inside the write transaction ...
+    with pytest.raises(WriteRefused):
+        check_statement(locking, writing=False)  # ... and still refused outside it
+    cleanup = sa.update(s).where(s.id == "x")
+    check_statement(cleanup, writing=True, parameters=[{"status": "cleaned"}])
+    with pytest.raises(WriteRefused, match="never updates"):  # approved for a Dify grant, not an own one
+        check_statement(cleanup, writing=True, own=True, parameters=[{"status": "cleaned"}])
+    check_statement(locking, writing=True)
+    with pytest.raises(WriteRefused, match="no row locks"):
+        check_statement(locking, writing=True, own=True)
+    with pytest.raises(WriteRefused, match="may set only"):  # an extra SET column through parameters
+        check_statement(cleanup, writing=True, parameters=[{"status": "cleaned", "session_snapshot": "{}"}])
+    read = sa.select(s.id).where(s.status == "active")
+    check_statement(read)
+    with pytest.raises(WriteRefused):  # same columns, a different function: a different shape
+        check_statement(sa.select(s.id).where(s.status == sa.func.pg_sleep(1)))
