@@ -59,7 +59,8 @@ CLASSES = frozenset(
 )
 #: Runs of at least this many unchanged lines inside a hunk are folded, keeping one line at each end.
 FOLD_MIN = 5
-#: Values longer than this (both sides together) are shown whole, without word highlights.
+#: Values longer than this (both sides together), or sharing under 40% of their text, are shown whole,
+#: without word highlights.
 WORD_VALUE_MAX = 2000
 
 _KEY = object()
@@ -338,7 +339,11 @@ def _value_segments(change: Change) -> tuple[Segment, ...]:
     old, new = format_value(change.old), format_value(change.new)
     if len(old) + len(new) > WORD_VALUE_MAX or old == new:
         return ()
-    return word_segments(old, new)
+    segments = word_segments(old, new)
+    # Mostly-different values (ids, numbers, model names) read better as whole red/green cells than as
+    # confetti of highlights around shared hyphens and quotes.
+    same = sum(len(t) for op, t in segments if op == "equal")
+    return segments if same * 5 >= max(len(old), len(new)) * 2 else ()
 
 
 def _split_change(change: Change, number: int, total: int) -> list[_Frag]:
