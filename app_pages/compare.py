@@ -7,11 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from data import links
-from data.diff import Change, DiffResult, Segment, diff_configs, normalized_json, split_rows, unified_lines
+from data.diff import DiffResult, diff_configs, format_value, normalized_json, unified_lines
 from data.params import parse_params
 from data.stores import compare as compare_store
 from data.stores import roster as roster_store
-from ui import context, render
+from ui import context, diff_view, render
 from ui.render import already_masked, literal, notice_invalid, page_url_box, safe_md, set_params, utc
 
 VIEWS = ("summary", "split", "unified", "raw")
@@ -35,37 +35,6 @@ values = dict(params.values)
 notice_invalid(params.notices)
 view = values.get("view", "summary")
 st.title("Compare")
-
-
-def marked(segments: tuple[Segment, ...], keep: str) -> str:
-    """A changed line with git-style word markers: [-removed-] {+added+} (plain text, never markup)."""
-    out = []
-    for op, text in segments:
-        if op == "equal":
-            out.append(text)
-        elif op == "delete" and keep == "old":
-            out.append(f"[-{text}-]")
-        elif op == "insert" and keep == "new":
-            out.append(f"{{+{text}+}}")
-    return "".join(out)
-
-
-def text_change_lines(change: Change) -> str:
-    """The hunks of a long-text change, one `-`/`+` pair per changed line with word markers."""
-    lines = []
-    for hunk in change.text.hunks if change.text else ():
-        lines.append(hunk.header())
-        for line in hunk.lines:
-            if line.op == "changed":
-                lines.append("- " + (marked(line.segments, "old") if line.segments else line.old_text or ""))
-                lines.append("+ " + (marked(line.segments, "new") if line.segments else line.new_text or ""))
-            elif line.op == "removed":
-                lines.append(f"- {line.old_text}")
-            elif line.op == "added":
-                lines.append(f"+ {line.new_text}")
-            else:
-                lines.append(f"  {line.new_text}")
-    return "\n".join(lines)
 
 
 def pick_agent() -> None:
@@ -186,7 +155,11 @@ context.require_visible(left.tenant_id)
 context.require_visible(right.tenant_id)
 
 # --- headers ----------------------------------------------------------------------------------
-for column, side, title in zip(st.columns(2), (left, right), ("Left", "Right"), strict=True):
+if versions is None and left.agent_id:
+    versions = context.read(compare_store.agent_versions, left.agent_id)
+active_version = versions.active_version if versions is not None else None
+titles = [diff_view.side_title(s.kind, s.version, active_version, s.label) for s in (left, right)]
+for column, side, title in zip(st.columns(2), (left, right), titles, strict=True):
     with column:
         st.subheader(safe_md(title))
         literal("What", side.label)
@@ -221,11 +194,15 @@ if view == "summary":
         ):
             rows = []
             for change in result.changes_in(section):
-                old, new = change.old, change.new
+                # JSON, not Python reprs; nothing on the side where the value does not exist.
+                old = "" if change.kind == "added" else format_value(change.old)
+                new = "" if change.kind == "removed" else format_value(change.new)
+                if change.kind == "moved":
+                    old, new = f"index {change.old}", f"index {change.new}"
                 if change.text is not None:
-                    old = f"{change.text.removed + change.text.changed} lines"
-                    new = f"{change.text.added + change.text.changed} lines"
-                rows.append({"path": change.display, "change": change.kind, "old": str(old), "new": str(new)})
+                    old = diff_view.count_lines(change.text.removed + change.text.changed)
+                    new = diff_view.count_lines(change.text.added + change.text.changed)
+                rows.append({"path": change.display, "change": change.kind, "old": old, "new": new})
             render.table(  # the diff masked every value it shows
                 pd.DataFrame(rows, columns=["path", "change", "old", "new"]),
                 masked_columns=("path", "old", "new"),
@@ -234,21 +211,17 @@ if view == "summary":
             )
             for change in result.changes_in(section):
                 if change.text is not None and change.text.hunks:
-                    render.code(already_masked(text_change_lines(change)))
-elif view == "split":
-    rows = []
-    for row in split_rows(result):
-        left_text = marked(row.left_segments, "old") if row.left_segments else (row.left or "")
-        right_text = marked(row.right_segments, "new") if row.right_segments else (row.right or "")
-        rows.append({"path": row.path, "op": row.op, "left": left_text, "right": right_text})
-    render.table(
-        pd.DataFrame(rows, columns=["path", "op", "left", "right"]),
-        masked_columns=("path", "left", "right"),
-        hide_index=True,
-        width="stretch",
-    )
-elif view == "unified":
-    render.code(already_masked("\n".join(unified_lines(result)) or "(no changes)"), language="diff")
+                    render.trusted_html(diff_view.text_change_view(change))
+elif view in ("split", "unified"):
+    labels = [
+        diff_view.SideLabel(title, side.note, side.author, side.author_label)
+        for title, side in zip(titles, (left, right), strict=True)
+    ]
+    build = diff_view.split_view if view == "split" else diff_view.unified_view
+    render.trusted_html(build(result, *labels))
+    if view == "unified":
+        with st.expander("Plain text (for copying)"):
+            render.code(already_masked("\n".join(unified_lines(result))), language="diff")
 else:
     raw_cols = st.columns(2)
     render.code(already_masked(normalized_json(left.text, kind)), "json", container=raw_cols[0])

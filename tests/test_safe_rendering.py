@@ -256,3 +256,58 @@ def test_the_guard_catches_unsafe_calls(tmp_path: Path) -> None:
     for source in good:
         path.write_text(source + "\n")
         assert not violations(path), source
+
+
+# --- the one HTML path (ui/diff_view.py -> render.trusted_html) -------------------------------------
+
+#: The audited HTML builder: the only module that may construct `SafeHtml` (or its fragments).
+HTML_BUILDER = ROOT / "ui" / "diff_view.py"
+
+
+def html_violations(path: Path) -> list[str]:
+    """`st.html`/`unsafe_allow_*` anywhere but `render.trusted_html`; `SafeHtml` built outside the builder."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    allowed_html: set[int] = set()
+    if path.name == "render.py":
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef) and fn.name == "trusted_html":
+                allowed_html |= {id(n) for n in ast.walk(fn)}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        where = f"{path.name}:{node.lineno}"
+        if name in ("SafeHtml", "_Frag") and path != HTML_BUILDER:
+            found.append(f"{where}: {name} is built by ui/diff_view.py only")
+        outside = id(node) not in allowed_html
+        if name == "html" and isinstance(func, ast.Attribute) and outside and receiver_is_streamlit(func):
+            found.append(f"{where}: st.html outside render.trusted_html")
+        for keyword in node.keywords:
+            if keyword.arg in ("unsafe_allow_html", "unsafe_allow_javascript"):
+                found.append(f"{where}: {keyword.arg}")
+    return found
+
+
+def test_html_goes_only_through_the_audited_builder() -> None:
+    files = [*guarded_files(), ROOT / "ui" / "render.py"]
+    problems = [v for path in files for v in html_violations(path)]
+    assert not problems, "\n".join(problems)
+    with pytest.raises(TypeError):
+        render.trusted_html("<b>not built by ui.diff_view</b>")
+
+
+def test_the_html_guard_catches_bypasses(tmp_path: Path) -> None:
+    path = tmp_path / "probe.py"
+    for source in (
+        "render.trusted_html(SafeHtml(raw, key))",
+        "diff_view.SafeHtml('<script>', k)",
+        "st.markdown(x, unsafe_allow_html=True)",
+        "st.html('<b>x</b>', unsafe_allow_javascript=True)",
+        "container.html(markup)",
+    ):
+        path.write_text(source + "\n")
+        assert html_violations(path), source
+    path.write_text("render.trusted_html(diff_view.split_view(result, a, b))\n")
+    assert not html_violations(path)

@@ -203,3 +203,18 @@ def own_identity_md(identity: str) -> str:
     the frame's "Signed in" / "Access denied" lines: neutralized like `safe_md` but not e-mail-masked,
     since telling people who they are signed in as is the point of those lines."""
     return _neutralized(identity)
+
+
+# --- the one HTML path -------------------------------------------------------------------------------
+
+
+def trusted_html(block: object, *, container: Any = st) -> None:
+    """Show a block built by `ui.diff_view` (the audited HTML builder: constant tags and attributes,
+    masked and escaped text). Anything else, a str included, is refused: this is the only `st.html` of
+    the app, and `tests/test_safe_rendering.py` checks that no other module builds a `SafeHtml`."""
+    from ui.diff_view import SafeHtml, is_genuine  # ui.diff_view imports this module
+
+    if not is_genuine(block):
+        raise TypeError("trusted_html takes a SafeHtml built by ui.diff_view")
+    assert isinstance(block, SafeHtml)
+    container.html(block.markup)
