@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -128,9 +127,10 @@ def test_scale_s_is_small_but_covers_everything(seeded: tuple[sa.Engine, DemoSum
 
 
 def test_scale_s_seeds_fast() -> None:
-    started = time.perf_counter()
-    _seed()
-    assert time.perf_counter() - started < 5
+    # Fast by construction, not by a clock: scale S stays a small, fixed amount of work (every test
+    # database and the first-run demo are seeded at S).
+    _, summary = _seed()
+    assert 500 <= sum(summary.counts().values()) <= 3_000
 
 
 def test_scales_grow_and_unknown_scale_is_refused() -> None:
