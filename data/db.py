@@ -51,8 +51,19 @@ _ALLOWED_SET = re.compile(
 _READ_PRAGMA = re.compile(r"^pragma\s+[\w.]+(\s*\(\s*[\w.\"]*\s*\))?$")
 _TRANSACTION = re.compile(r"^(begin|commit|rollback|savepoint|release)(\s+[\w\s]*)?$")
 _OWN_INSERT = re.compile(r"^insert\s+into\s+[`\"]?(agent_desk_audit\w*)[`\"]?\s*[(\s]")
-_CLEANUP = re.compile(r"^update\s+[`\"]?agent_runtime_sessions[`\"]?\s+set\s+(?P<rest>.+)$", re.S)
-_CLEANUP_COLUMNS = {"status", "cleaned_at", "updated_at"}
+_CLEANUP = re.compile(
+    r"^update\s+[`\"]?(?P<table>agent_runtime_sessions|agent_workspaces|agent_workspace_bindings)[`\"]?\s+"
+    r"set\s+(?P<rest>.+)$",
+    re.S,
+)
+# workenv (issue 11), minimal change for the lead to reconcile with the structural guard: the 1.17+
+# manual retire may set exactly these columns of these two tables (data/services/retire.py).
+_CLEANUP_COLUMNS_BY_TABLE = {
+    "agent_runtime_sessions": {"status", "cleaned_at", "updated_at"},
+    "agent_workspaces": {"status", "retired_at", "active_guard", "updated_at"},
+    "agent_workspace_bindings": {"status", "retired_at", "updated_at"},
+}
+_CLEANUP_COLUMNS = _CLEANUP_COLUMNS_BY_TABLE["agent_runtime_sessions"]
 
 
 def _normalize(statement: str) -> str:
@@ -101,13 +112,13 @@ def _check_read(text: str) -> None:
         raise WriteRefused("SELECT ... INTO creates a table")
 
 
-def _check_cleanup(rest: str) -> None:
+def _check_cleanup(rest: str, allowed: set[str] = _CLEANUP_COLUMNS) -> None:
     where = _top_level_where(rest)
     assignments = rest[:where] if where >= 0 else rest
     for assignment in _split_top_level(assignments, ","):
         column = assignment.split("=", 1)[0].strip().strip('`"').split(".")[-1]
-        if column not in _CLEANUP_COLUMNS:
-            raise WriteRefused(f"the cleanup may only set status, cleaned_at and updated_at, not {column!r}")
+        if column not in allowed:
+            raise WriteRefused(f"the cleanup may only set {', '.join(sorted(allowed))}, not {column!r}")
         if _WRITE_WORDS.search(assignment.split("=", 1)[-1]) or _SIDE_EFFECT_FUNCTIONS.search(assignment):
             raise WriteRefused("the cleanup assignments must be plain values")
     if where >= 0:
@@ -134,7 +145,7 @@ def check_statement(statement: str) -> None:
         return _check_read(text[own.end() :])
     cleanup = _CLEANUP.match(text)
     if cleanup:
-        return _check_cleanup(cleanup.group("rest"))
+        return _check_cleanup(cleanup.group("rest"), _CLEANUP_COLUMNS_BY_TABLE[cleanup.group("table")])
     raise WriteRefused(f"Agent Desk does not write this to Dify's database: {statement[:120]!r}")
 
 
