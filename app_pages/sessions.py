@@ -27,7 +27,7 @@ from data.services.cleanup import (
 from data.services.leaks import RULE_NAMES, RULES, RuleContext
 from data.stores import audit as audit_store
 from data.stores import sessions as sessions_store
-from ui import context
+from ui import context, workspaces_view
 from ui.render import literal, md_escape, notice_invalid, page_url_box, relative_time, set_params, utc
 from ui.widgets import workspace_select
 
@@ -52,6 +52,9 @@ SPEC = {
 PENDING, RESULT, REVEALED = "sessions_cleanup_pending", "sessions_cleanup_result", "sessions_revealed"
 
 report = context.schema_report()
+if workspaces_view.applies(report):  # Dify 1.17+: working environments (issue 11, ui/workspaces_view.py)
+    workspaces_view.render()
+    st.stop()
 settings = context.settings()
 params = parse_params(dict(st.query_params), SPEC)
 values = dict(params.values)
