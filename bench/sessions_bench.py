@@ -136,7 +136,7 @@ def _timed(label: str, fn: Callable[[], Any]) -> Any:
 
 def build(engine: sa.Engine, n: int, now) -> None:
     """The mirror (Dify's schema and indexes only) filled with `n` sessions and their runs/conversations."""
-    migrate.upgrade(engine, "mirror")
+    migrate.upgrade_mirror(engine, "sessions")
     migrate.upgrade(engine, "app")
     with engine.begin() as conn:
         conn.exec_driver_sql(V7_FUNCTION)

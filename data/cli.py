@@ -45,9 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--demo", action="store_true", help="also create the mirror of Dify's tables in an empty database"
     )
+    _add_generation(m)
 
     d = commands.add_parser("demo", help="fill an empty demo or benchmark database with demo data")
     d.add_argument("--scale", choices=("S", "M", "L"), default="S")
+    _add_generation(d)
 
     s = commands.add_parser("schema", help="print what the schema check detects (extension)")
     s.add_argument("--format", choices=("text", "json"), default="text")
@@ -94,6 +96,18 @@ def _add_sessions_parser(commands: argparse._SubParsersAction) -> None:
     collect.add_argument("--limit", type=int, default=10_000, help="at most N rows (default 10,000)")
 
 
+def _add_generation(parser: argparse.ArgumentParser) -> None:
+    from data.models.generations import DEFAULT_GENERATION, GENERATIONS
+
+    parser.add_argument(
+        "--generation",
+        choices=GENERATIONS,
+        default=DEFAULT_GENERATION,
+        help="which Dify schema generation the mirror and demo build: sessions (Dify 1.15-1.16, agent "
+        f"runtime sessions) or workspaces (Dify 1.17+, working environments); default {DEFAULT_GENERATION}",
+    )
+
+
 def _uuid_arg(text: str) -> str:
     from data.types import normalize_uuid
 
@@ -122,7 +136,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings, guarded=False)
     try:
         if args.demo:
-            migrate.upgrade(engine, "mirror")
+            migrate.upgrade_mirror(engine, args.generation)
         migrate.upgrade(engine, "app")
     except migrate.MigrationRefused as exc:
         print(f"refused: {exc}", file=sys.stderr)
@@ -138,13 +152,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         settings.demo_db_path.parent.mkdir(parents=True, exist_ok=True)
     engine = _engine(settings, guarded=False)
     try:
-        summary = seed_database(engine, scale=args.scale)
+        summary = seed_database(engine, scale=args.scale, generation=args.generation)
     except SeedRefused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     finally:
         engine.dispose()
-    print(f"seeded scale {args.scale}: {summary}")
+    print(f"seeded scale {args.scale}, generation {args.generation}: {summary}")
     return EXIT_OK
 
 
@@ -156,20 +170,14 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "ok": report.ok,
-                    "summary": report.summary(),
-                    "problems": report.problems(),
-                    "conversation_index_columns": report.conversation_index_columns,
-                    "newer_features": list(report.newer_features),
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(report.as_dict(), indent=2))
     else:
         print(report.summary())
+        print(f"generation: {report.generation or 'none'} ({report.generation_label})")
+        print(f"newer columns and tables: {report.newer_summary()}")
+        unavailable = report.runtime_unavailable()
+        if report.ok and unavailable and not report.has_workspaces:
+            print(f"note: {unavailable}")
         for line in report.problems():
             print(f"problem: {line}")
     return EXIT_OK if report.ok else EXIT_REFUSED
@@ -220,6 +228,9 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             print("error: this database holds runtime sessions (Dify 1.15/1.16): `collect`, `--collect` and "
                   f"the rules {', '.join(sorted(set(cli_workspaces.WORKSPACE_ONLY)))} are for Dify 1.17+", file=sys.stderr)
             return EXIT_USAGE
+        if not report.has_sessions:
+            print(f"refused: {report.runtime_unavailable()}", file=sys.stderr)
+            return EXIT_REFUSED
         with engine.connect() as conn:
             now = naive_utc_now()
             ctx = RuleContext.from_report(report, now=now, idle_days=settings.idle_days)

@@ -23,13 +23,11 @@ SHOWN = 50
 WORKSPACE_ONLY = ("inconsistent", "uncollected")
 
 
-def is_workspaces_generation(conn: sa.Connection, report: Any = None) -> bool:
-    """Dify 1.17+: detected from the tables present (never from a version string)."""
-    generation = getattr(report, "generation", None)
-    if generation is not None:
-        return str(generation) == "workspaces"
-    tables = set(sa.inspect(conn).get_table_names())
-    return "agent_workspaces" in tables and "agent_runtime_sessions" not in tables
+def is_workspaces_generation(conn: sa.Connection, report: Any) -> bool:
+    """Dify 1.17+: detected by the schema check from the tables present (never from a version string)."""
+    from data.models.generations import WORKSPACES
+
+    return report.generation == WORKSPACES
 
 
 def rule_context(report: Any, settings: Settings, now: Any):

@@ -250,27 +250,38 @@ def ensure_demo_database(settings: Settings, *, now: datetime | None = None) -> 
         building.unlink(missing_ok=True)
         engine = sa.create_engine(f"sqlite:///{building}")
         try:
-            seed_database(engine, now=now, scale="S")
+            from data.models.generations import DEFAULT_GENERATION  # the embedded demo is current Dify
+
+            seed_database(engine, now=now, scale="S", generation=DEFAULT_GENERATION)
         finally:
             engine.dispose()
         building.rename(path)
         return True
 
 
-def seed_database(engine: sa.Engine, *, now: datetime | None = None, scale: str = "S"):
-    """Create the mirror (refusing a database with Dify data) and fill it with demo data."""
+def seed_database(engine: sa.Engine, *, generation: str, now: datetime | None = None, scale: str = "S"):
+    """Create the mirror of one schema generation (`sessions` or `workspaces`; refusing a database with
+    Dify data) and fill it with that generation's demo data."""
     from data import demo, migrate
     from data.models import Agent, naive_utc_now
 
+    with (
+        engine.connect() as conn
+    ):  # refuse before migrating: never move a filled mirror to another generation
+        if (
+            sa.inspect(conn).has_table(Agent.__tablename__)
+            and conn.execute(sa.select(Agent.id).limit(1)).first()
+        ):
+            raise SeedRefused("refusing to seed: the database already holds agents")
     try:
-        migrate.upgrade(engine, "mirror")
+        migrate.upgrade_mirror(engine, generation)
     except migrate.MigrationRefused as exc:
         raise SeedRefused(str(exc)) from exc
     migrate.upgrade(engine, "app")
     with engine.begin() as conn:
         if conn.execute(sa.select(Agent.id).limit(1)).first() is not None:
             raise SeedRefused("refusing to seed: the database already holds agents")
-        return demo.seed_demo(conn, now=now or naive_utc_now(), scale=scale)
+        return demo.seed_demo(conn, now=now or naive_utc_now(), scale=scale, generation=generation)
 
 
 def os_user() -> str:

@@ -75,6 +75,22 @@ def upgrade(engine: sa.Engine, branch: str, revision: str = "head") -> None:
         command.upgrade(alembic_config(branch, connection), revision)
 
 
+def upgrade_mirror(engine: sa.Engine, generation: str) -> None:
+    """Build (or bring up to date) the mirror of one schema generation (`data.models.generations`).
+
+    A mirror already past the generation's revision is refused: the sessions generation cannot be
+    built over a workspaces mirror (Dify 1.17 dropped its table), and Agent Desk never downgrades.
+    """
+    from data.models.generations import MIRROR_REVISION, SESSIONS, check_generation
+
+    check_generation(generation)
+    if generation == SESSIONS:
+        here = current(engine, "mirror")
+        if here not in (None, MIRROR_REVISION[SESSIONS]):
+            raise MigrationRefused(f"refusing: this mirror is already at {here} (the workspaces generation)")
+    upgrade(engine, "mirror", MIRROR_REVISION[generation])
+
+
 def downgrade(engine: sa.Engine, branch: str, revision: str = "base") -> None:
     with engine.begin() as connection:
         command.downgrade(alembic_config(branch, connection), revision)

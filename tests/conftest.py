@@ -81,7 +81,7 @@ def empty_url(request: pytest.FixtureRequest) -> str:
 def _seed(url: str) -> str:
     engine = sa.create_engine(url)
     try:
-        seed_database(engine, now=NOW, scale="S")
+        seed_database(engine, now=NOW, scale="S", generation="sessions")
     finally:
         engine.dispose()
     return url

@@ -45,7 +45,7 @@ def _seed(now: datetime = NOW, scale: str = "S", seed: int = 7) -> tuple[sa.Engi
     engine = sa.create_engine("sqlite://")  # in-memory; SQLAlchemy keeps one connection for it
     DifyBase.metadata.create_all(engine)
     with engine.begin() as conn:
-        summary = seed_demo(conn, now=now, scale=scale, seed=seed)
+        summary = seed_demo(conn, now=now, scale=scale, seed=seed, generation="sessions")
     return engine, summary
 
 
@@ -151,7 +151,7 @@ def test_large_scale_code_path_streams_in_chunks(monkeypatch: pytest.MonkeyPatch
         def execute(self, statement, rows):
             batches.append(len(rows))
 
-    summary = seed_demo(CountingConnection(), now=NOW, scale="L")
+    summary = seed_demo(CountingConnection(), now=NOW, scale="L", generation="sessions")
     assert summary.agents > 100 and summary.agent_config_snapshots > summary.agents * 3
     assert max(batches) <= demo.CHUNK_SIZE
     assert sum(batches) == sum(summary.counts().values())
@@ -161,7 +161,7 @@ def test_seeds_postgresql(pg_url: str) -> None:
     engine = sa.create_engine(pg_url)
     DifyBase.metadata.create_all(engine)
     with engine.begin() as conn:
-        summary = seed_demo(conn, now=NOW)
+        summary = seed_demo(conn, now=NOW, generation="sessions")
     with engine.connect() as conn:
         for table, count in summary.counts().items():
             assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == count

@@ -57,7 +57,7 @@ def test_schema_check_on_a_real_dify_database(pg_url: str) -> None:
 
 def test_schema_check_detects_the_seed_three_column_index(sqlite_url: str) -> None:
     engine = sa.create_engine(sqlite_url)
-    migrate.upgrade(engine, "mirror")
+    migrate.upgrade_mirror(engine, "sessions")
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP INDEX agent_runtime_session_conversation_scope_unique")
         conn.exec_driver_sql(
@@ -80,7 +80,7 @@ def test_overview_counts_are_exact_on_small_tables(seeded_engine: sa.Engine) -> 
 
 def test_overview_estimates_large_tables_without_counting(pg_url: str) -> None:
     engine = sa.create_engine(pg_url)
-    migrate.upgrade(engine, "mirror")
+    migrate.upgrade_mirror(engine, "sessions")
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO agent_runtime_sessions (tenant_id, app_id, owner_type, agent_id, session_snapshot, "
@@ -179,8 +179,8 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 def test_cli_migrate_demo_and_schema(pg_url: str, tmp_path: Path) -> None:
     env = {"DATABASE_URL": pg_url, "AGENT_DESK_DATA_DIR": str(tmp_path)}
-    assert run_cli("migrate", "--demo", env=env).returncode == 0
-    seeded = run_cli("demo", "--scale", "S", env=env)
+    assert run_cli("migrate", "--demo", "--generation", "sessions", env=env).returncode == 0
+    seeded = run_cli("demo", "--scale", "S", "--generation", "sessions", env=env)
     assert seeded.returncode == 0, seeded.stderr
     assert run_cli("demo", env=env).returncode == 3  # already holds agents
     schema = run_cli("schema", "--format", "json", env=env)

@@ -165,7 +165,7 @@ def _session(id_: str, owner: str, agent: str, snapshot: str | None, **extra: ob
 
 def build_planted(engine: sa.Engine, *, anomalies: bool = True) -> None:
     """The mirror, a clean dataset, and (with `anomalies`) one row per anomaly of EXPECTED."""
-    migrate.upgrade(engine, "mirror")
+    migrate.upgrade_mirror(engine, "sessions")
     m = Ids.MISSING
     draft_nodes = [("n1", "Classify"), ("n2", Ids.N2_TITLE), *((f"n{n}", f"Node {n}") for n in range(3, 12))]
     p2_nodes = [n for n in draft_nodes if n[0] in ("n1", "n2", "n8", "n9", "n10", "n11")] + [("n_old", "Old")]
@@ -655,7 +655,7 @@ PLANT = [
 def big_pg(postgres) -> Iterator[tuple[sa.Engine, str]]:
     url = postgres.create_database("big")
     engine = sa.create_engine(url)
-    migrate.upgrade(engine, "mirror")
+    migrate.upgrade_mirror(engine, "sessions")
     with engine.begin() as conn:
         for statement in [*BIG, *PLANT]:
             conn.exec_driver_sql(statement)

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def least_privilege_url(pg_url: str) -> str:
     engine = sa.create_engine(pg_url)
-    seed_database(engine, now=NOW)
+    seed_database(engine, now=NOW, generation="sessions")
     database = sa.make_url(pg_url).database
     script = (
         (ROOT / "docs" / "least-privilege.sql").read_text().replace("DATABASE dify", f'DATABASE "{database}"')

@@ -17,17 +17,29 @@ def tables(engine: sa.Engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names())
 
 
+def _generation_tables(generation: str) -> set[str]:
+    from data.models.generations import table_in_generation
+
+    return {name for name, t in DifyBase.metadata.tables.items() if table_in_generation(t, generation)}
+
+
 def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
+    """Through both generations: sessions (m0001) -> workspaces (head) -> nothing -> sessions again."""
     engine = sa.create_engine(empty_url)
-    migrate.upgrade(engine, "mirror")
+    migrate.upgrade_mirror(engine, "sessions")
     migrate.upgrade(engine, "app")
-    assert set(DifyBase.metadata.tables) <= tables(engine)
+    assert _generation_tables("sessions") <= tables(engine)
     assert {"agent_desk_mirror_version", "agent_desk_alembic_version"} <= tables(engine)
     assert "alembic_version" not in tables(engine)
+    migrate.upgrade_mirror(engine, "workspaces")
+    assert _generation_tables("workspaces") <= tables(engine)
+    assert "agent_runtime_sessions" not in tables(engine)
+    with pytest.raises(migrate.MigrationRefused, match="workspaces generation"):
+        migrate.upgrade_mirror(engine, "sessions")
     migrate.downgrade(engine, "app")
     migrate.downgrade(engine, "mirror")
     assert not (set(DifyBase.metadata.tables) & tables(engine))
-    migrate.upgrade(engine, "mirror")
+    migrate.upgrade_mirror(engine, "sessions")
     migrate.upgrade(engine, "app")
     assert migrate.current(engine, "mirror") == "m0001_dify_mirror"
     assert migrate.current(engine, "app") is not None

@@ -35,7 +35,7 @@ def mariadb() -> Iterator[MariaDB]:
 def seeded_mysql_url(mariadb: MariaDB) -> str:
     url = mariadb.create_database("demo")
     engine = sa.create_engine(url)
-    seed_database(engine, now=NOW)
+    seed_database(engine, now=NOW, generation="sessions")
     engine.dispose()
     return url
 
@@ -78,7 +78,7 @@ def test_detail_views_on_mysql(seeded_mysql_url: str, app_env_for) -> None:
 def test_cli_check_and_cleanup_on_mysql(mariadb: MariaDB, tmp_path: Path) -> None:
     url = mariadb.create_database("cli")
     engine = sa.create_engine(url)
-    seed_database(engine, now=NOW)
+    seed_database(engine, now=NOW, generation="sessions")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_DESK_")}
     env.update(DATABASE_URL=url, AGENT_DESK_DATA_DIR=str(tmp_path), AGENT_DESK_ALLOW_WRITES="true")
 

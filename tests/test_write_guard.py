@@ -78,7 +78,7 @@ def test_refused(statement: str) -> None:
 
 def test_engine_refuses_before_reaching_the_database(empty_url: str) -> None:
     raw = sa.create_engine(empty_url)
-    migrate.upgrade(raw, "mirror")
+    migrate.upgrade_mirror(raw, "sessions")
     raw.dispose()
     engine = create_engine(empty_url, Settings())
     with pytest.raises(WriteRefused), engine.begin() as conn:

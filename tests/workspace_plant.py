@@ -26,7 +26,8 @@ from data.models import (
     WorkflowRun,
     uuidv7,
 )
-from data.models.workspaces import AgentConfigDraft, AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
+from data.models.drafts import AgentConfigDraft
+from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
 
 W, B, H = AgentWorkspace, AgentWorkspaceBinding, AgentHomeSnapshot
 NOW = datetime(2026, 11, 20, 12, 0, 0)

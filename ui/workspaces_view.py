@@ -19,6 +19,7 @@ import streamlit as st
 from data import links
 from data.actor import NotAllowed, Role, WritesDisabled
 from data.models import naive_utc_now
+from data.models.generations import WORKSPACES
 from data.params import parse_params
 from data.rules.workspace_leaks import OWNER_TYPES, RULE_NAMES, RULES, STATUSES, WorkspaceRuleContext
 from data.services import audit as audit_service
@@ -52,19 +53,7 @@ PENDING, RESULT, REVEALED = "ws_retire_pending", "ws_retire_result", "ws_reveale
 
 def applies(report: Any) -> bool:
     """True on a Dify 1.17+ database (working environments), detected from the tables present."""
-    generation = getattr(report, "generation", None)
-    if generation is not None:
-        return str(generation) == "workspaces"
-    return "agent_workspaces" in getattr(report, "tables", ()) or (
-        "agent_runtime_sessions" in getattr(report, "missing_tables", ()) and _has_workspaces()
-    )
-
-
-def _has_workspaces() -> bool:
-    import sqlalchemy as sa
-
-    with context.connect() as conn:
-        return "agent_workspaces" in sa.inspect(conn).get_table_names()
+    return report.generation == WORKSPACES
 
 
 class _View:

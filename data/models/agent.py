@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from data.models.base import DefaultFieldsMixin, DifyBase, naive_utc_now, uuidv7
+from data.models.base import DefaultFieldsMixin, DifyBase, naive_utc_now, newer_column, uuidv7
 from data.models.enums import (
     AgentIconType,
     AgentKind,
@@ -49,6 +49,16 @@ class Agent(DefaultFieldsMixin, DifyBase):
         sa.Index("agent_tenant_workflow_id_idx", "tenant_id", "workflow_id"),
         sa.Index("agent_tenant_app_id_idx", "tenant_id", "app_id"),
         sa.Index("agent_active_config_snapshot_id_idx", "active_config_snapshot_id"),
+        # Newer Dify (1.15 / 1.16): on the newer columns below.
+        sa.Index(
+            "agent_tenant_invitable_idx",
+            "tenant_id",
+            "scope",
+            "status",
+            "active_config_has_model",
+            "updated_at",
+        ),
+        sa.Index("agent_tenant_backing_app_id_idx", "tenant_id", "backing_app_id"),
     )
 
     tenant_id: Mapped[str] = mapped_column(StringUUID, nullable=False)
@@ -82,6 +92,20 @@ class Agent(DefaultFieldsMixin, DifyBase):
     updated_by: Mapped[str | None] = mapped_column(StringUUID, nullable=True)
     archived_by: Mapped[str | None] = mapped_column(StringUUID, nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    # --- added after the seed (optional: read only when the schema report has them) ---
+    # NOT NULL without a server default on databases migrated step by step; the mirror says '' so a
+    # seed-era insert (which never names it) still works where the column exists.
+    role: Mapped[str] = newer_column(sa.String(255), nullable=False, server_default="", since="1.15")
+    active_config_has_model: Mapped[bool] = newer_column(
+        sa.Boolean, nullable=False, server_default=sa.false(), since="1.15"
+    )
+    # The hidden app that runs a roster agent.
+    backing_app_id: Mapped[str | None] = newer_column(StringUUID, nullable=True, since="1.16")
+    active_config_is_published: Mapped[bool] = newer_column(
+        sa.Boolean, nullable=False, server_default=sa.false(), since="1.16"
+    )
+    # Present on some databases only (later Dify models lack it).
+    debug_conversation_id: Mapped[str | None] = newer_column(StringUUID, nullable=True, since="1.16")
 
 
 class AgentConfigSnapshot(DefaultFieldsMixin, DifyBase):
@@ -108,6 +132,8 @@ class AgentConfigSnapshot(DefaultFieldsMixin, DifyBase):
     summary: Mapped[str | None] = mapped_column(LongText, nullable=True)
     version_note: Mapped[str | None] = mapped_column(LongText, nullable=True)
     created_by: Mapped[str | None] = mapped_column(StringUUID, nullable=True)
+    # Dify 1.17+: the home snapshot (files) this config starts from; NULL = the backend's default home.
+    home_snapshot_id: Mapped[str | None] = newer_column(StringUUID, nullable=True, since="1.17")
 
 
 class AgentConfigRevision(DifyBase):
@@ -188,7 +214,10 @@ class WorkflowAgentNodeBinding(DefaultFieldsMixin, DifyBase):
 
 
 class AgentRuntimeSession(DefaultFieldsMixin, DifyBase):
-    """Agent-backend session state of one workflow node run scope or one conversation.
+    """Agent-backend session state of one workflow node run scope or one conversation (Dify 1.15-1.16).
+
+    Dify 1.17 drops this table (migration f6e4c5686857): working environments replace it
+    (`data.models.workspaces`). Optional at runtime: the schema check names the generation.
 
     Owner columns are exclusive by convention only (no CHECK): workflow rows set the workflow
     columns, conversation rows set `conversation_id`. The only write Agent Desk ever makes to Dify's
@@ -225,6 +254,7 @@ class AgentRuntimeSession(DefaultFieldsMixin, DifyBase):
         ),
         sa.Index("agent_runtime_session_conversation_lookup_idx", "tenant_id", "conversation_id", "status"),
         sa.Index("agent_runtime_session_backend_run_idx", "backend_run_id"),
+        {"info": {"until": "1.17"}},
     )
 
     tenant_id: Mapped[str] = mapped_column(StringUUID, nullable=False)
@@ -248,13 +278,19 @@ class AgentRuntimeSession(DefaultFieldsMixin, DifyBase):
         TolerantEnum(SessionStatus, 32), nullable=False, default=SessionStatus.ACTIVE, server_default="active"
     )
     cleaned_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    # Dify 1.16: a human-input form waits (paused run or chat); the home snapshot it started from.
+    pending_form_id: Mapped[str | None] = newer_column(StringUUID, nullable=True, since="1.16")
+    pending_tool_call_id: Mapped[str | None] = newer_column(sa.String(255), nullable=True, since="1.16")
+    home_snapshot_id: Mapped[str | None] = newer_column(StringUUID, nullable=True, since="1.16")
 
 
-#: The five tables Agent Desk requires, with the seed's columns (the schema check's contract).
-AGENT_TABLES = (
+#: The four tables Agent Desk requires, with the seed's columns (the schema check's contract).
+CORE_AGENT_TABLES = (
     Agent,
     AgentConfigSnapshot,
     AgentConfigRevision,
     WorkflowAgentNodeBinding,
-    AgentRuntimeSession,
 )
+
+#: The seed's five agent tables (the four core ones + runtime sessions, which Dify 1.17 dropped).
+AGENT_TABLES = (*CORE_AGENT_TABLES, AgentRuntimeSession)

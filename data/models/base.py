@@ -7,9 +7,10 @@ import secrets
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 
 from data.types import StringUUID
 
@@ -70,3 +71,20 @@ class DefaultFieldsMixin:
     updated_at: Mapped[datetime] = mapped_column(
         sa.DateTime, nullable=False, default=naive_utc_now, server_default=sa.func.current_timestamp()
     )
+
+
+def newer_column(*args: Any, since: str, **kwargs: Any) -> MappedColumn[Any]:
+    """A column Dify added after the seed (release `since`): optional at runtime, never required.
+
+    Deferred, so `select(Model)` never names it: the same query runs on a seed-era database that
+    lacks it. Stores read it explicitly, only when the schema report says it is present
+    (`SchemaReport.has_column`). `info["since"]` also tells the demo sink and the schema check which
+    generation has it (`data.models.generations`).
+    """
+    info = {"since": since, **kwargs.pop("info", {})}
+    return mapped_column(*args, deferred=True, info=info, **kwargs)
+
+
+def is_newer_column(column: sa.Column[Any]) -> bool:
+    """Added after the seed (see `newer_column`), or mapped for the mirror only (`info["optional"]`)."""
+    return bool(column.info.get("since") or column.info.get("optional"))

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from data.models.base import DifyBase
+from data.models.base import DifyBase, newer_column
 from data.types import LongText, StringUUID
 
 _NOW = sa.func.current_timestamp()
@@ -176,6 +176,59 @@ class Conversation(DifyBase):
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, server_default=_NOW)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, server_default=_NOW)
+    # Dify 1.17+: the working-environment binding this conversation runs in (never cleared on retire).
+    agent_workspace_binding_id: Mapped[str | None] = newer_column(StringUUID, nullable=True, since="1.17")
 
 
+class WorkflowNodeExecution(DifyBase):
+    """One node execution of a workflow run (Dify core table; only the columns the views read, plus
+    the NOT NULL ones a realistic mirror needs, marked `optional` for the schema check).
+
+    Mirrored from the `workspaces` generation on: 1.17 added `agent_workspace_binding_id`, which
+    says which working environment an agent node ran in. Index names as in Dify's core model.
+    """
+
+    __tablename__ = "workflow_node_executions"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("id", name="workflow_node_execution_pkey"),
+        sa.Index(
+            "workflow_node_execution_workflow_run_idx",
+            "tenant_id",
+            "app_id",
+            "workflow_id",
+            "triggered_from",
+            "workflow_run_id",
+        ),
+        sa.Index(
+            "workflow_node_execution_node_run_idx",
+            "tenant_id",
+            "app_id",
+            "workflow_id",
+            "triggered_from",
+            "node_id",
+        ),
+        {"info": {"since": "1.17"}},
+    )
+
+    id: Mapped[str] = mapped_column(StringUUID)
+    tenant_id: Mapped[str] = mapped_column(StringUUID, nullable=False)
+    app_id: Mapped[str] = mapped_column(StringUUID, nullable=False)
+    workflow_id: Mapped[str] = mapped_column(StringUUID, nullable=False)
+    triggered_from: Mapped[str] = mapped_column(sa.String(255), nullable=False, info={"optional": True})
+    workflow_run_id: Mapped[str | None] = mapped_column(StringUUID, nullable=True)
+    index: Mapped[int] = mapped_column(sa.Integer, nullable=False, info={"optional": True})
+    node_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    node_type: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    title: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    created_by_role: Mapped[str] = mapped_column(sa.String(255), nullable=False, info={"optional": True})
+    created_by: Mapped[str] = mapped_column(StringUUID, nullable=False, info={"optional": True})
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, server_default=_NOW)
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    agent_workspace_binding_id: Mapped[str | None] = newer_column(StringUUID, nullable=True, since="1.17")
+
+
+#: Core tables every supported Dify has (optional at runtime; the schema check disables what needs one).
 CORE_TABLES = (Tenant, Account, TenantAccountJoin, App, Workflow, WorkflowRun, WorkflowPause, Conversation)
+#: Core tables the views of newer generations read (not listed as "missing" on seed-era databases).
+NEWER_CORE_TABLES = (WorkflowNodeExecution,)

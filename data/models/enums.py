@@ -111,3 +111,33 @@ ENDED_RUN_STATUSES = frozenset(
         WorkflowRunStatus.PARTIAL_SUCCEEDED,
     }
 )
+
+
+class WorkspaceOwnerType(StrEnum):
+    """Who owns an `agent_workspaces` row (Dify 1.17+)."""
+
+    CONVERSATION = "conversation"  # an Agent App / chatflow conversation (conversations.id)
+    WORKFLOW_RUN = "workflow_run"  # one workflow run (workflow_runs.id), scope = node:binding
+    BUILD_DRAFT = "build_draft"  # one account's build draft (agent_config_drafts.id, debug_build)
+
+
+class LifecycleStatus(StrEnum):
+    """Status of a workspace, a workspace binding or a home snapshot (Dify 1.17+)."""
+
+    ACTIVE = "active"  # in use (or usable)
+    RETIRED = "retired"  # waiting for Dify's collector to destroy the backend resource and delete the row
+
+
+class DraftType(StrEnum):
+    """`agent_config_drafts.draft_type` (Dify 1.16+)."""
+
+    DRAFT = "draft"  # the shared console draft (draft_owner_key '')
+    DEBUG_BUILD = "debug_build"  # one account's build draft (draft_owner_key = account id)
+
+
+class ConfigVersionKind(StrEnum):
+    """What `agent_workspace_bindings.agent_config_version_id` names."""
+
+    SNAPSHOT = "snapshot"  # an agent_config_snapshots.id
+    DRAFT = "draft"  # the shared draft's id
+    BUILD_DRAFT = "build_draft"  # a debug_build draft's id

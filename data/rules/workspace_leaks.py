@@ -44,12 +44,8 @@ from sqlalchemy.orm import aliased
 
 from data.models import Agent, AgentConfigSnapshot, App, Conversation, WorkflowPause, WorkflowRun
 from data.models.enums import ENDED_RUN_STATUSES, AgentStatus
-from data.models.workspaces import (
-    AgentConfigDraft,
-    AgentHomeSnapshot,
-    AgentWorkspace,
-    AgentWorkspaceBinding,
-)
+from data.models.drafts import AgentConfigDraft
+from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
 
 W, B, H = AgentWorkspace, AgentWorkspaceBinding, AgentHomeSnapshot
 ENDED = tuple(sorted(s.value for s in ENDED_RUN_STATUSES))
@@ -73,19 +69,27 @@ class WorkspaceRuleContext:
     draft_home_ref: bool = True  # agent_config_drafts.home_snapshot_id exists
 
     @classmethod
-    def from_report(cls, report: Any, *, now: datetime, idle_days: int, uncollected_hours: int):
-        """From a `data.schema_check.SchemaReport` (its core tables plus the newer tables it found)."""
-        tables = set(report.core_tables) | {
-            t for t in getattr(report, "newer_features", ()) if "." not in t
-        }
-        if "agent_config_drafts" in getattr(report, "tables", ()):  # newer reports list every table
-            tables.add("agent_config_drafts")
+    def from_report(
+        cls, report: Any, *, now: datetime, idle_days: int, uncollected_hours: int
+    ) -> WorkspaceRuleContext:
+        """From a `data.schema_check.SchemaReport` (the core and optional agent tables it found)."""
+        names = (
+            "tenants",
+            "apps",
+            "conversations",
+            "workflow_runs",
+            "workflow_pauses",
+            "workflow_node_executions",
+            "agent_config_drafts",
+        )
         return cls(
             now=now,
             idle_days=idle_days,
             uncollected_hours=uncollected_hours,
-            tables=frozenset(tables),
+            tables=frozenset(t for t in names if report.has_table(t)),
             has_is_deleted=report.has_column("conversations", "is_deleted"),
+            snapshot_home_ref=report.has_column("agent_config_snapshots", "home_snapshot_id"),
+            draft_home_ref=report.has_column("agent_config_drafts", "home_snapshot_id"),
         )
 
     def has(self, table: str) -> bool:

@@ -25,12 +25,8 @@ from sqlalchemy.orm import aliased
 
 from data.masking import mask_session_snapshot, mask_text
 from data.models import Agent, AgentConfigSnapshot, App, Conversation, WorkflowPause, WorkflowRun
-from data.models.workspaces import (
-    AgentConfigDraft,
-    AgentHomeSnapshot,
-    AgentWorkspace,
-    AgentWorkspaceBinding,
-)
+from data.models.drafts import AgentConfigDraft
+from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
 from data.rules.workspace_leaks import (
     ACTIVE,
     OWNER_CONVERSATION,
@@ -851,7 +847,7 @@ def _callers(conn: sa.Connection, binding_id: str, w: WorkspaceRow | None, agent
         if hit:
             result.append(CallerPointer("conversation", hit, f"conversation {hit}"))
     if f.owner_type == OWNER_RUN and ctx.has("workflow_node_executions"):
-        from data.models.workspaces import WorkflowNodeExecution
+        from data.models.core import WorkflowNodeExecution
 
         for e in conn.execute(
             sa.select(WorkflowNodeExecution.id, WorkflowNodeExecution.node_id, WorkflowNodeExecution.status)
