@@ -69,9 +69,12 @@ def _add_sessions_parser(commands: argparse._SubParsersAction) -> None:
     sessions = commands.add_parser("sessions", help="runtime sessions / working environments: leak cleanup")
     actions = sessions.add_subparsers(dest="sessions_command", required=True, parser_class=_Parser)
     clean = actions.add_parser(
-        "clean", help="clean the ACTIVE sessions a leak rule matches (Dify 1.17+: retire working environments)"
+        "clean",
+        help="clean the ACTIVE sessions a leak rule matches (Dify 1.17+: retire working environments)",
     )
-    clean.add_argument("--rule", required=True, choices=tuple(dict.fromkeys((*RULE_NAMES, *WORKSPACE_RULE_NAMES))))
+    clean.add_argument(
+        "--rule", required=True, choices=tuple(dict.fromkeys((*RULE_NAMES, *WORKSPACE_RULE_NAMES)))
+    )
     clean.add_argument("--tenant", type=_uuid_arg, help="only this workspace")
     clean.add_argument("--older-than", type=_duration_arg, help="updated_at older than e.g. 7d, 12h, 30m")
     clean.add_argument("--reason", required=True, help="why (recorded in the audit log)")
@@ -92,7 +95,9 @@ def _add_sessions_parser(commands: argparse._SubParsersAction) -> None:
     collect.add_argument("--actor", help="who (audited as cli:<name>); default: the OS user")
     collect_mode = collect.add_mutually_exclusive_group(required=True)
     collect_mode.add_argument("--dry-run", action="store_true", help="show the messages only: send nothing")
-    collect_mode.add_argument("--yes", action="store_true", help="send (needs AGENT_DESK_ALLOW_WRITES off the demo)")
+    collect_mode.add_argument(
+        "--yes", action="store_true", help="send (needs AGENT_DESK_ALLOW_WRITES off the demo)"
+    )
     collect.add_argument("--limit", type=int, default=10_000, help="at most N rows (default 10,000)")
 
 
@@ -222,11 +227,16 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
 
             workspaces = cli_workspaces.is_workspaces_generation(conn, report)
         if workspaces:
-            command = cli_workspaces.cmd_collect if args.sessions_command == "collect" else cli_workspaces.cmd_clean
+            command = (
+                cli_workspaces.cmd_collect if args.sessions_command == "collect" else cli_workspaces.cmd_clean
+            )
             return command(args, settings, engine, report, actor, block)
         if args.sessions_command == "collect" or args.rule not in RULE_NAMES or args.collect:
-            print("error: this database holds runtime sessions (Dify 1.15/1.16): `collect`, `--collect` and "
-                  f"the rules {', '.join(sorted(set(cli_workspaces.WORKSPACE_ONLY)))} are for Dify 1.17+", file=sys.stderr)
+            print(
+                "error: this database holds runtime sessions (Dify 1.15/1.16): `collect`, `--collect` and "
+                f"the rules {', '.join(sorted(set(cli_workspaces.WORKSPACE_ONLY)))} are for Dify 1.17+",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         if not report.has_sessions:
             print(f"refused: {report.runtime_unavailable()}", file=sys.stderr)

@@ -45,7 +45,14 @@ def _print_preview(preview: Any) -> None:
         print(f"warning: {warning}")
 
 
-def cmd_clean(args: argparse.Namespace, settings: Settings, engine: sa.Engine, report: Any, actor: Any, block: str | None) -> int:
+def cmd_clean(
+    args: argparse.Namespace,
+    settings: Settings,
+    engine: sa.Engine,
+    report: Any,
+    actor: Any,
+    block: str | None,
+) -> int:
     from data.actor import NotAllowed, WritesDisabled
     from data.models import naive_utc_now
     from data.rules.workspace_leaks import RETIRE_RULES
@@ -56,7 +63,11 @@ def cmd_clean(args: argparse.Namespace, settings: Settings, engine: sa.Engine, r
     if args.rule not in RETIRE_RULES:
         print(
             f"error: on Dify 1.17+ `clean` retires rows of {', '.join(RETIRE_RULES)}; "
-            + ("`uncollected` rows are already retired: use `sessions collect`" if args.rule == "uncollected" else f"`{args.rule}` is a runtime-session rule"),
+            + (
+                "`uncollected` rows are already retired: use `sessions collect`"
+                if args.rule == "uncollected"
+                else f"`{args.rule}` is a runtime-session rule"
+            ),
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -64,10 +75,23 @@ def cmd_clean(args: argparse.Namespace, settings: Settings, engine: sa.Engine, r
     ctx = rule_context(report, settings, now)
     updated_before = now - args.older_than if args.older_than else None
     with engine.connect() as conn:
-        targets = collect_rule_targets(conn, args.rule, ctx, tenant_id=args.tenant, updated_before=updated_before, cap=args.limit)
-        flt = {"rule": args.rule, **({"tenant": args.tenant} if args.tenant else {}), **({"updated_before": updated_before.isoformat(sep=" ")} if updated_before else {})}
+        targets = collect_rule_targets(
+            conn, args.rule, ctx, tenant_id=args.tenant, updated_before=updated_before, cap=args.limit
+        )
+        flt = {
+            "rule": args.rule,
+            **({"tenant": args.tenant} if args.tenant else {}),
+            **({"updated_before": updated_before.isoformat(sep=" ")} if updated_before else {}),
+        }
         source = {**flt, "limit": args.limit, "complete": targets.complete, "via": "cli"}
-        preview = preview_retire(conn, ctx, workspace_ids=targets.workspace_ids, binding_ids=targets.binding_ids, source=source, rule=args.rule)
+        preview = preview_retire(
+            conn,
+            ctx,
+            workspace_ids=targets.workspace_ids,
+            binding_ids=targets.binding_ids,
+            source=source,
+            rule=args.rule,
+        )
     print("filter: " + ", ".join(f"{k}={v}" for k, v in flt.items()))
     print(f"requested: {preview.count}" + ("" if targets.complete else f" (limit {args.limit:,} reached)"))
     _print_preview(preview)
@@ -75,8 +99,16 @@ def cmd_clean(args: argparse.Namespace, settings: Settings, engine: sa.Engine, r
         print("nothing to retire" + ("" if args.dry_run else "\ntransitioned: 0\nskipped: 0"))
         return EXIT_OK
     if args.dry_run:
-        lines = [f"  would retire workspace {u.workspace_id}" for u in preview.units if u.retire_workspace or u.workspace_follows]
-        lines += [f"  would clear active_guard of workspace {u.workspace_id}" for u in preview.units if u.repair_guard]
+        lines = [
+            f"  would retire workspace {u.workspace_id}"
+            for u in preview.units
+            if u.retire_workspace or u.workspace_follows
+        ]
+        lines += [
+            f"  would clear active_guard of workspace {u.workspace_id}"
+            for u in preview.units
+            if u.repair_guard
+        ]
         lines += [f"  would retire binding {b}" for b in preview.binding_ids]
         for line in lines[:SHOWN]:
             print(line)
@@ -96,13 +128,22 @@ def cmd_clean(args: argparse.Namespace, settings: Settings, engine: sa.Engine, r
             collect = collect_after_retire(engine, actor, args.reason, collector)
     try:
         result = apply_retire(
-            engine, actor, preview, ctx, reason=args.reason, block_reason=block, batch_size=settings.cleanup_batch_size, collect=collect
+            engine,
+            actor,
+            preview,
+            ctx,
+            reason=args.reason,
+            block_reason=block,
+            batch_size=settings.cleanup_batch_size,
+            collect=collect,
         )
     except (NotAllowed, WritesDisabled, AuditUnavailable) as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print(f"transitioned: {len(result.transitioned)}")
-    print(f"  workspaces retired: {len(result.retired_workspaces)}, bindings retired: {len(result.retired_bindings)}, guards cleared: {len(result.guards_cleared)}")
+    print(
+        f"  workspaces retired: {len(result.retired_workspaces)}, bindings retired: {len(result.retired_bindings)}, guards cleared: {len(result.guards_cleared)}"
+    )
     reasons = ", ".join(f"{why}: {len(ids)}" for why, ids in result.skipped)
     print(f"skipped: {result.skipped_count}" + (f" ({reasons})" if reasons else ""))
     print(f"audit action: {result.action_id}")
@@ -116,18 +157,33 @@ def cmd_clean(args: argparse.Namespace, settings: Settings, engine: sa.Engine, r
         for error in result.collection_errors:
             print(f"warning: collection failed: {error}", file=sys.stderr)
     if result.error:
-        print(f"error: {result.error}; {len(result.not_processed):,} not processed: run again", file=sys.stderr)
+        print(
+            f"error: {result.error}; {len(result.not_processed):,} not processed: run again", file=sys.stderr
+        )
         return EXIT_PROBLEMS
     return EXIT_OK
 
 
-def cmd_collect(args: argparse.Namespace, settings: Settings, engine: sa.Engine, report: Any, actor: Any, block: str | None) -> int:
+def cmd_collect(
+    args: argparse.Namespace,
+    settings: Settings,
+    engine: sa.Engine,
+    report: Any,
+    actor: Any,
+    block: str | None,
+) -> int:
     from datetime import timedelta
 
     from data.actor import NotAllowed, WritesDisabled
     from data.models import naive_utc_now
     from data.services.audit import AuditUnavailable
-    from data.services.collector import NO_BROKER_NOTICE, Collector, CollectorUnavailable, collect_again, plan_collect_again
+    from data.services.collector import (
+        NO_BROKER_NOTICE,
+        Collector,
+        CollectorUnavailable,
+        collect_again,
+        plan_collect_again,
+    )
     from data.stores.workspaces import collect_rule_targets
 
     now = naive_utc_now()
@@ -135,16 +191,26 @@ def cmd_collect(args: argparse.Namespace, settings: Settings, engine: sa.Engine,
     older = args.older_than or timedelta(hours=settings.uncollected_hours)
     collector = Collector.from_settings(settings)
     with engine.connect() as conn:
-        targets = collect_rule_targets(conn, "uncollected", ctx, tenant_id=args.tenant, retired_before=now - older, cap=args.limit)
+        targets = collect_rule_targets(
+            conn, "uncollected", ctx, tenant_id=args.tenant, retired_before=now - older, cap=args.limit
+        )
         ws_tenant = {r.id: r.tenant_id for r in _tenants(conn, targets)}
         grouped: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for kind, ids in (("workspace_ids", targets.workspace_ids), ("binding_ids", targets.binding_ids), ("home_snapshot_ids", targets.home_ids)):
+        for kind, ids in (
+            ("workspace_ids", targets.workspace_ids),
+            ("binding_ids", targets.binding_ids),
+            ("home_snapshot_ids", targets.home_ids),
+        ):
             for i in ids:
                 grouped[ws_tenant[i]][kind].append(i)
         plans = {t: plan_collect_again(conn, tenant_id=t, **ids) for t, ids in grouped.items()}
-    print(f"filter: rule=uncollected, older_than={older}" + (f", tenant={args.tenant}" if args.tenant else ""))
+    print(
+        f"filter: rule=uncollected, older_than={older}" + (f", tenant={args.tenant}" if args.tenant else "")
+    )
     print(f"requested: {targets.count}" + ("" if targets.complete else f" (limit {args.limit:,} reached)"))
-    print(f"  workspaces: {len(targets.workspace_ids)}, bindings: {len(targets.binding_ids)}, home snapshots: {len(targets.home_ids)}")
+    print(
+        f"  workspaces: {len(targets.workspace_ids)}, bindings: {len(targets.binding_ids)}, home snapshots: {len(targets.home_ids)}"
+    )
     messages = [b for p in plans.values() for b in p.batches]
     print(f"messages: {len(messages)}")
     if not messages:
@@ -164,7 +230,15 @@ def cmd_collect(args: argparse.Namespace, settings: Settings, engine: sa.Engine,
     sent = failed = 0
     try:
         for tenant, ids in grouped.items():
-            result = collect_again(engine, actor=actor, tenant_id=tenant, reason=args.reason, collector=collector, block_reason=block, **ids)
+            result = collect_again(
+                engine,
+                actor=actor,
+                tenant_id=tenant,
+                reason=args.reason,
+                collector=collector,
+                block_reason=block,
+                **ids,
+            )
             sent += len(result.sent)
             failed += len(result.failed)
             for e in result.enqueued:
@@ -183,8 +257,14 @@ def _tenants(conn: sa.Connection, targets: Any) -> list[Any]:
     from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
 
     rows: list[Any] = []
-    for model, ids in ((AgentWorkspace, targets.workspace_ids), (AgentWorkspaceBinding, targets.binding_ids), (AgentHomeSnapshot, targets.home_ids)):
+    for model, ids in (
+        (AgentWorkspace, targets.workspace_ids),
+        (AgentWorkspaceBinding, targets.binding_ids),
+        (AgentHomeSnapshot, targets.home_ids),
+    ):
         ids = list(ids)
         for start in range(0, len(ids), 500):
-            rows += conn.execute(sa.select(model.id, model.tenant_id).where(model.id.in_(ids[start : start + 500]))).all()
+            rows += conn.execute(
+                sa.select(model.id, model.tenant_id).where(model.id.in_(ids[start : start + 500]))
+            ).all()
     return rows

@@ -7,6 +7,7 @@ NOT NULL column a case does not care about gets a neutral value (`insert`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -44,10 +45,8 @@ def v7(at: datetime) -> str:
 def _neutral(column: sa.Column) -> Any:
     kind = column.type
     python = None
-    try:
+    with contextlib.suppress(NotImplementedError, AttributeError):
         python = kind.python_type
-    except (NotImplementedError, AttributeError):
-        pass
     name = type(kind).__name__.lower()
     if "uuid" in name:
         return str(uuid.uuid4())
@@ -89,8 +88,16 @@ SNAPSHOT_DOC = json.dumps(
     {
         "schema_version": 1,
         "layers": [
-            {"name": "history", "lifecycle_state": "suspended", "runtime_state": {"messages": ["planted private chat"]}},
-            {"name": "files", "lifecycle_state": "active", "runtime_state": {"token": "sk-planted-secret-0001"}},
+            {
+                "name": "history",
+                "lifecycle_state": "suspended",
+                "runtime_state": {"messages": ["planted private chat"]},
+            },
+            {
+                "name": "files",
+                "lifecycle_state": "active",
+                "runtime_state": {"token": "sk-planted-secret-0001"},
+            },
         ],
     }
 )
@@ -117,9 +124,25 @@ def plant(conn: sa.Connection, *, tenant: str | None = None) -> Planted:
     if tenant is None:
         tenant = insert(conn, Tenant, id=str(uuid.uuid4()), name="Planted workspace")
     app = insert(conn, App, id=str(uuid.uuid4()), tenant_id=tenant, name="Planted app", mode="agent-chat")
-    agent = insert(conn, Agent, id=v7(NOW - timedelta(days=90)), tenant_id=tenant, name="Planted agent", status="active")
-    archived = insert(conn, Agent, id=v7(NOW - timedelta(days=89)), tenant_id=tenant, name="Archived agent", status="archived")
-    snapshot = insert(conn, AgentConfigSnapshot, id=v7(NOW - timedelta(days=80)), tenant_id=tenant, agent_id=agent, version=1)
+    agent = insert(
+        conn, Agent, id=v7(NOW - timedelta(days=90)), tenant_id=tenant, name="Planted agent", status="active"
+    )
+    archived = insert(
+        conn,
+        Agent,
+        id=v7(NOW - timedelta(days=89)),
+        tenant_id=tenant,
+        name="Archived agent",
+        status="archived",
+    )
+    snapshot = insert(
+        conn,
+        AgentConfigSnapshot,
+        id=v7(NOW - timedelta(days=80)),
+        tenant_id=tenant,
+        agent_id=agent,
+        version=1,
+    )
     p = Planted(tenant, app, agent, archived)
     clock = [NOW - timedelta(days=60)]
 
@@ -128,46 +151,128 @@ def plant(conn: sa.Connection, *, tenant: str | None = None) -> Planted:
         return clock[0]
 
     def conversation(*, deleted: bool = False) -> str:
-        return insert(conn, Conversation, id=str(uuid.uuid4()), app_id=app, name="chat", mode="agent-chat",
-                      inputs={}, status="normal", from_source="api", is_deleted=deleted)
+        return insert(
+            conn,
+            Conversation,
+            id=str(uuid.uuid4()),
+            app_id=app,
+            name="chat",
+            mode="agent-chat",
+            inputs={},
+            status="normal",
+            from_source="api",
+            is_deleted=deleted,
+        )
 
     def run(status: str, *, pause: bool = False) -> str:
         rid = str(uuid.uuid4())
-        insert(conn, WorkflowRun, id=rid, tenant_id=tenant, app_id=app, workflow_id=str(uuid.uuid4()), type="workflow",
-               triggered_from="app-run", version="v1", status=status, created_by_role="account", created_by=str(uuid.uuid4()))
+        insert(
+            conn,
+            WorkflowRun,
+            id=rid,
+            tenant_id=tenant,
+            app_id=app,
+            workflow_id=str(uuid.uuid4()),
+            type="workflow",
+            triggered_from="app-run",
+            version="v1",
+            status=status,
+            created_by_role="account",
+            created_by=str(uuid.uuid4()),
+        )
         if pause:
-            insert(conn, WorkflowPause, id=str(uuid.uuid4()), workflow_id=str(uuid.uuid4()), workflow_run_id=rid,
-                   state_object_key="k", resumed_at=None)
+            insert(
+                conn,
+                WorkflowPause,
+                id=str(uuid.uuid4()),
+                workflow_id=str(uuid.uuid4()),
+                workflow_run_id=rid,
+                state_object_key="k",
+                resumed_at=None,
+            )
         return rid
 
     def draft() -> str:
-        return insert(conn, AgentConfigDraft, id=v7(tick()), tenant_id=tenant, agent_id=agent, draft_type="debug_build",
-                      account_id=str(uuid.uuid4()), draft_owner_key=str(uuid.uuid4()), config_snapshot="{}")
+        return insert(
+            conn,
+            AgentConfigDraft,
+            id=v7(tick()),
+            tenant_id=tenant,
+            agent_id=agent,
+            draft_type="debug_build",
+            account_id=str(uuid.uuid4()),
+            draft_owner_key=str(uuid.uuid4()),
+            config_snapshot="{}",
+        )
 
-    def workspace(name: str, rule: str | None, owner_type: str, owner_id: str, *, status: str = "active",
-                  guard: int | None | str = "auto", retired_at: datetime | None = None, app_id: str | None = None) -> str:
+    def workspace(
+        name: str,
+        rule: str | None,
+        owner_type: str,
+        owner_id: str,
+        *,
+        status: str = "active",
+        guard: int | str | None = "auto",
+        retired_at: datetime | None = None,
+        app_id: str | None = None,
+    ) -> str:
         at = tick()
         wid = v7(at)
-        insert(conn, W, id=wid, tenant_id=tenant, app_id=app_id or app, owner_type=owner_type, owner_id=owner_id,
-               owner_scope_key="root" if owner_type != "workflow_run" else f"node_{name}:{uuid.uuid4()}",
-               backend_workspace_ref=f"sandbox-{name}", status=status,
-               active_guard=(1 if status == "active" else None) if guard == "auto" else guard,
-               retired_at=retired_at, created_at=at, updated_at=at)
+        insert(
+            conn,
+            W,
+            id=wid,
+            tenant_id=tenant,
+            app_id=app_id or app,
+            owner_type=owner_type,
+            owner_id=owner_id,
+            owner_scope_key="root" if owner_type != "workflow_run" else f"node_{name}:{uuid.uuid4()}",
+            backend_workspace_ref=f"sandbox-{name}",
+            status=status,
+            active_guard=(1 if status == "active" else None) if guard == "auto" else guard,
+            retired_at=retired_at,
+            created_at=at,
+            updated_at=at,
+        )
         p.workspaces[wid] = rule
         p.names[f"w:{name}"] = wid
         return wid
 
-    def binding(name: str, rule: str | None, wid: str, *, status: str = "active", updated: datetime | None = None,
-                retired_at: datetime | None = None, agent_id: str | None = None, pending_form: bool = False,
-                pending_tool: bool = False, created: datetime | None = None) -> str:
+    def binding(
+        name: str,
+        rule: str | None,
+        wid: str,
+        *,
+        status: str = "active",
+        updated: datetime | None = None,
+        retired_at: datetime | None = None,
+        agent_id: str | None = None,
+        pending_form: bool = False,
+        pending_tool: bool = False,
+        created: datetime | None = None,
+    ) -> str:
         at = created or tick()
         bid = v7(at)
-        insert(conn, B, id=bid, tenant_id=tenant, app_id=app, workspace_id=wid, agent_id=agent_id or agent,
-               base_home_snapshot_id=None, agent_config_version_id=snapshot, agent_config_version_kind="snapshot",
-               backend_binding_ref=f"binding-{name}", session_snapshot=SNAPSHOT_DOC, status=status,
-               retired_at=retired_at, pending_form_id=str(uuid.uuid4()) if pending_form else None,
-               pending_tool_call_id="call_planted" if pending_tool else None, created_at=at,
-               updated_at=updated or NOW - timedelta(hours=1))
+        insert(
+            conn,
+            B,
+            id=bid,
+            tenant_id=tenant,
+            app_id=app,
+            workspace_id=wid,
+            agent_id=agent_id or agent,
+            base_home_snapshot_id=None,
+            agent_config_version_id=snapshot,
+            agent_config_version_kind="snapshot",
+            backend_binding_ref=f"binding-{name}",
+            session_snapshot=SNAPSHOT_DOC,
+            status=status,
+            retired_at=retired_at,
+            pending_form_id=str(uuid.uuid4()) if pending_form else None,
+            pending_tool_call_id="call_planted" if pending_tool else None,
+            created_at=at,
+            updated_at=updated or NOW - timedelta(hours=1),
+        )
         p.bindings[bid] = rule
         p.names[f"b:{name}"] = bid
         return bid
@@ -211,10 +316,23 @@ def plant(conn: sa.Connection, *, tenant: str | None = None) -> Planted:
     workspace("empty", "inconsistent", "conversation", conversation())
     w = workspace("guard_null", "inconsistent", "conversation", conversation(), guard=None)
     binding("in_guard_null", None, w)
-    workspace("retired_guard", "inconsistent", "conversation", conversation(), status="retired", guard=1,
-              retired_at=recent_retired)
-    w = workspace("retired_with_active", None, "conversation", conversation(), status="retired",
-                  retired_at=recent_retired)
+    workspace(
+        "retired_guard",
+        "inconsistent",
+        "conversation",
+        conversation(),
+        status="retired",
+        guard=1,
+        retired_at=recent_retired,
+    )
+    w = workspace(
+        "retired_with_active",
+        None,
+        "conversation",
+        conversation(),
+        status="retired",
+        retired_at=recent_retired,
+    )
     binding("active_in_retired", "inconsistent", w)
     w = workspace("dup", None, "conversation", conversation())
     binding("dup_old", "inconsistent", w)
@@ -228,10 +346,18 @@ def plant(conn: sa.Connection, *, tenant: str | None = None) -> Planted:
     w = workspace("draft_ok", None, "build_draft", draft())
     binding("draft_ok", None, w)
     # uncollected: retired 3 days ago; retired an hour ago is not.
-    w = workspace("uncollected", "uncollected", "conversation", conversation(deleted=True), status="retired",
-                  retired_at=old_retired)
+    w = workspace(
+        "uncollected",
+        "uncollected",
+        "conversation",
+        conversation(deleted=True),
+        status="retired",
+        retired_at=old_retired,
+    )
     binding("uncollected", "uncollected", w, status="retired", retired_at=old_retired)
-    w = workspace("recently_retired", None, "conversation", conversation(), status="retired", retired_at=recent_retired)
+    w = workspace(
+        "recently_retired", None, "conversation", conversation(), status="retired", retired_at=recent_retired
+    )
     binding("recently_retired", None, w, status="retired", retired_at=recent_retired)
     # A plain live chat.
     w = workspace("live", None, "conversation", conversation())
@@ -243,10 +369,27 @@ def plant(conn: sa.Connection, *, tenant: str | None = None) -> Planted:
         ("home_recent", None, "retired", recent_retired, False),
         ("home_active", None, "active", None, False),
     ):
-        hid = insert(conn, H, id=v7(tick()), tenant_id=tenant, agent_id=agent, snapshot_ref=f"ref-{name}",
-                     status=status, retired_at=retired, created_at=NOW - timedelta(days=10))
+        hid = insert(
+            conn,
+            H,
+            id=v7(tick()),
+            tenant_id=tenant,
+            agent_id=agent,
+            snapshot_ref=f"ref-{name}",
+            status=status,
+            retired_at=retired,
+            created_at=NOW - timedelta(days=10),
+        )
         if referenced:
-            insert(conn, AgentConfigSnapshot, id=v7(tick()), tenant_id=tenant, agent_id=agent, version=2, home_snapshot_id=hid)
+            insert(
+                conn,
+                AgentConfigSnapshot,
+                id=v7(tick()),
+                tenant_id=tenant,
+                agent_id=agent,
+                version=2,
+                home_snapshot_id=hid,
+            )
         p.homes[hid] = rule
         p.names[f"h:{name}"] = hid
     return p

@@ -23,7 +23,13 @@ from data.models.generations import WORKSPACES
 from data.params import parse_params
 from data.rules.workspace_leaks import OWNER_TYPES, RULE_NAMES, RULES, STATUSES, WorkspaceRuleContext
 from data.services import audit as audit_service
-from data.services.retire import RetirePreview, RetireResult, apply_retire, collect_after_retire, preview_retire
+from data.services.retire import (
+    RetirePreview,
+    RetireResult,
+    apply_retire,
+    collect_after_retire,
+    preview_retire,
+)
 from data.services.workspace_reveal import reveal_binding_history
 from data.stores import audit as audit_store
 from data.stores import workspaces as store
@@ -92,10 +98,17 @@ class _View:
 
     # --- retire: preview -> dialog -> result ----------------------------------------------------------
 
-    def start_preview(self, *, workspaces: list[str] = (), bindings: list[str] = (), source: dict, rule=None) -> None:
+    def start_preview(
+        self, *, workspaces: list[str] = (), bindings: list[str] = (), source: dict, rule=None
+    ) -> None:
         with context.engines().write.connect() as conn:
             preview = preview_retire(
-                conn, self.ctx, workspace_ids=list(workspaces), binding_ids=list(bindings), source=source, rule=rule
+                conn,
+                self.ctx,
+                workspace_ids=list(workspaces),
+                binding_ids=list(bindings),
+                source=source,
+                rule=rule,
             )
         st.session_state[PENDING] = preview
         st.session_state.pop(RESULT, None)
@@ -122,9 +135,16 @@ class _View:
             st.dataframe(pd.DataFrame(preview.per_rule, columns=["rule", "requested rows"]), hide_index=True)
             for warning in preview.warnings:
                 st.warning(md_escape(warning), icon="⚠️")
-            with st.expander(f"The ids ({len(preview.workspace_ids):,} workspaces, {len(preview.binding_ids):,} bindings)"):
+            with st.expander(
+                f"The ids ({len(preview.workspace_ids):,} workspaces, {len(preview.binding_ids):,} bindings)"
+            ):
                 st.code(
-                    "\n".join([*(f"workspace {i}" for i in preview.workspace_ids), *(f"binding {i}" for i in preview.binding_ids)])
+                    "\n".join(
+                        [
+                            *(f"workspace {i}" for i in preview.workspace_ids),
+                            *(f"binding {i}" for i in preview.binding_ids),
+                        ]
+                    )
                     or "(none)",
                     language=None,
                 )
@@ -132,7 +152,9 @@ class _View:
             threshold = view.settings.cleanup_confirm_above
             typed_ok = True
             if preview.count > threshold:
-                typed = st.text_input(f"Type the number of rows ({preview.count}) to confirm", key="ws_retire_typed")
+                typed = st.text_input(
+                    f"Type the number of rows ({preview.count}) to confirm", key="ws_retire_typed"
+                )
                 typed_ok = typed.strip().replace(",", "") == str(preview.count)
             from data.services.collector import NO_BROKER_NOTICE, Collector
 
@@ -150,7 +172,9 @@ class _View:
             if blocked:
                 st.info(md_escape(f"Retire is disabled: {blocked}"))
             ready = preview.count > 0 and bool(reason.strip()) and typed_ok and not blocked
-            if st.button(f"Retire {preview.count:,} rows", type="primary", disabled=not ready, key="ws_retire_confirm"):
+            if st.button(
+                f"Retire {preview.count:,} rows", type="primary", disabled=not ready, key="ws_retire_confirm"
+            ):
                 bar = st.progress(0.0, text="Retiring…")
                 engine = context.engines().write
                 try:
@@ -162,7 +186,9 @@ class _View:
                         reason=reason,
                         block_reason=context.write_block_reason(view.actor),
                         batch_size=view.settings.cleanup_batch_size,
-                        progress=lambda done, total: bar.progress(done / max(total, 1), text=f"{done:,} / {total:,}"),
+                        progress=lambda done, total: bar.progress(
+                            done / max(total, 1), text=f"{done:,} / {total:,}"
+                        ),
                         collect=collect_after_retire(engine, view.actor, reason, collector) if send else None,
                     )
                 except (NotAllowed, WritesDisabled, ValueError, audit_service.AuditUnavailable) as exc:
@@ -184,16 +210,28 @@ class _View:
             + "."
         )
         if result.error:
-            st.error(md_escape(f"{summary} {result.error}. {len(result.not_processed):,} not processed: run again."))
+            st.error(
+                md_escape(
+                    f"{summary} {result.error}. {len(result.not_processed):,} not processed: run again."
+                )
+            )
         else:
             st.success(md_escape(summary))
         outcomes = [e for batch in result.collection for e in batch]
         if outcomes:
             sent = sum(1 for e in outcomes if e.outcome.sent)
-            st.caption(md_escape(f"Collection: {sent} messages sent, {len(outcomes) - sent} failed (see the audit log)."))
+            st.caption(
+                md_escape(
+                    f"Collection: {sent} messages sent, {len(outcomes) - sent} failed (see the audit log)."
+                )
+            )
         for error in result.collection_errors:
             st.warning(md_escape(f"Collection failed (the retire stays): {error}"))
-        st.page_link("app_pages/audit.py", label="Open this action in the audit log", query_params={"target": result.action_id})
+        st.page_link(
+            "app_pages/audit.py",
+            label="Open this action in the audit log",
+            query_params={"target": result.action_id},
+        )
         if st.button("Dismiss", key="ws_retire_dismiss"):
             st.session_state.pop(RESULT, None)
             st.rerun()
@@ -204,7 +242,11 @@ class _View:
         detail = context.read(store.get_binding, binding_id, self.ctx)
         st.title("Workspace binding")
         back = {k: v for k, v in self.values.items() if k not in ("session", "after", "before")}
-        st.page_link("app_pages/sessions.py", label="← Working environments", query_params={k: str(v) for k, v in back.items()})
+        st.page_link(
+            "app_pages/sessions.py",
+            label="← Working environments",
+            query_params={k: str(v) for k, v in back.items()},
+        )
         if detail is None:
             st.warning(md_escape(f"No workspace binding has id {binding_id}."))
             return
@@ -218,7 +260,9 @@ class _View:
             literal("Status", row.status)
             literal("Rule", row.rule or "none")
             if row.protected:
-                st.warning("Protected: a form or tool call is pending, or its run is running or paused. No rule applies.")
+                st.warning(
+                    "Protected: a form or tool call is pending, or its run is running or paused. No rule applies."
+                )
         with cols[1]:
             literal("App", f"{row.app_name or '(no app row)'} · {row.app_id}")
             literal("Agent", f"{row.agent_name or '(no agent row)'} · {row.facts.agent_status or 'missing'}")
@@ -232,7 +276,11 @@ class _View:
             literal("Retired", utc(row.retired_at) or "—")
             literal("Snapshot size", f"{row.snapshot_chars:,} characters")
         if detail.workspace is not None:
-            st.page_link("app_pages/sessions.py", label="Open its workspace", query_params={"workspace": row.workspace_id})
+            st.page_link(
+                "app_pages/sessions.py",
+                label="Open its workspace",
+                query_params={"workspace": row.workspace_id},
+            )
         if row.facts.agent_status is not None:
             st.page_link("app_pages/agent.py", label="Open the agent", query_params={"agent": row.agent_id})
         st.subheader("Who points at this binding")
@@ -241,12 +289,16 @@ class _View:
             hide_index=True,
             width="stretch",
         )
-        st.caption("Found through the workspace's owner (the pointer columns have no index). A dangling pointer on a finished caller is normal.")
+        st.caption(
+            "Found through the workspace's owner (the pointer columns have no index). A dangling pointer on a finished caller is normal."
+        )
         st.subheader("Layers")
         if row.layers.error:
             st.error(md_escape(f"The stored snapshot is not usable: {row.layers.error}"))
         st.dataframe(
-            pd.DataFrame([(x.name, x.state) for x in row.layers.layers], columns=["layer", "lifecycle state"]),
+            pd.DataFrame(
+                [(x.name, x.state) for x in row.layers.layers], columns=["layer", "lifecycle state"]
+            ),
             hide_index=True,
         )
         with st.expander("Session snapshot (runtime state collapsed; masked)"):
@@ -260,7 +312,9 @@ class _View:
         blocked = self.retire_block(row.tenant_id)
         if row.status != "active":
             st.caption("This binding is not active: nothing to retire.")
-        elif st.button("Preview retiring this binding", disabled=blocked is not None, help=blocked, key="ws_retire_one"):
+        elif st.button(
+            "Preview retiring this binding", disabled=blocked is not None, help=blocked, key="ws_retire_one"
+        ):
             self.start_preview(bindings=[row.id], source={"selection": 1, "binding": row.id})
         if blocked:
             st.caption(md_escape(f"Retire is disabled: {blocked}"))
@@ -271,7 +325,11 @@ class _View:
         revealed = st.session_state.get(REVEALED, {})
         with st.expander("Conversation history (user content: opening it is recorded in the audit log)"):
             if row.id in revealed:
-                st.caption(md_escape(f"Revealed for you; audit action {revealed[row.id].action_id}. Secrets stay masked."))
+                st.caption(
+                    md_escape(
+                        f"Revealed for you; audit action {revealed[row.id].action_id}. Secrets stay masked."
+                    )
+                )
                 st.code(json.dumps(revealed[row.id].snapshot, indent=2, ensure_ascii=False), language="json")
                 return
             why_not = None
@@ -280,14 +338,26 @@ class _View:
             elif self.block:
                 why_not = self.block
             elif not self.actor.can(Role.ADMIN, tenant_id=row.tenant_id):
-                why_not = f"only admins may open a conversation history (your role: {self.actor.role.name.lower()})"
-            reason = st.text_input("Reason for opening it (required)", key="ws_reveal_reason", disabled=why_not is not None)
+                why_not = (
+                    f"only admins may open a conversation history (your role: {self.actor.role.name.lower()})"
+                )
+            reason = st.text_input(
+                "Reason for opening it (required)", key="ws_reveal_reason", disabled=why_not is not None
+            )
             if why_not:
                 st.caption(md_escape(f"Not available: {why_not}"))
-            if st.button("Reveal history (audited)", disabled=why_not is not None or not reason.strip(), key="ws_reveal"):
+            if st.button(
+                "Reveal history (audited)",
+                disabled=why_not is not None or not reason.strip(),
+                key="ws_reveal",
+            ):
                 try:
                     result = reveal_binding_history(
-                        context.engines().write, self.actor, row.id, reason=reason, block_reason=context.write_block_reason(self.actor)
+                        context.engines().write,
+                        self.actor,
+                        row.id,
+                        reason=reason,
+                        block_reason=context.write_block_reason(self.actor),
                     )
                 except (NotAllowed, WritesDisabled, ValueError, LookupError) as exc:
                     st.error(md_escape(f"Refused: {exc}"))
@@ -341,7 +411,9 @@ class _View:
             literal("Status", f.status)
             literal("Rule", w.rule or "none")
             if w.protected:
-                st.warning("Protected: a binding waits for a form or tool call, or its run is running or paused.")
+                st.warning(
+                    "Protected: a binding waits for a form or tool call, or its run is running or paused."
+                )
         with cols[1]:
             literal("App", f.app_id)
             literal("Active guard", "NULL" if f.active_guard is None else f.active_guard)
@@ -357,7 +429,12 @@ class _View:
         st.subheader("Retire")
         blocked = self.retire_block(f.tenant_id)
         if f.status == "active" or f.active_guard is not None:
-            if st.button("Preview retiring this workspace", disabled=blocked is not None, help=blocked, key="ws_retire_workspace"):
+            if st.button(
+                "Preview retiring this workspace",
+                disabled=blocked is not None,
+                help=blocked,
+                key="ws_retire_workspace",
+            ):
                 self.start_preview(workspaces=[f.id], source={"selection": 1, "workspace": f.id})
         else:
             st.caption("This workspace is retired: nothing to retire.")
@@ -391,7 +468,23 @@ class _View:
                 }
                 for r in rows
             ],
-            columns=["open", "owner", "app", "agent", "version", "status", "workspace status", "rule", "pending", "age", "updated", "retired", "layers", "workspace", "id"],
+            columns=[
+                "open",
+                "owner",
+                "app",
+                "agent",
+                "version",
+                "status",
+                "workspace status",
+                "rule",
+                "pending",
+                "age",
+                "updated",
+                "retired",
+                "layers",
+                "workspace",
+                "id",
+            ],
         )
         ids = [r.id for r in rows]
         key = f"{key_prefix}-" + hashlib.sha1("|".join(ids).encode()).hexdigest()[:12]
@@ -415,14 +508,27 @@ class _View:
             app = cols[1].text_input("App id", value=str(v.get("app") or ""))
             agent = cols[2].text_input("Agent id", value=str(v.get("agent") or ""))
             chosen = {}
-            for col, name, options in ((cols[3], "owner", OWNER_TYPES), (cols[4], "status", STATUSES), (cols[5], "rule", RULE_NAMES)):
+            for col, name, options in (
+                (cols[3], "owner", OWNER_TYPES),
+                (cols[4], "status", STATUSES),
+                (cols[5], "rule", RULE_NAMES),
+            ):
                 opts = [None, *options, *([v[name]] if v.get(name) not in (None, *options) else [])]
-                chosen[name] = col.selectbox(name.capitalize(), opts, index=opts.index(v.get(name)), format_func=lambda x: "any" if x is None else x)
+                chosen[name] = col.selectbox(
+                    name.capitalize(),
+                    opts,
+                    index=opts.index(v.get(name)),
+                    format_func=lambda x: "any" if x is None else x,
+                )
             cols2 = st.columns([2, 2, 2, 1, 1])
-            workspace = cols2[0].text_input("Workspace id (agent_workspaces)", value=str(v.get("workspace") or ""))
+            workspace = cols2[0].text_input(
+                "Workspace id (agent_workspaces)", value=str(v.get("workspace") or "")
+            )
             run = cols2[1].text_input("Workflow run id", value=str(v.get("run") or ""))
             conversation = cols2[2].text_input("Conversation id", value=str(v.get("conversation") or ""))
-            updated_from = cols2[3].date_input("Updated from", value=v.get("updated_from"), format="YYYY-MM-DD")
+            updated_from = cols2[3].date_input(
+                "Updated from", value=v.get("updated_from"), format="YYYY-MM-DD"
+            )
             updated_to = cols2[4].date_input("Updated to", value=v.get("updated_to"), format="YYYY-MM-DD")
             if st.form_submit_button("Apply"):
                 set_params(
@@ -441,7 +547,11 @@ class _View:
         counts = context.read(store.rule_counts, self.ctx, tenant_id=self.values.get("tenant"))
         cols = st.columns(len(counts.counts))
         for col, c in zip(cols, counts.counts, strict=True):
-            col.metric(c.rule, f"{c.total:,}" + ("" if c.exact else "+" if c.total else ""), help=f"{c.workspaces} workspaces, {c.bindings} bindings, {c.homes} home snapshots")
+            col.metric(
+                c.rule,
+                f"{c.total:,}" + ("" if c.exact else "+" if c.total else ""),
+                help=f"{c.workspaces} workspaces, {c.bindings} bindings, {c.homes} home snapshots",
+            )
         st.caption(md_escape(counts.note))
 
     def show_access(self, access: store.Access) -> None:
@@ -457,7 +567,9 @@ class _View:
             )
         )
         if access.window_cut:
-            st.caption("The scan stopped at its bound: “Next page” continues where it stopped (older bindings).")
+            st.caption(
+                "The scan stopped at its bound: “Next page” continues where it stopped (older bindings)."
+            )
 
     def flt(self) -> store.WorkspaceFilter:
         v = self.values
@@ -477,7 +589,9 @@ class _View:
 
     def show_list(self) -> None:
         st.title("Working environments")
-        st.caption("Dify 1.17+: agent workspaces and their bindings (agent_workspaces, agent_workspace_bindings).")
+        st.caption(
+            "Dify 1.17+: agent workspaces and their bindings (agent_workspaces, agent_workspace_bindings)."
+        )
         self.show_counts()
         self.filter_form()
         with st.expander("Leak rules"):
@@ -492,7 +606,13 @@ class _View:
             )
         flt = self.flt()
         try:
-            page = context.read(store.list_bindings, flt, self.ctx, after=self.values.get("after"), before=self.values.get("before"))
+            page = context.read(
+                store.list_bindings,
+                flt,
+                self.ctx,
+                after=self.values.get("after"),
+                before=self.values.get("before"),
+            )
         except store.InvalidCursor as exc:
             notice_invalid([str(exc)])
             page = context.read(store.list_bindings, flt, self.ctx)
@@ -511,7 +631,9 @@ class _View:
         if rule and rule != "idle":
             matching_ws = context.read(store.workspaces_matching, rule, self.ctx, tenant_id=flt.tenant_id)
             st.subheader(f"Workspaces matching {rule}")
-            st.caption(f"Workspace-level matches among the newest {store.SCAN_LIMIT:,} workspaces (first 50).")
+            st.caption(
+                f"Workspace-level matches among the newest {store.SCAN_LIMIT:,} workspaces (first 50)."
+            )
             st.dataframe(
                 pd.DataFrame(
                     [
@@ -544,14 +666,20 @@ class _View:
             self.start_preview(bindings=selected, source={"selection": len(selected), **flt.describe()})
         can_rule = rule in ("finished-run", "orphaned", "inconsistent", "idle")
         if cols[1].button(
-            f"Preview retiring everything matching {rule}" if can_rule else "Pick a rule (not uncollected) to retire its matches",
+            f"Preview retiring everything matching {rule}"
+            if can_rule
+            else "Pick a rule (not uncollected) to retire its matches",
             disabled=blocked is not None or not can_rule,
             help=blocked or f"At most the first {FILTER_CAP:,} matches, newest first.",
             key="ws_retire_rule",
         ):
             with context.engines().write.connect() as conn:
-                targets = store.collect_rule_targets(conn, rule, self.ctx, tenant_id=flt.tenant_id, cap=FILTER_CAP)
-            note = f"Everything matching {rule}, at most {FILTER_CAP:,} rows." + ("" if targets.complete else " The cap was reached: more may remain.")
+                targets = store.collect_rule_targets(
+                    conn, rule, self.ctx, tenant_id=flt.tenant_id, cap=FILTER_CAP
+                )
+            note = f"Everything matching {rule}, at most {FILTER_CAP:,} rows." + (
+                "" if targets.complete else " The cap was reached: more may remain."
+            )
             self.start_preview(
                 workspaces=list(targets.workspace_ids),
                 bindings=list(targets.binding_ids),
@@ -559,7 +687,9 @@ class _View:
                 rule=rule,
             )
         if rule == "uncollected":
-            st.caption("Uncollected rows are already retired: re-send their collection with `python -m data sessions collect --rule uncollected`.")
+            st.caption(
+                "Uncollected rows are already retired: re-send their collection with `python -m data sessions collect --rule uncollected`."
+            )
         if blocked:
             st.caption(md_escape(f"Retire is disabled: {blocked}"))
         page_url_box(links.link("sessions", **self.values))

@@ -43,8 +43,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from data.models import Agent, AgentConfigSnapshot, App, Conversation, WorkflowPause, WorkflowRun
-from data.models.enums import ENDED_RUN_STATUSES, AgentStatus
 from data.models.drafts import AgentConfigDraft
+from data.models.enums import ENDED_RUN_STATUSES, AgentStatus
 from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
 
 W, B, H = AgentWorkspace, AgentWorkspaceBinding, AgentHomeSnapshot
@@ -205,7 +205,10 @@ def _old(moment: datetime | None, before: datetime) -> bool:
 
 def _w_finished(w: WorkspaceFacts, ctx: WorkspaceRuleContext) -> bool:
     return (
-        w.status == ACTIVE and w.owner_type == OWNER_RUN and ctx.has("workflow_runs") and w.run_status in ENDED
+        w.status == ACTIVE
+        and w.owner_type == OWNER_RUN
+        and ctx.has("workflow_runs")
+        and w.run_status in ENDED
     )
 
 
@@ -284,7 +287,9 @@ def _open_pause(w: Any) -> sa.ColumnElement[bool]:
 def _active_binding(w: Any) -> sa.ColumnElement[bool]:
     other = aliased(B, name="w_binding")  # never correlate to an outer binding entity
     return _present(
-        _one(sa.literal(1), other.tenant_id == w.tenant_id, other.workspace_id == w.id, other.status == ACTIVE)
+        _one(
+            sa.literal(1), other.tenant_id == w.tenant_id, other.workspace_id == w.id, other.status == ACTIVE
+        )
     )
 
 
@@ -556,7 +561,9 @@ def classify_home(h: HomeFacts, ctx: WorkspaceRuleContext) -> str | None:
     return next((r.name for r in RULES if r.home and r.home[0](h, ctx)), None)
 
 
-def first_match_workspace_condition(name: str, ctx: WorkspaceRuleContext, w: Any = W) -> sa.ColumnElement[bool]:
+def first_match_workspace_condition(
+    name: str, ctx: WorkspaceRuleContext, w: Any = W
+) -> sa.ColumnElement[bool]:
     """SQL selecting exactly the workspaces `classify_workspace` labels `name`."""
     rule = _check(name)
     if rule.workspace is None:
@@ -590,7 +597,9 @@ def first_match_home_condition(name: str, ctx: WorkspaceRuleContext, h: Any = H)
     if rule.home is None:
         return sa.false()
     earlier = [r.home[1](ctx, h) for r in RULES[: RULE_NAMES.index(name)] if r.home]
-    return sa.and_(rule.home[1](ctx, h), *[sa.not_(c) for c in earlier], sa.not_(home_referenced_condition(ctx, h)))
+    return sa.and_(
+        rule.home[1](ctx, h), *[sa.not_(c) for c in earlier], sa.not_(home_referenced_condition(ctx, h))
+    )
 
 
 # --- fact columns: the same subqueries as labeled columns (selected by the stores) ----------------------
@@ -600,7 +609,12 @@ def workspace_fact_columns(ctx: WorkspaceRuleContext, w: Any = W, prefix: str = 
     runs, pauses = ctx.has("workflow_runs"), ctx.has("workflow_pauses")
     owner_exists: sa.ColumnElement[Any] = sa.case(
         *(
-            [(w.owner_type == OWNER_CONVERSATION, _present(_one(sa.literal(1), Conversation.id == w.owner_id)))]
+            [
+                (
+                    w.owner_type == OWNER_CONVERSATION,
+                    _present(_one(sa.literal(1), Conversation.id == w.owner_id)),
+                )
+            ]
             if ctx.has("conversations")
             else []
         ),
@@ -620,7 +634,9 @@ def workspace_fact_columns(ctx: WorkspaceRuleContext, w: Any = W, prefix: str = 
     )
     is_run = w.owner_type == OWNER_RUN
     return (
-        (sa.case((is_run, _run_status(w)), else_=sa.null()) if runs else sa.null()).label(f"{prefix}run_status"),
+        (sa.case((is_run, _run_status(w)), else_=sa.null()) if runs else sa.null()).label(
+            f"{prefix}run_status"
+        ),
         (sa.case((is_run, _open_pause(w)), else_=sa.false()) if pauses else sa.false()).label(
             f"{prefix}open_pause"
         ),
@@ -737,7 +753,10 @@ def binding_columns(b: Any = B) -> tuple[sa.Label, ...]:
 
 def home_fact_columns(ctx: WorkspaceRuleContext, h: Any = H) -> tuple[sa.Label, ...]:
     return (
-        *(getattr(h, c).label(f"h_{c}") for c in ("id", "tenant_id", "agent_id", "status", "created_at", "retired_at")),
+        *(
+            getattr(h, c).label(f"h_{c}")
+            for c in ("id", "tenant_id", "agent_id", "status", "created_at", "retired_at")
+        ),
         home_referenced_condition(ctx, h).label("h_referenced"),
     )
 

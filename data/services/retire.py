@@ -54,7 +54,6 @@ from data.rules.workspace_leaks import (
     classify_binding,
     classify_workspace,
     guard_mismatch,
-    run_in_flight,
     workspace_protected,
 )
 from data.services import audit
@@ -110,7 +109,9 @@ class RetirePreview:
 
     @property
     def workspace_ids(self) -> tuple[str, ...]:
-        return tuple(u.workspace_id for u in self.units if u.retire_workspace or u.workspace_follows or u.repair_guard)
+        return tuple(
+            u.workspace_id for u in self.units if u.retire_workspace or u.workspace_follows or u.repair_guard
+        )
 
     @property
     def binding_ids(self) -> tuple[str, ...]:
@@ -186,7 +187,11 @@ def preview_retire(
             loose_tenant[f.workspace_id] = f.tenant_id
             found = classify_binding(f, ctx)
             per_rule[found or NO_RULE] += 1
-            if f.workspace is not None and f.workspace.owner_type == OWNER_CONVERSATION and found in (None, "idle"):
+            if (
+                f.workspace is not None
+                and f.workspace.owner_type == OWNER_CONVERSATION
+                and found in (None, "idle")
+            ):
                 memory += 1
     if loose:
         by_t: dict[str, list[str]] = defaultdict(list)
@@ -199,7 +204,9 @@ def preview_retire(
             wf = loose_ws.get(wid)
             if wid in units:  # a retired workspace with a guard to repair, and bindings in it
                 u = units[wid]
-                units[wid] = Unit(wid, u.tenant_id, False, u.repair_guard, dict(bindings), u.workspace_updated_at)
+                units[wid] = Unit(
+                    wid, u.tenant_id, False, u.repair_guard, dict(bindings), u.workspace_updated_at
+                )
                 continue
             follows = wf is not None and wf.status == ACTIVE and set(active_of.get(wid, {})) <= set(bindings)
             units[wid] = Unit(
@@ -222,7 +229,9 @@ def preview_retire(
         )
     follows = sum(1 for u in unit_list if u.workspace_follows)
     if follows:
-        warnings.append(f"{_plural(follows, 'workspace')} lose their last active binding and are retired too.")
+        warnings.append(
+            f"{_plural(follows, 'workspace')} lose their last active binding and are retired too."
+        )
     for reason, ids in skipped.items():
         warnings.append(f"{_plural(len(ids), 'row')} will be skipped: {reason}.")
     order = (*RETIRE_RULES, "uncollected", NO_RULE)
@@ -308,20 +317,24 @@ def _runs_in_flight(conn: sa.Connection, ctx: WorkspaceRuleContext, owners: Mapp
         return set()
     if not ctx.has("workflow_runs"):
         return set(owners)
-    statuses = {r.id: str(r.status) for r in conn.execute(sa.select(WorkflowRun.id, WorkflowRun.status).where(WorkflowRun.id.in_(list(owners.values()))))}
+    statuses = {
+        r.id: str(r.status)
+        for r in conn.execute(
+            sa.select(WorkflowRun.id, WorkflowRun.status).where(WorkflowRun.id.in_(list(owners.values())))
+        )
+    }
     paused: set[str] = set()
     if ctx.has("workflow_pauses"):
         paused = set(
             conn.execute(
                 sa.select(WorkflowPause.workflow_run_id).where(
-                    WorkflowPause.workflow_run_id.in_(list(owners.values())), WorkflowPause.resumed_at.is_(None)
+                    WorkflowPause.workflow_run_id.in_(list(owners.values())),
+                    WorkflowPause.resumed_at.is_(None),
                 )
             ).scalars()
         )
     return {
-        w
-        for w, run in owners.items()
-        if (run in statuses and statuses[run] not in ENDED) or run in paused
+        w for w, run in owners.items() if (run in statuses and statuses[run] not in ENDED) or run in paused
     }
 
 
@@ -361,19 +374,32 @@ def _run_batch(
         # Every ACTIVE binding of these workspaces as committed now (a plain read sees locked rows too).
         current_active: dict[str, set[str]] = defaultdict(set)
         for r in conn.execute(
-            sa.select(B.id, B.workspace_id).where(B.tenant_id == tenant, B.workspace_id.in_(wids), B.status == ACTIVE)
+            sa.select(B.id, B.workspace_id).where(
+                B.tenant_id == tenant, B.workspace_id.in_(wids), B.status == ACTIVE
+            )
         ):
             current_active[r.workspace_id].add(r.id)
-        wanted_b = sorted(set(all_bids) | {b for u in tunits if u.retire_workspace for b in current_active[u.workspace_id]})
-        locked_b = {
-            r.id: r
-            for r in _lock(
-                conn,
-                sa.select(
-                    B.id, B.workspace_id, B.status, B.updated_at, B.pending_form_id, B.pending_tool_call_id
-                ).where(B.tenant_id == tenant, B.id.in_(wanted_b)),
-            )
-        } if wanted_b else {}
+        wanted_b = sorted(
+            set(all_bids) | {b for u in tunits if u.retire_workspace for b in current_active[u.workspace_id]}
+        )
+        locked_b = (
+            {
+                r.id: r
+                for r in _lock(
+                    conn,
+                    sa.select(
+                        B.id,
+                        B.workspace_id,
+                        B.status,
+                        B.updated_at,
+                        B.pending_form_id,
+                        B.pending_tool_call_id,
+                    ).where(B.tenant_id == tenant, B.id.in_(wanted_b)),
+                )
+            }
+            if wanted_b
+            else {}
+        )
         in_flight = _runs_in_flight(
             conn,
             ctx,
@@ -400,7 +426,9 @@ def _run_batch(
                     batch.skip(SKIP_CHANGED, ids)
                     continue
             elif u.repair_guard and (str(w.status) == ACTIVE or w.active_guard is None):
-                batch.skip(SKIP_CHANGED if str(w.status) == ACTIVE else SKIP_ALREADY_RETIRED, [u.workspace_id])
+                batch.skip(
+                    SKIP_CHANGED if str(w.status) == ACTIVE else SKIP_ALREADY_RETIRED, [u.workspace_id]
+                )
                 ids = list(u.bindings)
                 u = Unit(u.workspace_id, u.tenant_id, False, False, u.bindings, u.workspace_updated_at)
             # Bindings: all locked, active, unchanged, not pending (for a workspace target: all or none).
@@ -469,7 +497,9 @@ def _run_batch(
             _update(
                 conn,
                 sa.update(W)
-                .where(W.tenant_id == tenant, W.id.in_(repair), W.status != ACTIVE, W.active_guard.is_not(None))
+                .where(
+                    W.tenant_id == tenant, W.id.in_(repair), W.status != ACTIVE, W.active_guard.is_not(None)
+                )
                 .values(active_guard=None, updated_at=now),
                 W.id,
                 repair,
@@ -479,15 +509,35 @@ def _run_batch(
         batch.guards += [(i, tenant, prior_w[i]) for i in repair]
     targets = [
         *(
-            {"target_id": i, "tenant_id": t, "from_status": ACTIVE, "to_status": RETIRED, "prior_updated_at": p, "cleaned_at": now}
+            {
+                "target_id": i,
+                "tenant_id": t,
+                "from_status": ACTIVE,
+                "to_status": RETIRED,
+                "prior_updated_at": p,
+                "cleaned_at": now,
+            }
             for i, t, p in batch.workspaces
         ),
         *(
-            {"target_id": i, "tenant_id": t, "from_status": ACTIVE, "to_status": RETIRED, "prior_updated_at": p, "cleaned_at": now}
+            {
+                "target_id": i,
+                "tenant_id": t,
+                "from_status": ACTIVE,
+                "to_status": RETIRED,
+                "prior_updated_at": p,
+                "cleaned_at": now,
+            }
             for i, t, _, p in batch.bindings
         ),
         *(
-            {"target_id": i, "tenant_id": t, "from_status": "retired+guard", "to_status": RETIRED, "prior_updated_at": p}
+            {
+                "target_id": i,
+                "tenant_id": t,
+                "from_status": "retired+guard",
+                "to_status": RETIRED,
+                "prior_updated_at": p,
+            }
             for i, t, p in batch.guards
         ),
     ]
@@ -519,10 +569,26 @@ def _update(conn: sa.Connection, statement: Any, id_column: Any, ids: Sequence[s
         raise RuntimeError("the number of updated rows differs from the locked rows: batch rolled back")
 
 
-def _record_quietly(engine: sa.Engine, action_id: str, batch_no: int | None, applied: int, skipped: int, outcome: str, detail: Mapping[str, Any]) -> bool:
+def _record_quietly(
+    engine: sa.Engine,
+    action_id: str,
+    batch_no: int | None,
+    applied: int,
+    skipped: int,
+    outcome: str,
+    detail: Mapping[str, Any],
+) -> bool:
     try:
         with engine.begin() as conn:
-            audit.record_batch(conn, action_id, batch_no=batch_no, applied=applied, skipped=skipped, outcome=outcome, detail=detail)
+            audit.record_batch(
+                conn,
+                action_id,
+                batch_no=batch_no,
+                applied=applied,
+                skipped=skipped,
+                outcome=outcome,
+                detail=detail,
+            )
         return True
     except Exception:
         return False
@@ -575,7 +641,11 @@ def apply_retire(
             reason=text,
             tenant_id=single,
             rule=preview.rule,
-            filter={**preview.source, "workspaces": len(preview.requested_workspaces), "bindings": len(preview.requested_bindings)},
+            filter={
+                **preview.source,
+                "workspaces": len(preview.requested_workspaces),
+                "bindings": len(preview.requested_bindings),
+            },
             requested=preview.count,
         )
     batches = [units[i : i + batch_size] for i in range(0, len(units), batch_size)]
@@ -594,7 +664,9 @@ def apply_retire(
                 if on_batch is not None:
                     on_batch(number, conn)
         except Exception as exc:  # the batch rolled back as a whole, its audit rows with it
-            error = f"batch {number} of {len(batches)} failed and was rolled back: {type(exc).__name__}: {exc}"
+            error = (
+                f"batch {number} of {len(batches)} failed and was rolled back: {type(exc).__name__}: {exc}"
+            )
             _record_quietly(engine, action_id, number, 0, 0, "failed", {"error": error[:2_000]})
             break
         done = number
@@ -613,10 +685,15 @@ def apply_retire(
     not_processed = tuple(i for chunk in batches[done:] for u in chunk for i in (u.workspace_id, *u.bindings))
     changed = len(retired_w) + len(retired_b) + len(guards)
     skipped_total = sum(len(v) for v in skipped.values())
-    detail: dict[str, Any] = {"skipped": {k: len(v) for k, v in skipped.items()}, "batches": f"{done}/{len(batches)}"}
+    detail: dict[str, Any] = {
+        "skipped": {k: len(v) for k, v in skipped.items()},
+        "batches": f"{done}/{len(batches)}",
+    }
     if error:
         detail.update(error=error[:2_000], not_processed=len(not_processed))
-    if not _record_quietly(engine, action_id, None, changed, skipped_total, "failed" if error else "done", detail):
+    if not _record_quietly(
+        engine, action_id, None, changed, skipped_total, "failed" if error else "done", detail
+    ):
         error = (error + "; " if error else "") + "the audit's closing row could not be written"
     return RetireResult(
         action_id=action_id,

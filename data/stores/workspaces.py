@@ -42,7 +42,6 @@ from data.rules.workspace_leaks import (
     binding_facts,
     binding_protected,
     classify_binding,
-    classify_home,
     classify_workspace,
     first_match_binding_condition,
     first_match_home_condition,
@@ -143,16 +142,20 @@ def _owner_workspaces(conn: sa.Connection, flt: WorkspaceFilter) -> tuple[str | 
     """(tenant, workspace ids) of a run or conversation filter, through the owner unique index."""
     if flt.run_id:
         owner_type, owner_id = OWNER_RUN, flt.run_id
-        tenant = flt.tenant_id or conn.execute(
-            sa.select(WorkflowRun.tenant_id).where(WorkflowRun.id == owner_id)
-        ).scalar()
+        tenant = (
+            flt.tenant_id
+            or conn.execute(sa.select(WorkflowRun.tenant_id).where(WorkflowRun.id == owner_id)).scalar()
+        )
     elif flt.conversation_id:
         owner_type, owner_id = OWNER_CONVERSATION, flt.conversation_id
-        tenant = flt.tenant_id or conn.execute(
-            sa.select(App.tenant_id)
-            .join(Conversation, Conversation.app_id == App.id)
-            .where(Conversation.id == owner_id)
-        ).scalar()
+        tenant = (
+            flt.tenant_id
+            or conn.execute(
+                sa.select(App.tenant_id)
+                .join(Conversation, Conversation.app_id == App.id)
+                .where(Conversation.id == owner_id)
+            ).scalar()
+        )
     else:
         return None
     query = sa.select(W.id).where(W.owner_type == owner_type, W.owner_id == owner_id)
@@ -204,7 +207,9 @@ def _plan(conn: sa.Connection, flt: WorkspaceFilter, scan_limit: int) -> _Plan:
     return _Plan(Access("index", index), tuple(served))
 
 
-def conditions(flt: WorkspaceFilter, ctx: WorkspaceRuleContext, b: Any, w: Any) -> list[sa.ColumnElement[bool]]:
+def conditions(
+    flt: WorkspaceFilter, ctx: WorkspaceRuleContext, b: Any, w: Any
+) -> list[sa.ColumnElement[bool]]:
     """The whole filter as SQL on a binding entity `b` joined to its workspace `w`."""
     result: list[sa.ColumnElement[bool]] = []
     for column, value in (
@@ -285,7 +290,9 @@ def _display_columns(ctx: WorkspaceRuleContext, b: Any, w: Any) -> tuple[sa.Labe
         else sa.null()
     )
     draft_account = (
-        _one(AgentConfigDraft.account_id, AgentConfigDraft.id == w.owner_id) if ctx.has("agent_config_drafts") else sa.null()
+        _one(AgentConfigDraft.account_id, AgentConfigDraft.id == w.owner_id)
+        if ctx.has("agent_config_drafts")
+        else sa.null()
     )
     return (
         b.agent_config_version_kind.label("d_version_kind"),
@@ -293,7 +300,9 @@ def _display_columns(ctx: WorkspaceRuleContext, b: Any, w: Any) -> tuple[sa.Labe
         w.owner_scope_key.label("d_scope"),
         size.label("d_chars"),
         sa.case((size <= LIST_PARSE_CHARS, b.session_snapshot), else_=sa.null()).label("d_snapshot"),
-        (_one(Tenant.name, Tenant.id == b.tenant_id) if ctx.has("tenants") else sa.null()).label("d_workspace"),
+        (_one(Tenant.name, Tenant.id == b.tenant_id) if ctx.has("tenants") else sa.null()).label(
+            "d_workspace"
+        ),
         (
             _one(App.name, App.id == b.app_id, App.tenant_id == b.tenant_id) if ctx.has("apps") else sa.null()
         ).label("d_app"),
@@ -309,7 +318,9 @@ def _display_columns(ctx: WorkspaceRuleContext, b: Any, w: Any) -> tuple[sa.Labe
             ),
             else_=sa.null(),
         ).label("d_version"),
-        sa.case((w.owner_type == OWNER_CONVERSATION, conversation_name), else_=sa.null()).label("d_conversation"),
+        sa.case((w.owner_type == OWNER_CONVERSATION, conversation_name), else_=sa.null()).label(
+            "d_conversation"
+        ),
         sa.case((w.owner_type == OWNER_RUN, run_status), else_=sa.null()).label("d_run_status"),
         sa.case((w.owner_type == OWNER_DRAFT, draft_account), else_=sa.null()).label("d_draft_account"),
     )
@@ -363,7 +374,9 @@ def _decorate(rows: Sequence[Any], ctx: WorkspaceRuleContext) -> list[BindingRow
         layers = (
             parse_layers(get["d_snapshot"])
             if get["d_snapshot"] is not None
-            else LayerSummary((), f"{chars:,} characters: open the binding to see its layers" if chars else None)
+            else LayerSummary(
+                (), f"{chars:,} characters: open the binding to see its layers" if chars else None
+            )
         )
         kind = str(get["d_version_kind"])
         version = get["d_version"]
@@ -382,7 +395,9 @@ def _decorate(rows: Sequence[Any], ctx: WorkspaceRuleContext) -> list[BindingRow
                 agent_name=get["d_agent"],
                 version_kind=kind,
                 version_id=get["d_version_id"],
-                version_label=f"{kind} v{version}" if version is not None else f"{kind} {get['d_version_id']}",
+                version_label=f"{kind} v{version}"
+                if version is not None
+                else f"{kind} {get['d_version_id']}",
                 status=f.status,
                 created_at=f.created_at,
                 updated_at=f.updated_at,
@@ -408,7 +423,11 @@ def _binding_window(plan: _Plan, key: str | None, forward: bool, limit: int) -> 
 
 
 def _page_query(flt, ctx, plan, key, forward, limit, columns) -> sa.Select:
-    b = _binding_window(plan, key, forward, plan.access.scan_limit or SCAN_LIMIT) if plan.access.bounded else B
+    b = (
+        _binding_window(plan, key, forward, plan.access.scan_limit or SCAN_LIMIT)
+        if plan.access.bounded
+        else B
+    )
     w = aliased(W, name="ws")
     query = sa.select(*columns(ctx, b, w)).select_from(b).outerjoin(w, workspace_join(b, w))
     query = query.where(*conditions(flt, ctx, b, w))
@@ -446,7 +465,9 @@ def list_bindings(
     rows = list(conn.execute(_page_query(flt, ctx, plan, key, forward, page_size + 1, row_columns)))
     has_more = len(rows) > page_size
     rows = rows[:page_size]
-    edge = _window_edge(conn, plan, key, forward, scan_limit) if plan.access.bounded and not has_more else None
+    edge = (
+        _window_edge(conn, plan, key, forward, scan_limit) if plan.access.bounded and not has_more else None
+    )
     far = rows[-1]._mapping["b_id"] if has_more else edge
     near = rows[0]._mapping["b_id"] if rows else key
     if forward:
@@ -473,7 +494,12 @@ def load_binding_facts(
     wanted = list(dict.fromkeys(ids))
     for start in range(0, len(wanted), CHUNK):
         query = (
-            sa.select(*binding_columns(B), *binding_fact_columns(ctx, B), *workspace_columns(w), *workspace_fact_columns(ctx, w))
+            sa.select(
+                *binding_columns(B),
+                *binding_fact_columns(ctx, B),
+                *workspace_columns(w),
+                *workspace_fact_columns(ctx, w),
+            )
             .select_from(B)
             .outerjoin(w, workspace_join(B, w))
             .where(B.id.in_(wanted[start : start + CHUNK]))
@@ -500,17 +526,23 @@ def load_workspace_facts(
     return facts
 
 
-def load_home_facts(conn: sa.Connection, ids: Sequence[str], ctx: WorkspaceRuleContext) -> dict[str, HomeFacts]:
+def load_home_facts(
+    conn: sa.Connection, ids: Sequence[str], ctx: WorkspaceRuleContext
+) -> dict[str, HomeFacts]:
     facts: dict[str, HomeFacts] = {}
     wanted = list(dict.fromkeys(ids))
     for start in range(0, len(wanted), CHUNK):
-        for row in conn.execute(sa.select(*home_fact_columns(ctx, H)).where(H.id.in_(wanted[start : start + CHUNK]))):
+        for row in conn.execute(
+            sa.select(*home_fact_columns(ctx, H)).where(H.id.in_(wanted[start : start + CHUNK]))
+        ):
             f = home_facts(row)
             facts[f.id] = f
     return facts
 
 
-def active_bindings_of(conn: sa.Connection, tenant_id: str, workspace_ids: Sequence[str]) -> dict[str, dict[str, datetime]]:
+def active_bindings_of(
+    conn: sa.Connection, tenant_id: str, workspace_ids: Sequence[str]
+) -> dict[str, dict[str, datetime]]:
     """{workspace id: {active binding id: updated_at}} (served by the workspace-status index)."""
     result: dict[str, dict[str, datetime]] = {w: {} for w in workspace_ids}
     wanted = list(workspace_ids)
@@ -554,7 +586,12 @@ def _collect(
             found.extend(ids[: cap - len(found)])
             return found, False
         found.extend(ids)
-        edge = conn.execute(base.where(*((id_column < key,) if key else ())).order_by(id_column.desc()).offset(window - 1).limit(1)).scalar()
+        edge = conn.execute(
+            base.where(*((id_column < key,) if key else ()))
+            .order_by(id_column.desc())
+            .offset(window - 1)
+            .limit(1)
+        ).scalar()
         if edge is None:
             return found, True
         key = edge
@@ -644,8 +681,12 @@ def collect_rule_targets(
             h = aliased(H, inner, name="hwin")
             return sa.select(h.id).where(first_match_home_condition(rule, ctx, h)).order_by(h.id.desc())
 
-        h_base = sa.select(H.id).where(H.status == RETIRED, *([H.tenant_id == tenant_id] if tenant_id else []))
-        home_ids, ok = _collect(conn, h_base, H.id, max(cap - len(workspace_ids) - len(binding_ids), 0), window, h_query)
+        h_base = sa.select(H.id).where(
+            H.status == RETIRED, *([H.tenant_id == tenant_id] if tenant_id else [])
+        )
+        home_ids, ok = _collect(
+            conn, h_base, H.id, max(cap - len(workspace_ids) - len(binding_ids), 0), window, h_query
+        )
         complete &= ok
     return RuleTargets(rule, tuple(workspace_ids), tuple(binding_ids), tuple(home_ids), complete)
 
@@ -673,7 +714,9 @@ class RuleCounts:
 
 
 def _count(conn: sa.Connection, query: sa.Select, cap: int) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).select_from(query.limit(cap + 1).subquery())).scalar() or 0)
+    return int(
+        conn.execute(sa.select(sa.func.count()).select_from(query.limit(cap + 1).subquery())).scalar() or 0
+    )
 
 
 def rule_counts(
@@ -694,17 +737,37 @@ def rule_counts(
         if rule.name == "uncollected":
             w = aliased(W, name="wu")
             b = aliased(B, name="bu")
-            wsel = sa.select(w.id).where(w.status == RETIRED, *([w.tenant_id == tenant_id] if tenant_id else []), first_match_workspace_condition(rule.name, ctx, w))
+            wsel = sa.select(w.id).where(
+                w.status == RETIRED,
+                *([w.tenant_id == tenant_id] if tenant_id else []),
+                first_match_workspace_condition(rule.name, ctx, w),
+            )
             bw = aliased(W, name="ws")
             bsel = (
                 sa.select(b.id)
                 .select_from(b)
                 .outerjoin(bw, workspace_join(b, bw))
-                .where(b.status == RETIRED, *([b.tenant_id == tenant_id] if tenant_id else []), first_match_binding_condition(rule.name, ctx, b, bw))
+                .where(
+                    b.status == RETIRED,
+                    *([b.tenant_id == tenant_id] if tenant_id else []),
+                    first_match_binding_condition(rule.name, ctx, b, bw),
+                )
             )
-            hsel = sa.select(H.id).where(H.status == RETIRED, *([H.tenant_id == tenant_id] if tenant_id else []), first_match_home_condition(rule.name, ctx, H))
+            hsel = sa.select(H.id).where(
+                H.status == RETIRED,
+                *([H.tenant_id == tenant_id] if tenant_id else []),
+                first_match_home_condition(rule.name, ctx, H),
+            )
             nw, nb, nh = (_count(conn, q, COUNT_CAP) for q in (wsel, bsel, hsel))
-            counts.append(RuleCount(rule.name, min(nw, COUNT_CAP), min(nb, COUNT_CAP), min(nh, COUNT_CAP), max(nw, nb, nh) <= COUNT_CAP))
+            counts.append(
+                RuleCount(
+                    rule.name,
+                    min(nw, COUNT_CAP),
+                    min(nb, COUNT_CAP),
+                    min(nh, COUNT_CAP),
+                    max(nw, nb, nh) <= COUNT_CAP,
+                )
+            )
             continue
         w = aliased(W, w_inner, name="wcount")
         b = aliased(B, b_inner, name="bcount")
@@ -712,7 +775,10 @@ def rule_counts(
         nw = _count(conn, sa.select(w.id).where(first_match_workspace_condition(rule.name, ctx, w)), scan)
         nb = _count(
             conn,
-            sa.select(b.id).select_from(b).outerjoin(bw, workspace_join(b, bw)).where(first_match_binding_condition(rule.name, ctx, b, bw)),
+            sa.select(b.id)
+            .select_from(b)
+            .outerjoin(bw, workspace_join(b, bw))
+            .where(first_match_binding_condition(rule.name, ctx, b, bw)),
             scan,
         )
         counts.append(RuleCount(rule.name, nw, nb, 0, not (b_cut or w_cut)))
@@ -776,16 +842,20 @@ class WorkspaceDetail:
 
 def _workspace_row(conn: sa.Connection, workspace_id: str, ctx: WorkspaceRuleContext) -> WorkspaceRow | None:
     row = conn.execute(
-        sa.select(*workspace_columns(W), *workspace_fact_columns(ctx, W), W.owner_scope_key, W.backend_workspace_ref).where(
-            W.id == workspace_id
-        )
+        sa.select(
+            *workspace_columns(W), *workspace_fact_columns(ctx, W), W.owner_scope_key, W.backend_workspace_ref
+        ).where(W.id == workspace_id)
     ).first()
     if row is None:
         return None
     f = workspace_facts(row)
     assert f is not None
     return WorkspaceRow(
-        f, str(row.owner_scope_key), str(row.backend_workspace_ref), classify_workspace(f, ctx), workspace_protected(f, ctx)
+        f,
+        str(row.owner_scope_key),
+        str(row.backend_workspace_ref),
+        classify_workspace(f, ctx),
+        workspace_protected(f, ctx),
     )
 
 
@@ -806,7 +876,13 @@ def _owner(conn: sa.Connection, w: WorkspaceRow, ctx: WorkspaceRuleContext) -> O
             ).scalar()
         node = w.owner_scope_key.split(":", 1)[0]
         return OwnerInfo(
-            f.owner_type, f.owner_id, True, f"workflow run {run.id} · node {node} · {run.status}", str(run.status), pause, run.finished_at
+            f.owner_type,
+            f.owner_id,
+            True,
+            f"workflow run {run.id} · node {node} · {run.status}",
+            str(run.status),
+            pause,
+            run.finished_at,
         )
     if f.owner_type == OWNER_CONVERSATION and ctx.has("conversations"):
         columns = [Conversation.id, Conversation.name, Conversation.from_source]
@@ -820,7 +896,8 @@ def _owner(conn: sa.Connection, w: WorkspaceRow, ctx: WorkspaceRuleContext) -> O
             f.owner_type,
             f.owner_id,
             True,
-            f"conversation {mask_text(c.name or '')!r} · {c.id} · from {c.from_source}" + (" · deleted (is_deleted)" if deleted else ""),
+            f"conversation {mask_text(c.name or '')!r} · {c.id} · from {c.from_source}"
+            + (" · deleted (is_deleted)" if deleted else ""),
         )
     if f.owner_type == OWNER_DRAFT and ctx.has("agent_config_drafts"):
         d = conn.execute(
@@ -829,12 +906,20 @@ def _owner(conn: sa.Connection, w: WorkspaceRow, ctx: WorkspaceRuleContext) -> O
             )
         ).first()
         if d is None:
-            return OwnerInfo(f.owner_type, f.owner_id, False, f"build draft {f.owner_id} (no row: applied or discarded)")
-        return OwnerInfo(f.owner_type, f.owner_id, True, f"build draft {d.id} · {d.draft_type} · account {d.account_id}")
-    return OwnerInfo(f.owner_type, f.owner_id, True, f"{f.owner_type} {f.owner_id} (not checked: table missing)")
+            return OwnerInfo(
+                f.owner_type, f.owner_id, False, f"build draft {f.owner_id} (no row: applied or discarded)"
+            )
+        return OwnerInfo(
+            f.owner_type, f.owner_id, True, f"build draft {d.id} · {d.draft_type} · account {d.account_id}"
+        )
+    return OwnerInfo(
+        f.owner_type, f.owner_id, True, f"{f.owner_type} {f.owner_id} (not checked: table missing)"
+    )
 
 
-def _callers(conn: sa.Connection, binding_id: str, w: WorkspaceRow | None, agent_id: str, ctx: WorkspaceRuleContext) -> tuple[CallerPointer, ...]:
+def _callers(
+    conn: sa.Connection, binding_id: str, w: WorkspaceRow | None, agent_id: str, ctx: WorkspaceRuleContext
+) -> tuple[CallerPointer, ...]:
     """Who points at the binding, found through the workspace's owner (the pointer columns have no index)."""
     result: list[CallerPointer] = []
     if w is None:
@@ -842,7 +927,9 @@ def _callers(conn: sa.Connection, binding_id: str, w: WorkspaceRow | None, agent
     f = w.facts
     if f.owner_type == OWNER_CONVERSATION and ctx.has("conversations"):
         hit = conn.execute(
-            sa.select(Conversation.id).where(Conversation.id == f.owner_id, Conversation.agent_workspace_binding_id == binding_id)
+            sa.select(Conversation.id).where(
+                Conversation.id == f.owner_id, Conversation.agent_workspace_binding_id == binding_id
+            )
         ).scalar()
         if hit:
             result.append(CallerPointer("conversation", hit, f"conversation {hit}"))
@@ -858,7 +945,11 @@ def _callers(conn: sa.Connection, binding_id: str, w: WorkspaceRow | None, agent
             )
             .limit(20)
         ):
-            result.append(CallerPointer("node execution", e.id, f"node execution {e.id} · node {e.node_id} · {e.status}"))
+            result.append(
+                CallerPointer(
+                    "node execution", e.id, f"node execution {e.id} · node {e.node_id} · {e.status}"
+                )
+            )
     if ctx.has("agent_config_drafts"):
         for d in conn.execute(
             sa.select(AgentConfigDraft.id, AgentConfigDraft.draft_type)
@@ -909,7 +1000,9 @@ def get_binding(conn: sa.Connection, binding_id: str, ctx: WorkspaceRuleContext)
     )
 
 
-def get_workspace(conn: sa.Connection, workspace_id: str, ctx: WorkspaceRuleContext, *, limit: int = 200) -> WorkspaceDetail | None:
+def get_workspace(
+    conn: sa.Connection, workspace_id: str, ctx: WorkspaceRuleContext, *, limit: int = 200
+) -> WorkspaceDetail | None:
     workspace = _workspace_row(conn, workspace_id, ctx)
     if workspace is None:
         return None
@@ -933,7 +1026,13 @@ def binding_snapshot_for_reveal(conn: sa.Connection, binding_id: str) -> Any:
 
 
 def workspaces_matching(
-    conn: sa.Connection, rule: str, ctx: WorkspaceRuleContext, *, tenant_id: str | None = None, limit: int = 50, scan: int = SCAN_LIMIT
+    conn: sa.Connection,
+    rule: str,
+    ctx: WorkspaceRuleContext,
+    *,
+    tenant_id: str | None = None,
+    limit: int = 50,
+    scan: int = SCAN_LIMIT,
 ) -> tuple[WorkspaceRow, ...]:
     """Workspaces whose first rule is `rule`, among the newest `scan` (shown next to the binding list:
     a workspace without any binding row has no row in it)."""
@@ -941,7 +1040,9 @@ def workspaces_matching(
     inner = base.order_by(W.id.desc()).limit(scan).subquery("wwin")
     w = aliased(W, inner, name="wwin")
     rows = conn.execute(
-        sa.select(*workspace_columns(w), *workspace_fact_columns(ctx, w), w.owner_scope_key, w.backend_workspace_ref)
+        sa.select(
+            *workspace_columns(w), *workspace_fact_columns(ctx, w), w.owner_scope_key, w.backend_workspace_ref
+        )
         .where(first_match_workspace_condition(rule, ctx, w))
         .order_by(w.id.desc())
         .limit(limit)
@@ -950,5 +1051,13 @@ def workspaces_matching(
     for r in rows:
         f = workspace_facts(r)
         assert f is not None
-        result.append(WorkspaceRow(f, str(r.owner_scope_key), str(r.backend_workspace_ref), classify_workspace(f, ctx), workspace_protected(f, ctx)))
+        result.append(
+            WorkspaceRow(
+                f,
+                str(r.owner_scope_key),
+                str(r.backend_workspace_ref),
+                classify_workspace(f, ctx),
+                workspace_protected(f, ctx),
+            )
+        )
     return tuple(result)
