@@ -9,7 +9,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +16,8 @@ from sqlalchemy.orm import aliased
 
 from data.actor import Actor, NotAllowed, Role, WritesDisabled
 from data.db import WriteRefused, check_statement, create_engine
+from data.demo import DemoIds as D
+from data.demo_workspaces import WorkspaceIds as I
 from data.models import AuditBatch, AuditTarget
 from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
 from data.rules.workspace_leaks import (
@@ -41,9 +42,7 @@ from data.services.retire import (
 )
 from data.settings import Settings
 from data.stores import workspaces as store
-from data.demo import DemoIds as D
-from data.demo_workspaces import WorkspaceIds as I
-from tests.workspace_plant import NOW, Planted, create_tables, insert, plant, v7
+from tests.workspace_plant import NOW, Planted, create_tables, plant, v7
 
 W, B, H = AgentWorkspace, AgentWorkspaceBinding, AgentHomeSnapshot
 OPERATOR = Actor("ops@example.org", Role.OPERATOR)
@@ -364,3 +363,261 @@ def test_retire_refusals_and_protected_rows(planted: tuple[str, Planted]) -> Non
     assert p.id("b:live") in dict(result.skipped)[SKIP_PROTECTED]
     dify.dispose()
     engine.dispose()
+
+
+# --- real concurrency on PostgreSQL ----------------------------------------------------------------------
+
+
+def _bulk_workspaces(conn: sa.Connection, p: Planted, count: int) -> list[tuple[str, str, list[str]]]:
+    """`count` orphaned workspaces (deleted conversations), one or two bindings each: (id, owner, bindings)."""
+    from data.models import Conversation
+
+    rows_c, rows_w, rows_b, result = [], [], [], []
+    base = NOW - timedelta(days=20)
+    for i in range(count):
+        owner = str(uuid.uuid4())
+        rows_c.append(
+            dict(
+                id=owner,
+                app_id=p.app,
+                mode="agent-chat",
+                name="c",
+                inputs={},
+                status="normal",
+                from_source="api",
+                is_deleted=True,
+            )
+        )
+        wid = v7(base + timedelta(seconds=i))
+        rows_w.append(
+            dict(
+                id=wid,
+                tenant_id=p.tenant,
+                app_id=p.app,
+                owner_type="conversation",
+                owner_id=owner,
+                owner_scope_key="root",
+                backend_workspace_ref=f"sb-{i}",
+                status="active",
+                active_guard=1,
+                retired_at=None,
+                created_at=base,
+                updated_at=base,
+            )
+        )
+        bids = []
+        for k in range(1 + i % 2):
+            bid = v7(base + timedelta(seconds=i, milliseconds=k + 1))
+            bids.append(bid)
+            rows_b.append(
+                dict(
+                    id=bid,
+                    tenant_id=p.tenant,
+                    app_id=p.app,
+                    workspace_id=wid,
+                    agent_id=p.agent,
+                    base_home_snapshot_id=None,
+                    agent_config_version_id=str(uuid.uuid4()),
+                    agent_config_version_kind="snapshot",
+                    backend_binding_ref=f"bb-{i}-{k}",
+                    session_snapshot="{}",
+                    status="active",
+                    retired_at=None,
+                    pending_form_id=str(uuid.uuid4()) if i % 50 == 7 else None,
+                    pending_tool_call_id=None,
+                    created_at=base,
+                    updated_at=base,
+                )
+            )
+        result.append((wid, owner, bids))
+    conn.execute(sa.insert(Conversation.__table__), rows_c)
+    conn.execute(sa.insert(W.__table__), rows_w)
+    conn.execute(sa.insert(B.__table__), rows_b)
+    return result
+
+
+def test_two_retires_and_dify_writers_race_on_postgresql(pg_url: str) -> None:
+    dify, p = planted_db(pg_url)  # an unguarded engine standing in for Dify
+    dify.dispose()
+    dify = sa.create_engine(pg_url, pool_size=8)
+    with dify.begin() as conn:
+        units = _bulk_workspaces(conn, p, 300)
+    ws_a = [w for w, _, _ in units[:200]]
+    bindings_b = [b for _, _, bs in units[100:] for b in bs]
+    with dify.connect() as conn:
+        pending_at_start = set(
+            conn.execute(
+                sa.select(B.id).where(B.pending_form_id.is_not(None), B.tenant_id == p.tenant)
+            ).scalars()
+        )
+        ctx = ctx_of(conn)
+        plan_a = preview_retire(conn, ctx, workspace_ids=ws_a)
+        plan_b = preview_retire(conn, ctx, binding_ids=bindings_b)
+    overlap = units[100:200]
+    saved_targets = [bs[0] for _, _, bs in overlap[::3]]  # Dify re-saves these bindings' session state
+    late_forms = [bs[0] for _, _, bs in units[150:260:11]]  # Dify pauses these for a human (a form)
+    new_owner_of = {
+        w: owner for w, owner, _ in units[120:180:6]
+    }  # Dify opens a new workspace for these owners
+    held = [w for w, _, _ in units[60:70]] + [
+        w for w, _, _ in units[230:240]
+    ]  # a slow Dify writer holds these
+    results: dict[str, RetireResult] = {}
+    errors: list[BaseException] = []
+    saved_ok: list[str] = []
+    forms_ok: list[str] = []
+    created: dict[str, str] = {}
+    locks_taken = threading.Event()
+    start = threading.Barrier(4)
+
+    def retire(name: str, plan) -> None:
+        engine = create_engine(pg_url, Settings())
+        try:
+            locks_taken.wait(10)
+            start.wait(10)
+            results[name] = apply_retire(
+                engine, OPERATOR, plan, ctx, reason=name, block_reason=None, batch_size=25
+            )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    def saver() -> None:
+        """Dify's session save: overwrites session_snapshot of an ACTIVE binding only."""
+        try:
+            with dify.connect() as conn:
+                for number, bid in enumerate(saved_targets):
+                    if number == 5:
+                        locks_taken.wait(10)
+                        start.wait(10)
+                    done = conn.execute(
+                        sa.text(
+                            "UPDATE agent_workspace_bindings SET session_snapshot = :s, updated_at = clock_timestamp() "
+                            "WHERE id = :id AND status = 'active'"
+                        ),
+                        {"id": bid, "s": f'{{"dify": "{bid}"}}'},
+                    ).rowcount
+                    conn.commit()
+                    if done:
+                        saved_ok.append(bid)
+                for bid in late_forms:
+                    done = conn.execute(
+                        sa.text(
+                            "UPDATE agent_workspace_bindings SET pending_form_id = :f, updated_at = clock_timestamp() "
+                            "WHERE id = :id AND status = 'active'"
+                        ),
+                        {"id": bid, "f": str(uuid.uuid4())},
+                    ).rowcount
+                    conn.commit()
+                    if done:
+                        forms_ok.append(bid)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def creator() -> None:
+        """Dify opening the owner's next workspace: the unique index admits it once the old one is retired."""
+        try:
+            locks_taken.wait(10)
+            start.wait(10)
+            pending = dict(new_owner_of)
+            deadline = time.monotonic() + 20
+            while pending and time.monotonic() < deadline:
+                for old, owner in list(pending.items()):
+                    new_id = v7(NOW + timedelta(seconds=len(created)))
+                    with dify.connect() as conn:
+                        try:
+                            conn.execute(
+                                sa.insert(W.__table__).values(
+                                    id=new_id,
+                                    tenant_id=p.tenant,
+                                    app_id=p.app,
+                                    owner_type="conversation",
+                                    owner_id=owner,
+                                    owner_scope_key="root",
+                                    backend_workspace_ref="sb-new",
+                                    status="active",
+                                    active_guard=1,
+                                    created_at=NOW,
+                                    updated_at=NOW,
+                                )
+                            )
+                            conn.commit()
+                        except sa.exc.IntegrityError:
+                            conn.rollback()  # the old one is still active: Dify would reuse it
+                            continue
+                    created[old] = new_id
+                    del pending[old]
+                time.sleep(0.02)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def slow_writer() -> None:
+        try:
+            with dify.connect() as conn:
+                conn.execute(sa.select(W.id).where(W.id.in_(held)).with_for_update())
+                locks_taken.set()
+                time.sleep(2)
+                conn.commit()
+        except BaseException as exc:
+            locks_taken.set()
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=t, args=a)
+        for t, a in (
+            (retire, ("A", plan_a)),
+            (retire, ("B", plan_b)),
+            (saver, ()),
+            (creator, ()),
+            (slow_writer, ()),
+        )
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert not errors, errors
+    a, b = results["A"], results["B"]
+    with dify.connect() as conn:
+        final_w = {r.id: r for r in conn.execute(sa.select(W).where(W.tenant_id == p.tenant))}
+        final_b = {r.id: r for r in conn.execute(sa.select(B).where(B.tenant_id == p.tenant))}
+        for result in (a, b):
+            assert result.ok, result.error
+            targets, applied = audit_of(conn, result.action_id)
+            assert (
+                sorted(targets) == sorted(result.transitioned)
+                and len(set(targets)) == len(targets) == applied
+            )
+    # Every row retired at most once, across both retires.
+    assert not set(a.transitioned) & set(b.transitioned)
+    mine = {w for w, _, _ in units} | {x for _, _, bs in units for x in bs}
+    retired_now = {i for i, r in {**final_w, **final_b}.items() if str(r.status) == "retired" and i in mine}
+    assert retired_now == set(a.transitioned) | set(b.transitioned)
+    # Held rows were skipped, never waited for (the batch's lock timeout would have failed the batch).
+    assert set(held) & {w for w, _, _ in units[:200]} <= set(dict(a.skipped).get(SKIP_LOCKED, ()))
+    assert all(str(final_w[w].status) == "active" for w in held)
+    # No lost Dify update: every save and every form Dify made is on an active binding, as Dify wrote it.
+    for bid in saved_ok:
+        assert (
+            str(final_b[bid].status) == "active" and final_b[bid].session_snapshot == f'{{"dify": "{bid}"}}'
+        )
+    for bid in forms_ok:
+        assert str(final_b[bid].status) == "active" and final_b[bid].pending_form_id is not None
+    assert saved_ok and (SKIP_CHANGED in dict(a.skipped) or SKIP_CHANGED in dict(b.skipped))
+    # Rows waiting for a form (from the start) were never touched.
+    assert all(str(final_b[i].status) == "active" and final_b[i].retired_at is None for i in pending_at_start)
+    # Dify's new workspaces: created once the old ones were retired, untouched by the retires.
+    assert created, "Dify never got to open a new workspace"
+    for old, new in created.items():
+        assert str(final_w[old].status) == "retired" and final_w[old].active_guard is None
+        assert str(final_w[new].status) == "active" and final_w[new].active_guard == 1
+    # Consistent end state: retired workspaces hold no active binding; guards match status.
+    for wid, w in final_w.items():
+        if wid in mine:
+            assert (w.active_guard == 1) == (str(w.status) == "active"), wid
+            if str(w.status) == "retired":
+                assert not [
+                    x for x in final_b.values() if x.workspace_id == wid and str(x.status) == "active"
+                ], wid
+    dify.dispose()
