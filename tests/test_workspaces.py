@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from data.actor import Actor, NotAllowed, Role, WritesDisabled
 from data.db import WriteRefused, check_statement, create_engine
 from data.demo import DemoIds as D
 from data.demo_workspaces import WorkspaceIds as I
-from data.models import AuditBatch, AuditTarget
+from data.models import AuditBatch, AuditTarget, naive_utc_now
 from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
 from data.rules.workspace_leaks import (
     RULE_NAMES,
@@ -54,11 +54,11 @@ def ctx_of(conn: sa.Connection) -> WorkspaceRuleContext:
     return WorkspaceRuleContext.from_report(check_schema(conn), now=NOW, idle_days=7, uncollected_hours=24)
 
 
-def planted_db(url: str) -> tuple[sa.Engine, Planted]:
+def planted_db(url: str, now: datetime = NOW) -> tuple[sa.Engine, Planted]:
     engine = sa.create_engine(url)
     create_tables(engine)
     with engine.begin() as conn:
-        planted = plant(conn)
+        planted = plant(conn, now=now)
     return engine, planted
 
 
@@ -184,7 +184,7 @@ def snapshot_rows(conn: sa.Connection) -> tuple[dict, dict, dict]:
     )
 
 
-def retire_rule(engine: sa.Engine, rule: str, **kwargs) -> RetireResult:
+def retire_rule(engine: sa.Engine, rule: str, *, exact: bool = True, **kwargs) -> RetireResult:
     with engine.connect() as conn:
         ctx = ctx_of(conn)
         targets = store.collect_rule_targets(conn, rule, ctx)
@@ -193,7 +193,8 @@ def retire_rule(engine: sa.Engine, rule: str, **kwargs) -> RetireResult:
         )
     result = apply_retire(engine, OPERATOR, plan, ctx, reason=f"retire {rule}", block_reason=None, **kwargs)
     assert result.ok, result.error
-    assert len(result.transitioned) == plan.count  # nothing changed under us: exactly the previewed rows
+    if exact:  # nothing changed under us: exactly the previewed rows
+        assert len(result.transitioned) == plan.count
     return result
 
 
@@ -621,3 +622,142 @@ def test_two_retires_and_dify_writers_race_on_postgresql(pg_url: str) -> None:
                     x for x in final_b.values() if x.workspace_id == wid and str(x.status) == "active"
                 ], wid
     dify.dispose()
+
+
+# --- MariaDB (Dify's MySQL backend): the same SQL ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mariadb_server():
+    import subprocess
+
+    from tests.mariadb import start_mariadb
+
+    try:
+        server = start_mariadb()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"MariaDB is required for the MySQL portability tests: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+def test_rules_and_retire_on_mariadb(mariadb_server) -> None:
+    url = mariadb_server.create_database("workspaces")
+    engine, p = planted_db(url)
+    with engine.connect() as conn:
+        ws, bs, hs = assert_parity(conn, ctx_of(conn))
+    assert (ws, bs, hs) == (p.workspaces, p.bindings, p.homes)
+    # A Dify transaction holds one workspace: SKIP LOCKED skips it, the rest is retired, no row count drift.
+    guarded = create_engine(url, Settings())
+    with engine.connect() as holder:
+        holder.execute(sa.select(W.id).where(W.id == p.id("w:conv_deleted")).with_for_update())
+        result = retire_rule(guarded, "orphaned", exact=False)
+        holder.rollback()
+    skipped = dict(result.skipped)
+    assert p.id("w:conv_deleted") in skipped[SKIP_LOCKED] and p.id("b:conv_deleted") in skipped[SKIP_LOCKED]
+    assert p.id("w:conv_missing") in result.retired_workspaces
+    again = retire_rule(guarded, "orphaned")
+    assert set(again.retired_workspaces) == {p.id("w:conv_deleted")}
+    assert set(again.retired_bindings) == {p.id("b:conv_deleted")}
+    for rule in ("finished-run", "inconsistent", "idle"):
+        retire_rule(guarded, rule)
+    with engine.connect() as conn:
+        assert assert_parity(conn, ctx_of(conn))[0].get(p.id("w:run_done")) is None
+        left = {r for r in RULE_NAMES if sql_matches(conn, ctx_of(conn), r) != (set(), set(), set())}
+    assert left == {"uncollected"}  # only rows that were already retired before remain to be collected
+    guarded.dispose()
+    engine.dispose()
+
+
+# --- CLI ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def planted_file(tmp_path: Path) -> tuple[str, Planted]:
+    url = f"sqlite:///{tmp_path / 'planted.sqlite'}"
+    engine, p = planted_db(url, naive_utc_now())  # the CLI runs on the real clock
+    engine.dispose()
+    return url, p
+
+
+def test_cli_clean_and_collect_on_dify_117(
+    planted_file: tuple[str, Planted], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """In-process (`data.cli.main`, exactly what `python -m data` runs), with a real broker and worker."""
+    import os
+    import subprocess
+
+    from data.cli import main
+    from tests.celery_worker import start_worker
+    from tests.redis_server import start_redis
+
+    def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        for name in list(os.environ):
+            if name.startswith("AGENT_DESK_") or name == "DATABASE_URL":
+                monkeypatch.delenv(name)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out.out, out.err)
+
+    url, p = planted_file
+    env = {"DATABASE_URL": url, "AGENT_DESK_DATA_DIR": str(tmp_path / "d"), "AGENT_DESK_IDLE_DAYS": "7"}
+    common = ("sessions", "clean", "--reason", "ticket 11", "--actor", "cron")
+    dry = run_cli(*common, "--rule", "finished-run", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "requested: 4" in dry.stdout and "finished-run: 2" in dry.stdout
+    assert (
+        f"would retire workspace {p.id('w:run_done')}" in dry.stdout
+        and "dry run: nothing changed" in dry.stdout
+    )
+    refused = run_cli(*common, "--rule", "finished-run", "--yes", env=env)
+    assert refused.returncode == 3 and "AGENT_DESK_ALLOW_WRITES" in refused.stderr
+    assert run_cli(*common, "--rule", "superseded", "--dry-run", env=env).returncode == 2
+    assert run_cli(*common, "--rule", "uncollected", "--dry-run", env=env).returncode == 2
+    collect = ("sessions", "collect", "--rule", "uncollected", "--reason", "stuck sandboxes")
+    preview = run_cli(*collect, "--dry-run", env=env)
+    assert preview.returncode == 0, preview.stderr
+    assert "workspaces: 1, bindings: 1, home snapshots: 1" in preview.stdout
+    assert "collect_agent_resources" in preview.stdout and "purge_agent_ids" not in preview.stdout
+    writes = {**env, "AGENT_DESK_ALLOW_WRITES": "true"}
+    no_broker = run_cli(*collect, "--yes", env=writes)
+    assert no_broker.returncode == 3 and "AGENT_DESK_CELERY_BROKER_URL" in no_broker.stderr
+    redis_server = start_redis()
+    worker = start_worker(redis_server)
+    try:
+        broker = {**writes, "AGENT_DESK_CELERY_BROKER_URL": redis_server.url(0)}
+        done = run_cli(*common, "--rule", "finished-run", "--yes", "--collect", env=broker)
+        assert done.returncode == 0, done.stderr
+        assert "transitioned: 4" in done.stdout and "collection: 2 sent, 0 failed" in done.stdout
+        got = sorted((worker.received()["kwargs"] for _ in range(2)), key=lambda k: k["workspace_ids"])
+        expected = sorted(
+            (
+                {
+                    "tenant_id": p.tenant,
+                    "workspace_ids": [p.id(f"w:{k}")],
+                    "binding_ids": [p.id(f"b:{k}")],
+                    "home_snapshot_ids": [],
+                }
+                for k in ("run_done", "run_failed")
+            ),
+            key=lambda k: k["workspace_ids"],
+        )
+        assert got == expected
+        again = run_cli(*collect, "--yes", env=broker)
+        assert again.returncode == 0, again.stderr
+        assert "sent: 2" in again.stdout  # the uncollected workspace with its binding; the home snapshot
+        kwargs = [worker.received()["kwargs"] for _ in range(2)]
+        assert {
+            i for k in kwargs for i in k["workspace_ids"] + k["binding_ids"] + k["home_snapshot_ids"]
+        } == {p.id("w:uncollected"), p.id("b:uncollected"), p.id("h:home_old")}
+        assert worker.pending() == 0
+    finally:
+        worker.stop()
+        redis_server.stop()
+    with sa.create_engine(url).connect() as conn:
+        status = conn.execute(sa.select(W.status).where(W.id == p.id("w:run_done"))).scalar()
+    assert str(status) == "retired"

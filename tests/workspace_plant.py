@@ -119,18 +119,18 @@ class Planted:
         return self.names[name]
 
 
-def plant(conn: sa.Connection, *, tenant: str | None = None) -> Planted:
+def plant(conn: sa.Connection, *, tenant: str | None = None, now: datetime = NOW) -> Planted:
     """Every case once, in one tenant (created unless given)."""
     if tenant is None:
         tenant = insert(conn, Tenant, id=str(uuid.uuid4()), name="Planted workspace")
     app = insert(conn, App, id=str(uuid.uuid4()), tenant_id=tenant, name="Planted app", mode="agent-chat")
     agent = insert(
-        conn, Agent, id=v7(NOW - timedelta(days=90)), tenant_id=tenant, name="Planted agent", status="active"
+        conn, Agent, id=v7(now - timedelta(days=90)), tenant_id=tenant, name="Planted agent", status="active"
     )
     archived = insert(
         conn,
         Agent,
-        id=v7(NOW - timedelta(days=89)),
+        id=v7(now - timedelta(days=89)),
         tenant_id=tenant,
         name="Archived agent",
         status="archived",
@@ -138,13 +138,13 @@ def plant(conn: sa.Connection, *, tenant: str | None = None) -> Planted:
     snapshot = insert(
         conn,
         AgentConfigSnapshot,
-        id=v7(NOW - timedelta(days=80)),
+        id=v7(now - timedelta(days=80)),
         tenant_id=tenant,
         agent_id=agent,
         version=1,
     )
     p = Planted(tenant, app, agent, archived)
-    clock = [NOW - timedelta(days=60)]
+    clock = [now - timedelta(days=60)]
 
     def tick() -> datetime:
         clock[0] += timedelta(minutes=7)
@@ -271,14 +271,14 @@ def plant(conn: sa.Connection, *, tenant: str | None = None) -> Planted:
             pending_form_id=str(uuid.uuid4()) if pending_form else None,
             pending_tool_call_id="call_planted" if pending_tool else None,
             created_at=at,
-            updated_at=updated or NOW - timedelta(hours=1),
+            updated_at=updated or now - timedelta(hours=1),
         )
         p.bindings[bid] = rule
         p.names[f"b:{name}"] = bid
         return bid
 
-    recent_retired = NOW - timedelta(hours=1)
-    old_retired = NOW - timedelta(days=3)
+    recent_retired = now - timedelta(hours=1)
+    old_retired = now - timedelta(days=3)
     # finished-run: the workspace and its binding.
     w = workspace("run_done", "finished-run", "workflow_run", run("succeeded"))
     binding("run_done", "finished-run", w)
@@ -288,9 +288,9 @@ def plant(conn: sa.Connection, *, tenant: str | None = None) -> Planted:
     w = workspace("run_paused", None, "workflow_run", run("paused"))
     binding("run_paused", None, w, pending_form=True)
     w = workspace("run_open_pause", None, "workflow_run", run("succeeded", pause=True))
-    binding("run_open_pause", None, w, updated=NOW - timedelta(days=30))
+    binding("run_open_pause", None, w, updated=now - timedelta(days=30))
     w = workspace("run_running_idle", None, "workflow_run", run("running"))
-    binding("run_running_idle", None, w, updated=NOW - timedelta(days=30))
+    binding("run_running_idle", None, w, updated=now - timedelta(days=30))
     # orphaned: conversation deleted / missing, draft missing, run row missing, app missing.
     w = workspace("conv_deleted", "orphaned", "conversation", conversation(deleted=True))
     binding("conv_deleted", "orphaned", w)
@@ -339,9 +339,9 @@ def plant(conn: sa.Connection, *, tenant: str | None = None) -> Planted:
     binding("dup_new", None, w)
     # idle (a live chat), and an idle one with a pending tool call (protected).
     w = workspace("idle", None, "conversation", conversation())
-    binding("idle", "idle", w, updated=NOW - timedelta(days=30))
+    binding("idle", "idle", w, updated=now - timedelta(days=30))
     w = workspace("idle_pending", None, "conversation", conversation())
-    binding("idle_pending", None, w, updated=NOW - timedelta(days=30), pending_tool=True)
+    binding("idle_pending", None, w, updated=now - timedelta(days=30), pending_tool=True)
     # A build draft that exists: nothing.
     w = workspace("draft_ok", None, "build_draft", draft())
     binding("draft_ok", None, w)
@@ -378,7 +378,7 @@ def plant(conn: sa.Connection, *, tenant: str | None = None) -> Planted:
             snapshot_ref=f"ref-{name}",
             status=status,
             retired_at=retired,
-            created_at=NOW - timedelta(days=10),
+            created_at=now - timedelta(days=10),
         )
         if referenced:
             insert(
