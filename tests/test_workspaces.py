@@ -43,6 +43,7 @@ from data.services.retire import (
 from data.settings import Settings
 from data.stores import workspaces as store
 from tests.workspace_plant import NOW, Planted, create_tables, plant, v7
+from ui.render import md_escape
 
 W, B, H = AgentWorkspace, AgentWorkspaceBinding, AgentHomeSnapshot
 OPERATOR = Actor("ops@example.org", Role.OPERATOR)
@@ -761,3 +762,95 @@ def test_cli_clean_and_collect_on_dify_117(
     with sa.create_engine(url).connect() as conn:
         status = conn.execute(sa.select(W.status).where(W.id == p.id("w:run_done"))).scalar()
     assert str(status) == "retired"
+
+
+# --- the sessions view on a 1.17+ database (AppTest) ----------------------------------------------------
+
+
+@pytest.fixture
+def workspaces_app(
+    seeded_workspaces_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Planted]:
+    """The embedded demo (workspaces generation) with the planted rows added, as the app's database."""
+    import os
+    import shutil
+
+    data_dir = tmp_path / "agent-desk"
+    data_dir.mkdir()
+    shutil.copy(sa.make_url(seeded_workspaces_url).database, data_dir / "demo.sqlite")
+    engine = sa.create_engine(f"sqlite:///{data_dir / 'demo.sqlite'}")
+    with engine.begin() as conn:
+        p = plant(conn)
+    engine.dispose()
+    for name in list(os.environ):
+        if name.startswith("AGENT_DESK_") or name in ("DATABASE_URL", "DATABASE_READ_URL"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AGENT_DESK_DATA_DIR", str(data_dir))
+    return data_dir, p
+
+
+def no_exception(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_view_lists_bindings_with_rules_and_retires_a_selection(workspaces_app: tuple[Path, Planted]) -> None:
+    from tests.apptest_helpers import open_page
+
+    data_dir, p = workspaces_app
+    at = open_page("sessions", rule="finished-run", tenant=p.tenant)
+    no_exception(at)
+    assert [t.value for t in at.title] == ["Working environments"]
+    assert {m.label for m in at.metric} >= set(RULE_NAMES)  # counts per rule at the top
+    frame = at.dataframe[0].value
+    assert set(frame["id"]) == {p.id("b:run_done"), p.id("b:run_failed")}
+    assert set(frame["rule"]) == {"finished-run"}
+    assert {"owner", "agent", "version", "status", "pending", "layers", "retired", "age", "updated"} <= set(
+        frame.columns
+    )
+    assert any("Bounded scan" in i.value for i in at.info)
+    key = next(k for k in at.session_state if str(k).startswith("bindings-table-"))
+    at.session_state[key] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
+    at.run()
+    at.button(key="ws_retire_selected").click().run()
+    no_exception(at)
+    assert [m.value for m in at.metric][-3:] == ["4", "2", "0"]  # 2 bindings + their 2 workspaces
+    assert at.button(key="ws_retire_confirm").disabled  # no reason yet
+    at.text_input(key="ws_retire_reason").set_value("runs ended (ticket 11)").run()
+    at.button(key="ws_retire_confirm").click().run()
+    no_exception(at)
+    assert any("2 workspaces and 2 bindings retired" in s.value for s in at.success)
+    engine = sa.create_engine(f"sqlite:///{data_dir / 'demo.sqlite'}")
+    with engine.connect() as conn:
+        ids = [p.id(k) for k in ("w:run_done", "w:run_failed", "b:run_done", "b:run_failed")]
+        statuses = {str(s) for s in conn.execute(sa.select(W.status).where(W.id.in_(ids))).scalars()}
+        statuses |= {str(s) for s in conn.execute(sa.select(B.status).where(B.id.in_(ids))).scalars()}
+        targets = set(conn.execute(sa.select(AuditTarget.target_id)).scalars())
+    engine.dispose()
+    assert statuses == {"retired"} and targets == set(ids)
+
+
+def test_view_binding_and_workspace_details_are_masked_and_read_only(
+    workspaces_app: tuple[Path, Planted],
+) -> None:
+    from tests.apptest_helpers import all_text, open_page
+
+    _, p = workspaces_app
+    at = open_page("sessions", session=p.id("b:conv_deleted"))
+    no_exception(at)
+    text = all_text(at)
+    assert "planted private chat" not in text and "sk-planted-secret-0001" not in text
+    assert "orphaned" in text and "sandbox-conv_deleted" not in text  # that is the workspace's ref
+    assert md_escape("binding-conv_deleted") in text  # the backend ref, shown (escaped markdown)
+    layers = at.dataframe[1].value
+    assert ("history", "suspended") in set(zip(layers["layer"], layers["lifecycle state"], strict=True))
+    assert not [t for t in at.text_input if "ref" in t.label.lower()]  # refs are never editable
+    at = open_page("sessions", workspace=p.id("w:dup"))
+    no_exception(at)
+    assert [t.value for t in at.title] == ["Working environment (workspace)"]
+    frame = at.dataframe[0].value
+    assert set(frame["id"]) == {p.id("b:dup_old"), p.id("b:dup_new")}
+    assert dict(zip(frame["id"], frame["rule"], strict=True))[p.id("b:dup_old")] == "inconsistent"
+    assert md_escape("sandbox-dup") in all_text(at)  # the backend ref, shown (escaped markdown)
+    at = open_page("sessions", session=p.id("b:run_paused"))
+    no_exception(at)
+    assert any("Protected" in w.value for w in at.warning)
