@@ -855,3 +855,53 @@ def test_view_binding_and_workspace_details_are_masked_and_read_only(
     at = open_page("sessions", session=p.id("b:run_paused"))
     no_exception(at)
     assert any("Protected" in w.value for w in at.warning)
+
+
+# --- least privilege ---------------------------------------------------------------------------------------
+
+
+def test_retire_runs_under_the_least_privilege_role_and_nothing_more(pg_url: str) -> None:
+    engine, p = planted_db(pg_url)
+    database = sa.make_url(pg_url).database
+    root = Path(__file__).resolve().parent.parent
+    script = (
+        (root / "docs" / "least-privilege.sql").read_text().replace("DATABASE dify", f'DATABASE "{database}"')
+    )
+    with engine.connect() as conn:
+        if conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = 'agent_desk'").scalar():
+            script = script.replace("CREATE ROLE agent_desk LOGIN PASSWORD 'change-me';", "")
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.autocommit = True
+        raw.driver_connection.execute(script)
+    finally:
+        raw.close()
+    engine.dispose()
+    url = (
+        sa.make_url(pg_url)
+        .set(username="agent_desk", password="change-me")
+        .render_as_string(hide_password=False)
+    )
+    limited = create_engine(url, Settings())
+    for rule in ("finished-run", "orphaned", "inconsistent", "idle"):
+        retire_rule(limited, rule)
+    with limited.connect() as conn:
+        assert str(conn.execute(sa.select(W.status).where(W.id == p.id("w:run_done"))).scalar()) == "retired"
+        store.list_bindings(conn, store.WorkspaceFilter(rule="uncollected"), ctx_of(conn))
+        store.get_binding(conn, p.id("b:conv_deleted"), ctx_of(conn))
+    limited.dispose()
+    raw_limited = sa.create_engine(url)  # unguarded: the database itself refuses the rest
+    with raw_limited.connect() as conn:
+        for statement in (
+            "UPDATE agent_workspace_bindings SET session_snapshot = ''",
+            "UPDATE agent_workspace_bindings SET pending_form_id = NULL",
+            "UPDATE agent_workspaces SET backend_workspace_ref = ''",
+            "DELETE FROM agent_workspaces",
+            "DELETE FROM agent_workspace_bindings",
+            "UPDATE agent_home_snapshots SET status = 'retired'",
+            "UPDATE conversations SET agent_workspace_binding_id = NULL",
+        ):
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                conn.exec_driver_sql(statement)
+            conn.rollback()
+    raw_limited.dispose()
