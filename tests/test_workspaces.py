@@ -905,3 +905,66 @@ def test_retire_runs_under_the_least_privilege_role_and_nothing_more(pg_url: str
                 conn.exec_driver_sql(statement)
             conn.rollback()
     raw_limited.dispose()
+
+
+# --- the store -----------------------------------------------------------------------------------------------
+
+
+def walk(
+    conn: sa.Connection, flt: store.WorkspaceFilter, ctx, **kwargs
+) -> tuple[list[str], store.Access, int]:
+    ids: list[str] = []
+    after = None
+    pages = 0
+    while True:
+        page = store.list_bindings(conn, flt, ctx, after=after, **kwargs)
+        ids += [r.id for r in page.rows]
+        pages += 1
+        if not page.next_cursor:
+            return ids, page.access, pages
+        after = page.next_cursor
+
+
+def test_store_pages_counts_and_index_served_filters(planted: tuple[str, Planted]) -> None:
+    url, p = planted
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        ctx = ctx_of(conn)
+        every, access, pages = walk(conn, store.WorkspaceFilter(), ctx, page_size=7)
+        assert every == sorted(p.bindings, reverse=True) and access.mode == "primary key" and pages > 3
+        second = store.list_bindings(
+            conn,
+            store.WorkspaceFilter(),
+            ctx,
+            page_size=7,
+            after=store.list_bindings(conn, store.WorkspaceFilter(), ctx, page_size=7).next_cursor,
+        )
+        back = store.list_bindings(conn, store.WorkspaceFilter(), ctx, page_size=7, before=second.prev_cursor)
+        assert [r.id for r in back.rows] == every[:7]
+        for rule in RULE_NAMES:
+            flt = store.WorkspaceFilter(rule=rule, tenant_id=p.tenant)
+            found, access, _ = walk(conn, flt, ctx, page_size=3, scan_limit=5)
+            assert found == sorted((i for i, r in p.bindings.items() if r == rule), reverse=True), rule
+            assert access.bounded == (rule != "uncollected"), rule
+        dup = store.list_bindings(conn, store.WorkspaceFilter(workspace_id=p.id("w:dup")), ctx)
+        assert {r.id for r in dup.rows} == {p.id("b:dup_old"), p.id("b:dup_new")}
+        assert dup.access.mode == "index" and dup.access.served_by == store.BINDING_WORKSPACE_INDEX
+        with_run = conn.execute(sa.select(W.owner_id).where(W.id == p.id("w:run_done"))).scalar()
+        run = store.list_bindings(conn, store.WorkspaceFilter(run_id=with_run), ctx)
+        assert [r.id for r in run.rows] == [p.id("b:run_done")] and not run.access.bounded
+        counts = {c.rule: c for c in store.rule_counts(conn, ctx, tenant_id=p.tenant).counts}
+        for rule in RULE_NAMES:
+            c = counts[rule]
+            assert c.exact
+            assert (c.workspaces, c.bindings, c.homes) == (
+                sum(r == rule for r in p.workspaces.values()),
+                sum(r == rule for r in p.bindings.values()),
+                sum(r == rule for r in p.homes.values()),
+            ), rule
+        targets = store.collect_rule_targets(conn, "finished-run", ctx, tenant_id=p.tenant)
+        # Bindings of a selected workspace are left out: retiring the workspace retires them.
+        assert (
+            set(targets.workspace_ids) == {p.id("w:run_done"), p.id("w:run_failed")}
+            and not targets.binding_ids
+        )
+    engine.dispose()
