@@ -72,6 +72,11 @@ with st.sidebar:
     if engines.is_demo:
         st.info("**Demo database** (embedded SQLite; set `DATABASE_URL` for a real Dify database).")
     st.caption(md_escape(report.summary()))
+    with st.expander("Schema found", expanded=False):  # compact: the details stay folded away
+        st.caption(md_escape(f"Generation: {report.generation_label}."))
+        if report.has_sessions:
+            st.caption(md_escape(report.conversation_index_label))
+        st.caption(md_escape(f"Newer columns and tables: {report.newer_summary()}"))
     if actor.local_mode:
         st.caption(
             md_escape(f"🔓 Local mode (no sign-in): {actor.identity}. Listening on this machine only.")

@@ -23,7 +23,7 @@ if (choice := workspace_select(tenant_id)) != tenant_id:
 if tenant_id and tenant_id not in {w.id for w in context.workspaces()}:
     st.warning(md_escape(f"Workspace {tenant_id} has no row in the tenants table."))
 
-tables = context.read(overview_store.overview, tenant_id=tenant_id)
+tables = context.read(overview_store.overview, tenant_id=tenant_id, present=report.agent_tables)
 columns = st.columns(len(tables))
 for column, table in zip(columns, tables, strict=True):
     column.metric(table.table, table.total.label())

@@ -40,6 +40,8 @@ class Check:
     index_backed: bool
     reads: str
     run: Callable[[sa.Connection, Scope], Finding]
+    #: Tables (or "table.column") the check needs; without one it is listed as not applicable.
+    needs: tuple[str, ...] = ()
 
 
 _TENANT_BINDINGS = "bindings of the workspace (tenant-leading binding indexes)"
@@ -140,6 +142,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         "sessions of the workspace (tenant-leading session lookup indexes); agents by primary key",
         store.session_missing_agent,
+        ("agent_runtime_sessions",),
     ),
     Check(
         "session-missing-binding",
@@ -148,6 +151,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         "sessions of the workspace (tenant-leading session lookup indexes); bindings by primary key",
         store.session_missing_binding,
+        ("agent_runtime_sessions",),
     ),
     Check(
         "session-missing-snapshot",
@@ -156,6 +160,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         "sessions of the workspace (tenant-leading session lookup indexes); snapshots by primary key",
         store.session_missing_snapshot,
+        ("agent_runtime_sessions",),
     ),
     Check(
         "session-owner-mismatch",
@@ -164,13 +169,14 @@ CHECKS: tuple[Check, ...] = (
         False,
         "every session row's owner columns: no index covers them",
         store.session_owner_mismatch,
+        ("agent_runtime_sessions",),
     ),
     Check(
         "unknown-enum-values",
         "A row holds an enum value no Dify version we know writes (Dify's own ORM fails to load it).",
         "warning",
         False,
-        "every row of agents, revisions, bindings and sessions: no index covers these columns",
+        "every row of agents, revisions, bindings and sessions (where present): no index covers these columns",
         store.unknown_enum_values,
     ),
     Check(
@@ -180,6 +186,54 @@ CHECKS: tuple[Check, ...] = (
         False,
         "every snapshot, binding and session text, parsed in Python in batches",
         store.invalid_json,
+    ),
+    # --- newer Dify: drafts (1.16+), working environments and home snapshots (1.17+) ---
+    Check(
+        "draft-missing-base-snapshot",
+        "A draft starts from a snapshot that does not exist (its base was deleted by hand).",
+        "warning",
+        True,
+        "drafts of the workspace (agent_config_draft_tenant_* indexes); snapshots by primary key",
+        store.draft_missing_base_snapshot,
+        ("agent_config_drafts",),
+    ),
+    Check(
+        "home-snapshot-reference-missing",
+        "A config snapshot or draft names a home snapshot that does not exist: every new run of it fails.",
+        "error",
+        True,
+        "snapshots and drafts of the workspace (tenant-leading indexes); home snapshots by primary key",
+        store.home_snapshot_reference_missing,
+        ("agent_home_snapshots",),
+    ),
+    Check(
+        "workspace-binding-missing-workspace",
+        "A working-environment binding names a workspace that does not exist.",
+        "warning",
+        True,
+        "bindings of the workspace (agent_workspace_binding_agent_status_idx); workspaces by primary key",
+        store.workspace_binding_missing_workspace,
+        ("agent_workspaces", "agent_workspace_bindings"),
+    ),
+    Check(
+        "binding-pointer-missing",
+        "A draft or conversation points at a working-environment binding that does not exist "
+        "(normal for a finished caller after Dify's collector ran; a live one fails for good).",
+        "info",
+        False,
+        "drafts of the workspace (tenant index); conversations from the start, or through the workspace's "
+        "apps (conversation_app_from_user_idx); bindings by primary key",
+        store.binding_pointer_missing,
+        ("agent_workspace_bindings",),
+    ),
+    Check(
+        "agent-backing-app-missing",
+        "A roster agent's backing app (the hidden app that runs it) does not exist: the agent cannot run.",
+        "error",
+        True,
+        "agents of the workspace (agent_tenant_backing_app_id_idx); apps by primary key",
+        store.agent_backing_app_missing,
+        ("agents.backing_app_id", "apps"),
     ),
 )
 CHECK_NAMES: tuple[str, ...] = tuple(c.name for c in CHECKS)
@@ -237,6 +291,8 @@ class Report:
     tenant_id: str | None
     scan_limit: int
     results: tuple[CheckResult, ...]
+    #: (check name, what is missing) of the checks this database cannot run.
+    not_applicable: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_errors(self) -> bool:
@@ -266,13 +322,34 @@ def run_checks(
     if unknown:
         raise ValueError(f"unknown check(s): {sorted(unknown)}")
     chosen = [BY_NAME[n] for n in names] if names else list(CHECKS)
+    present = _present(conn)
     scope = Scope(
         tenant_id=tenant_id,
         scan_limit=scan_limit,
         sample_limit=sample_limit,
-        has_drafts_table=sa.inspect(conn).has_table("agent_config_drafts"),
+        has_drafts_table="agent_config_drafts" in present,
+        present=present,
     )
-    return Report(tenant_id, scan_limit, tuple(_run_one(conn, check, scope) for check in chosen))
+    runnable = [c for c in chosen if all(n in present for n in c.needs)]
+    skipped = tuple(
+        (c.name, ", ".join(n for n in c.needs if n not in present)) for c in chosen if c not in runnable
+    )
+    return Report(tenant_id, scan_limit, tuple(_run_one(conn, check, scope) for check in runnable), skipped)
+
+
+#: Tables whose newer columns some checks need.
+_SURVEYED = ("agents", "agent_config_snapshots", "agent_config_drafts", "conversations")
+
+
+def _present(conn: sa.Connection) -> frozenset[str]:
+    """Tables here, plus "table.column" for the columns of `_SURVEYED` tables (one inspector pass)."""
+    inspector = sa.inspect(conn)
+    tables = set(inspector.get_table_names())
+    found = set(tables)
+    for table in _SURVEYED:
+        if table in tables:
+            found.update(f"{table}.{c['name']}" for c in inspector.get_columns(table))
+    return frozenset(found)
 
 
 def _run_one(conn: sa.Connection, check: Check, scope: Scope) -> CheckResult:
@@ -307,7 +384,7 @@ def _result(check: Check, finding: Finding, error: str | None = None) -> CheckRe
 
 def _sample(anomaly: Anomaly) -> Sample:
     found: list[Link] = []
-    if anomaly.table == "agent_runtime_sessions":
+    if anomaly.table in ("agent_runtime_sessions", "agent_workspace_bindings"):
         found.append(Link("session", links.link("sessions", tenant=anomaly.tenant_id, session=anomaly.id)))
     if anomaly.app_id and anomaly.workflow_id:
         url = links.link(
@@ -331,6 +408,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "tenant": report.tenant_id,
         "scan_limit": report.scan_limit,
         "has_errors": report.has_errors,
+        "not_applicable": [{"name": n, "missing": m} for n, m in report.not_applicable],
         "checks": [
             {
                 "name": r.name,
@@ -370,6 +448,8 @@ def report_text(report: Report) -> str:
             lines.append(f"    - {s.table} {s.id}: {s.detail}")
             for link in s.links:
                 lines.append(f"        {link.label}: {link.url}")
+    for name, missing in report.not_applicable:
+        lines.append(f"[n/a] {name}: not applicable here (no {missing})")
     totals = report.totals()
     lines.append(
         f"Checks with findings: {totals['error']} error, {totals['warning']} warning, {totals['info']} info."

@@ -10,9 +10,13 @@ import sqlalchemy as sa
 from data.models import (
     Account,
     Agent,
+    AgentConfigDraft,
     AgentConfigRevision,
     AgentConfigSnapshot,
+    AgentHomeSnapshot,
     AgentRuntimeSession,
+    AgentWorkspace,
+    AgentWorkspaceBinding,
     App,
     Conversation,
     Tenant,
@@ -20,6 +24,7 @@ from data.models import (
     WorkflowAgentNodeBinding,
     WorkflowRun,
 )
+from data.models.enums import DraftType
 from data.tolerant import EnumValue, JsonResult, parse_json
 
 
@@ -355,9 +360,19 @@ class IdMatch:
     label: str
 
 
-def resolve_id(conn: sa.Connection, value: str, *, has_core: frozenset[str] = frozenset()) -> IdMatch | None:
-    """Contract order: agent, snapshot, revision, binding, runtime session, app, workflow, workflow run,
-    conversation. Core ids reach agent tables through the core tables' primary keys first."""
+def resolve_id(
+    conn: sa.Connection,
+    value: str,
+    *,
+    has_core: frozenset[str] = frozenset(),
+    agent_tables: frozenset[str] | None = None,
+) -> IdMatch | None:
+    """Contract order: agent, snapshot, revision, binding, runtime session, (Dify 1.16+/1.17+: draft,
+    home snapshot, workspace, workspace binding), app, workflow, workflow run, conversation. Core ids
+    reach agent tables through the core tables' primary keys first. `has_core` / `agent_tables`: the
+    optional core and agent tables present (the schema report's); a missing one is never queried.
+    `agent_tables=None` (unknown) means the seed's: runtime sessions, nothing newer."""
+    present = frozenset({"agent_runtime_sessions"}) if agent_tables is None else agent_tables
     agent = conn.execute(sa.select(Agent.id).where(Agent.id == value)).scalar()
     if agent:
         return IdMatch("agent", "agent", {"agent": agent}, "agent")
@@ -395,13 +410,17 @@ def resolve_id(conn: sa.Connection, value: str, *, has_core: frozenset[str] = fr
             },
             f"binding of node {binding.node_id}",
         )
-    session = conn.execute(
-        sa.select(AgentRuntimeSession.tenant_id).where(AgentRuntimeSession.id == value)
-    ).first()
-    if session:
-        return IdMatch(
-            "session", "sessions", {"tenant": session.tenant_id, "session": value}, "runtime session"
-        )
+    if "agent_runtime_sessions" in present:
+        session = conn.execute(
+            sa.select(AgentRuntimeSession.tenant_id).where(AgentRuntimeSession.id == value)
+        ).first()
+        if session:
+            return IdMatch(
+                "session", "sessions", {"tenant": session.tenant_id, "session": value}, "runtime session"
+            )
+    newer = _resolve_newer_id(conn, value, present)
+    if newer:
+        return newer
     if "apps" in has_core:
         app = conn.execute(sa.select(App.tenant_id).where(App.id == value)).first()
         if app:
@@ -437,5 +456,42 @@ def resolve_id(conn: sa.Connection, value: str, *, has_core: frozenset[str] = fr
                 "sessions",
                 {"tenant": conv.tenant_id, "conversation": value},
                 "conversation (its sessions)",
+            )
+    return None
+
+
+def _resolve_newer_id(conn: sa.Connection, value: str, present: frozenset[str]) -> IdMatch | None:
+    """Drafts and home snapshots open their agent; workspaces and workspace bindings the sessions view."""
+    if "agent_config_drafts" in present:
+        draft = conn.execute(
+            sa.select(AgentConfigDraft.agent_id, AgentConfigDraft.draft_type).where(
+                AgentConfigDraft.id == value
+            )
+        ).first()
+        if draft:
+            kind = "build draft" if draft.draft_type == DraftType.DEBUG_BUILD else "shared draft"
+            return IdMatch("draft", "agent", {"agent": draft.agent_id}, kind)
+    if "agent_home_snapshots" in present:
+        home = conn.execute(
+            sa.select(AgentHomeSnapshot.agent_id).where(AgentHomeSnapshot.id == value)
+        ).first()
+        if home:
+            return IdMatch("home_snapshot", "agent", {"agent": home.agent_id}, "home snapshot")
+    if "agent_workspaces" in present:
+        ws = conn.execute(sa.select(AgentWorkspace.tenant_id).where(AgentWorkspace.id == value)).first()
+        if ws:
+            return IdMatch(
+                "workspace", "sessions", {"tenant": ws.tenant_id, "workspace": value}, "working environment"
+            )
+    if "agent_workspace_bindings" in present:
+        wb = conn.execute(
+            sa.select(AgentWorkspaceBinding.tenant_id).where(AgentWorkspaceBinding.id == value)
+        ).first()
+        if wb:
+            return IdMatch(
+                "workspace_binding",
+                "sessions",
+                {"tenant": wb.tenant_id, "session": value},
+                "working-environment binding",
             )
     return None

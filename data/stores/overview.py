@@ -8,9 +8,13 @@ import sqlalchemy as sa
 
 from data.models import (
     Agent,
+    AgentConfigDraft,
     AgentConfigRevision,
     AgentConfigSnapshot,
+    AgentHomeSnapshot,
     AgentRuntimeSession,
+    AgentWorkspace,
+    AgentWorkspaceBinding,
     WorkflowAgentNodeBinding,
 )
 from data.stores.counts import Count, bounded_count, estimated_rows, estimated_value_counts
@@ -22,7 +26,16 @@ BREAKDOWN = {
     AgentConfigRevision: AgentConfigRevision.operation,
     WorkflowAgentNodeBinding: WorkflowAgentNodeBinding.binding_type,
     AgentRuntimeSession: AgentRuntimeSession.status,
+    # Newer Dify (optional: counted only where present).
+    AgentConfigDraft: AgentConfigDraft.draft_type,
+    AgentWorkspace: AgentWorkspace.status,
+    AgentWorkspaceBinding: AgentWorkspaceBinding.status,
+    AgentHomeSnapshot: AgentHomeSnapshot.status,
 }
+#: The four core agent tables every supported database has; the others are counted when present.
+ALWAYS = frozenset(
+    {"agents", "agent_config_snapshots", "agent_config_revisions", "workflow_agent_node_bindings"}
+)
 
 
 @dataclass(frozen=True)
@@ -62,5 +75,13 @@ def table_overview(conn: sa.Connection, model: type, *, tenant_id: str | None = 
     return TableOverview(table.name, total, column.key if column is not None else None, tuple(breakdown))
 
 
-def overview(conn: sa.Connection, *, tenant_id: str | None = None) -> list[TableOverview]:
-    return [table_overview(conn, model, tenant_id=tenant_id) for model in BREAKDOWN]
+def overview(
+    conn: sa.Connection, *, tenant_id: str | None = None, present: frozenset[str] | None = None
+) -> list[TableOverview]:
+    """The core agent tables and the optional agent tables in `present` (None: the seed's five)."""
+    wanted = ALWAYS | (frozenset({"agent_runtime_sessions"}) if present is None else present)
+    return [
+        table_overview(conn, model, tenant_id=tenant_id)
+        for model in BREAKDOWN
+        if model.__tablename__ in wanted
+    ]
