@@ -472,6 +472,7 @@ def test_two_retires_and_dify_writers_race_on_postgresql(pg_url: str) -> None:
     created: dict[str, str] = {}
     locks_taken = threading.Event()
     start = threading.Barrier(4)
+    retires_over = threading.Event()  # set once both retires returned: the creator makes one last pass
 
     def retire(name: str, plan) -> None:
         engine = create_engine(pg_url, Settings())
@@ -524,8 +525,9 @@ def test_two_retires_and_dify_writers_race_on_postgresql(pg_url: str) -> None:
             locks_taken.wait(10)
             start.wait(10)
             pending = dict(new_owner_of)
-            deadline = time.monotonic() + 20
-            while pending and time.monotonic() < deadline:
+            last_pass = False
+            while pending:
+                last_pass = retires_over.is_set()
                 for old, owner in list(pending.items()):
                     new_id = v7(NOW + timedelta(seconds=len(created)))
                     with dify.connect() as conn:
@@ -551,6 +553,8 @@ def test_two_retires_and_dify_writers_race_on_postgresql(pg_url: str) -> None:
                             continue
                     created[old] = new_id
                     del pending[old]
+                if last_pass:
+                    break
                 time.sleep(0.02)
         except BaseException as exc:
             errors.append(exc)
@@ -578,7 +582,10 @@ def test_two_retires_and_dify_writers_race_on_postgresql(pg_url: str) -> None:
     ]
     for t in threads:
         t.start()
-    for t in threads:
+    for t in threads[:2]:
+        t.join(90)
+    retires_over.set()
+    for t in threads[2:]:
         t.join(90)
     assert not errors, errors
     a, b = results["A"], results["B"]

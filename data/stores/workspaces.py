@@ -580,7 +580,7 @@ def _collect(
     found: list[str] = []
     key: str | None = None
     while True:
-        statement = windowed(key, window).order_by(None)
+        statement = windowed(key, window)
         ids = list(conn.execute(statement.limit(cap - len(found) + 1)).scalars())
         if len(found) + len(ids) > cap:
             found.extend(ids[: cap - len(found)])
