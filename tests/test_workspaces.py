@@ -975,3 +975,61 @@ def test_store_pages_counts_and_index_served_filters(planted: tuple[str, Planted
             and not targets.binding_ids
         )
     engine.dispose()
+
+
+def test_a_failed_batch_rolls_back_whole_and_a_failed_hand_off_keeps_the_retire(
+    planted: tuple[str, Planted],
+) -> None:
+    url, p = planted
+    engine = create_engine(url, Settings())
+    with engine.connect() as conn:
+        ctx = ctx_of(conn)
+        targets = store.collect_rule_targets(conn, "orphaned", ctx)
+        plan = preview_retire(conn, ctx, workspace_ids=targets.workspace_ids, binding_ids=targets.binding_ids)
+
+    def boom(number: int, conn: sa.Connection) -> None:
+        if number == 2:
+            raise RuntimeError("boom in batch 2")
+
+    handed: list[object] = []
+
+    def failing_collect(batch) -> None:
+        handed.append(batch)
+        raise ConnectionError("broker down")
+
+    first = apply_retire(
+        engine,
+        OPERATOR,
+        plan,
+        ctx,
+        reason="x",
+        block_reason=None,
+        batch_size=2,
+        on_batch=boom,
+        collect=failing_collect,
+    )
+    assert not first.ok and "batch 2 of" in (first.error or "") and first.batches_done == 1
+    assert len(handed) == 1 and first.collection_errors and "broker down" in first.collection_errors[0]
+    with engine.connect() as conn:
+        targets_1, applied = audit_of(conn, first.action_id)
+        retired = set(
+            conn.execute(sa.select(W.id).where(W.status == "retired", W.id.in_(plan.workspace_ids))).scalars()
+        )
+        retired |= set(
+            conn.execute(sa.select(B.id).where(B.status == "retired", B.id.in_(plan.binding_ids))).scalars()
+        )
+    assert sorted(targets_1) == sorted(first.transitioned) and applied == len(targets_1) > 0
+    units_1 = {u.workspace_id for u in plan.units[:2]}
+    assert (
+        retired == set(first.transitioned)
+        and {u.workspace_id for u in plan.units if u.workspace_id in retired} <= units_1
+    )
+    # The retire stayed although the hand-off failed; running again finishes the rest, nothing twice.
+    with engine.connect() as conn:
+        again = preview_retire(
+            conn, ctx, workspace_ids=targets.workspace_ids, binding_ids=targets.binding_ids
+        )
+    rerun = apply_retire(engine, OPERATOR, again, ctx, reason="again", block_reason=None)
+    assert rerun.ok and not set(rerun.transitioned) & set(first.transitioned)
+    assert len(rerun.transitioned) + len(first.transitioned) == plan.count
+    engine.dispose()
