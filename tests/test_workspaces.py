@@ -980,7 +980,7 @@ def test_store_pages_counts_and_index_served_filters(planted: tuple[str, Planted
 def test_a_failed_batch_rolls_back_whole_and_a_failed_hand_off_keeps_the_retire(
     planted: tuple[str, Planted],
 ) -> None:
-    url, p = planted
+    url, _ = planted
     engine = create_engine(url, Settings())
     with engine.connect() as conn:
         ctx = ctx_of(conn)
