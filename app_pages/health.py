@@ -15,7 +15,7 @@ from ui import context
 from ui.render import literal, md_escape, notice_invalid, page_url_box, set_params
 from ui.widgets import workspace_select
 
-SPEC = {"tenant": "uuid", "check": integrity.CHECK_NAMES}
+SPEC = {"tenant": "uuid", "check": integrity.ALL_CHECK_NAMES}
 SEVERITY_ICONS = {"error": "🔴 error", "warning": "🟠 warning", "info": "🔵 info"}
 LINK_LABELS = ("bindings", "agent", "session")
 
@@ -43,8 +43,12 @@ def status(result: integrity.CheckResult) -> str:
     return SEVERITY_ICONS[result.severity] if result.found else "✅ ok"
 
 
-if check:
-    result = context.read(integrity.run_checks, tenant_id=tenant_id, names=(check,)).results[0]
+single = context.read(integrity.run_checks, tenant_id=tenant_id, names=(check,)) if check else None
+if single is not None and not single.results:  # the check's tables are not in this database
+    st.subheader(str(check))
+    st.info(md_escape(f"Not applicable here: this database has no {single.not_applicable[0][1]}."))
+elif single is not None:
+    result = single.results[0]
     st.subheader(result.name)
     st.caption(md_escape(result.meaning))
     cols = st.columns(4)
@@ -107,5 +111,12 @@ else:
     for r in full.results:
         if r.error:
             st.error(md_escape(f"{r.name} could not run: {r.error}"))
+    if full.not_applicable:
+        st.caption(
+            md_escape(
+                "Not applicable here: "
+                + "; ".join(f"{name} (no {missing})" for name, missing in full.not_applicable)
+            )
+        )
 
 page_url_box(links.link("health", tenant=tenant_id, check=check))

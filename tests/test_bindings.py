@@ -196,7 +196,7 @@ WORKFLOWS = [
 def test_bindings_queries_use_indexes(pg_url: str) -> None:
     """40 workspaces x 1,000 bindings and 50 workflow rows each, analyzed: no query scans a big table."""
     engine = sa.create_engine(pg_url)
-    migrate.upgrade(engine, "mirror")
+    migrate.upgrade_mirror(engine, "sessions")
     with engine.begin() as conn:
         for statement in [*BIG, *PLANT, *WORKFLOWS]:
             conn.exec_driver_sql(statement)

@@ -443,7 +443,8 @@ def test_a_failing_check_is_reported_and_the_others_still_run(pg_url: str) -> No
     engine = sa.create_engine(pg_url)
     build_planted(engine)
     with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE agent_runtime_sessions RENAME TO agent_runtime_sessions_gone")
+        # The table stays (so the session checks apply) but every read of it fails.
+        conn.exec_driver_sql("ALTER TABLE agent_runtime_sessions RENAME COLUMN id TO id_gone")
     with engine.connect() as conn:
         report = integrity.run_checks(conn)
     engine.dispose()

@@ -278,10 +278,10 @@ class AgentRuntimeSession(DefaultFieldsMixin, DifyBase):
         TolerantEnum(SessionStatus, 32), nullable=False, default=SessionStatus.ACTIVE, server_default="active"
     )
     cleaned_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
-    # Dify 1.16: a human-input form waits (paused run or chat); the home snapshot it started from.
-    pending_form_id: Mapped[str | None] = newer_column(StringUUID, nullable=True, since="1.16")
-    pending_tool_call_id: Mapped[str | None] = newer_column(sa.String(255), nullable=True, since="1.16")
-    home_snapshot_id: Mapped[str | None] = newer_column(StringUUID, nullable=True, since="1.16")
+    # Dify 1.16 added pending_form_id, pending_tool_call_id and home_snapshot_id here (mirror m0002).
+    # Deliberately unmapped: the sessions store selects this entity inside subqueries, where deferral
+    # does not apply, so a mapped newer column would break every seed-era database. Read them with
+    # an explicit `sa.column(...)` after `SchemaReport.has_column` says they exist.
 
 
 #: The four tables Agent Desk requires, with the seed's columns (the schema check's contract).

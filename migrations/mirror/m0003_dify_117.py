@@ -174,3 +174,9 @@ def downgrade() -> None:
     op.drop_table("agent_home_snapshots")
     # Back to 1.16: an empty sessions table (its 1.16 columns included; the index as the model has it).
     AgentRuntimeSession.__table__.create(op.get_bind())
+    # The 1.16 columns the model deliberately does not map (m0002's downgrade drops them).
+    op.add_column("agent_runtime_sessions", sa.Column("pending_form_id", StringUUID(), nullable=True))
+    op.add_column(
+        "agent_runtime_sessions", sa.Column("pending_tool_call_id", sa.String(length=255), nullable=True)
+    )
+    op.add_column("agent_runtime_sessions", sa.Column("home_snapshot_id", StringUUID(), nullable=True))
