@@ -8,20 +8,25 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from data import migrate
-from data.actor import Actor, Role
-from data.models import AuditAction, AuditBatch, AuditTarget
+from data.actor import Actor, NotAllowed, Role, WritesDisabled
+from data.db import create_engine
+from data.models import AuditAction, AuditBatch, AuditTarget, DifyBase
+from data.models.workspaces import WORKSPACE_TABLES, AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
 from data.services.collector import (
     COLLECT_ACTION,
     NO_BROKER_NOTICE,
     TASK_NAME,
     CollectionBatch,
     Collector,
+    CollectorUnavailable,
+    collect_again,
     mask_broker_url,
     plan_collection,
     record_enqueue,
@@ -229,3 +234,127 @@ def test_a_silent_broker_times_out_instead_of_hanging() -> None:
         sender.join(timeout=60)  # a bound on a hang, not a speed assertion
     assert done, "send() did not return: a silent broker hung it"
     assert not done[0].sent and "enqueue failed" in done[0].error
+
+
+# --- collect again: re-read, gate, send only what is still retired ------------------------------------
+
+W3 = "0190a000-0000-7000-8000-000000000003"
+W5 = "0190a000-0000-7000-8000-000000000005"
+B4 = "0190a000-0000-7000-8000-000000000014"
+MISSING = "0190a000-0000-7000-8000-0000000000ff"
+APP = "0190a000-0000-7000-8000-0000000000a1"
+AGENT = "0190a000-0000-7000-8000-0000000000a2"
+
+
+def _working_environments(url: str) -> sa.Engine:
+    """The three 1.17 tables and the audit tables; T1: W1 retired (B1, B2 retired), W3 active (B3 retired,
+    B4 active), H1 retired, H2 active; T2: W5 retired."""
+    engine = sa.create_engine(url)
+    DifyBase.metadata.create_all(engine, tables=[m.__table__ for m in WORKSPACE_TABLES])
+    migrate.upgrade(engine, "app")
+    then = datetime(2026, 11, 1, 8, 0, 0)
+
+    def workspace(wid: str, tenant: str, retired: bool) -> dict:
+        return {
+            "id": wid, "tenant_id": tenant, "app_id": APP, "owner_type": "conversation", "owner_id": wid,
+            "owner_scope_key": "root", "backend_workspace_ref": f"ref-{wid}",
+            "status": "retired" if retired else "active", "active_guard": None if retired else 1,
+            "retired_at": then if retired else None, "created_at": then, "updated_at": then,
+        }  # fmt: skip
+
+    def binding(bid: str, wid: str, retired: bool) -> dict:
+        return {
+            "id": bid, "tenant_id": T1, "app_id": APP, "workspace_id": wid, "agent_id": AGENT,
+            "agent_config_version_id": AGENT, "agent_config_version_kind": "snapshot",
+            "backend_binding_ref": f"ref-{bid}", "status": "retired" if retired else "active",
+            "retired_at": then if retired else None, "created_at": then, "updated_at": then,
+        }  # fmt: skip
+
+    def home(hid: str, retired: bool) -> dict:
+        return {
+            "id": hid, "tenant_id": T1, "agent_id": AGENT, "snapshot_ref": f"ref-{hid}", "created_at": then,
+            "status": "retired" if retired else "active", "retired_at": then if retired else None,
+        }  # fmt: skip
+
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(AgentWorkspace),
+            [workspace(W1, T1, True), workspace(W3, T1, False), workspace(W5, T2, True)],
+        )
+        conn.execute(
+            sa.insert(AgentWorkspaceBinding),
+            [binding(B1, W1, True), binding(B2, W1, True), binding(B3, W3, True), binding(B4, W3, False)],
+        )
+        conn.execute(sa.insert(AgentHomeSnapshot), [home(H1, True), home(H2, False)])
+    return engine
+
+
+ASKED = {
+    "workspace_ids": [W1, W3, W5, MISSING],
+    "binding_ids": [B1, B2, B3, B4],
+    "home_snapshot_ids": [H1, H2],
+}
+
+
+def test_collect_again_sends_only_rows_still_retired_to_the_real_worker(
+    worker: CeleryWorker, redis_server: RedisServer, pg_url: str
+) -> None:
+    engine = _working_environments(pg_url)
+    guarded = create_engine(pg_url, Settings(_env_file=None))  # the app's engine: its write guard passes this
+    collector = Collector(broker_url=redis_server.url(0))
+    result = collect_again(
+        guarded, actor=OPS, tenant_id=T1, **ASKED, reason="uncollected for 3 days", collector=collector,
+        block_reason=None,
+    )  # fmt: skip
+    expected = [
+        {"tenant_id": T1, "workspace_ids": [W1], "binding_ids": [B1, B2], "home_snapshot_ids": []},
+        {"tenant_id": T1, "workspace_ids": [], "binding_ids": [B3], "home_snapshot_ids": []},  # W3 is active
+        {"tenant_id": T1, "workspace_ids": [], "binding_ids": [], "home_snapshot_ids": [H1]},
+    ]
+    assert [b.kwargs() for b in result.plan.batches] == expected
+    assert sorted(result.plan.skipped) == sorted([W3, W5, MISSING, B4, H2])  # active, other tenant, gone
+    assert len(result.sent) == 3 and not result.failed
+    received = [worker.received() for _ in expected]
+    assert worker.pending() == 0
+    assert sorted((r["kwargs"] for r in received), key=_canonical) == sorted(expected, key=_canonical)
+    with engine.connect() as conn:
+        filters = conn.execute(sa.select(AuditAction.filter).where(AuditAction.action == COLLECT_ACTION))
+        assert {json.loads(f)["trigger"] for f in filters.scalars()} == {"collect_again"}
+        still = conn.execute(sa.select(sa.func.count()).select_from(AgentWorkspaceBinding)).scalar_one()
+    assert still == 4  # Agent Desk never deletes: only the collector does
+    guarded.dispose()
+    engine.dispose()
+
+
+def test_collect_again_is_gated_before_anything_is_read_or_sent(tmp_path: Path) -> None:
+    engine = _working_environments(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    down = Collector(broker_url=f"redis://127.0.0.1:{free_port()}/0")
+    common = {"tenant_id": T1, **ASKED, "collector": down}
+    with pytest.raises(ValueError, match="reason"):
+        collect_again(engine, actor=OPS, reason=" ", block_reason=None, **common)
+    with pytest.raises(NotAllowed):
+        collect_again(
+            engine, actor=Actor("v@example.org", Role.VIEWER), reason="r", block_reason=None, **common
+        )
+    with pytest.raises(NotAllowed):  # an operator scoped to another workspace
+        collect_again(
+            engine, actor=Actor("o@x.org", Role.OPERATOR, T2), reason="r", block_reason=None, **common
+        )
+    with pytest.raises(WritesDisabled):
+        collect_again(engine, actor=OPS, reason="r", block_reason="read-only mode", **common)
+    with pytest.raises(CollectorUnavailable):
+        collect_again(
+            engine, actor=OPS, reason="r", block_reason=None, **{**common, "collector": Collector()}
+        )
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(AuditAction)).scalar_one() == 0
+    # A broker that is down: each message audited as failed, the rows stay retired.
+    result = collect_again(engine, actor=OPS, reason="r", block_reason=None, **common)
+    assert len(result.failed) == 3 and not result.sent
+    with engine.connect() as conn:
+        outcomes = conn.execute(sa.select(AuditBatch.outcome)).scalars().all()
+        statuses = set(
+            conn.execute(sa.select(AgentWorkspace.status).where(AgentWorkspace.id == W1)).scalars()
+        )
+    assert outcomes == ["failed"] * 3 and {str(s) for s in statuses} == {"retired"}
+    engine.dispose()

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from data.actor import Actor, Role, require_write
 from data.services import audit
 from data.settings import Settings
+from data.stores.collection import retired_for_collection
 
 TASK_NAME = "tasks.collect_agent_resources_task.collect_agent_resources"
 DEFAULT_QUEUE = "retention"
@@ -429,8 +430,6 @@ def plan_collect_again(
     home_snapshot_ids: Iterable[str] = (),
 ) -> CollectAgainPlan:
     """Re-read the rows (a read: no gate) and plan the messages for those still present and retired."""
-    from data.stores.collection import retired_for_collection
-
     rows = retired_for_collection(
         conn,
         tenant_id=tenant_id,
