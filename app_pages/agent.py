@@ -1,4 +1,8 @@
-"""Agent detail (`/agent?agent=<uuid>`): identity, versions, revisions, bindings, sessions link, active soul."""
+"""Agent detail (`/agent?agent=<uuid>`): identity, versions, revisions, bindings, sessions link, active soul;
+on Dify 1.15+ databases also role, backing app and flags, drafts (1.16+) and home snapshots (1.17+).
+
+Everything newer than the seed appears only when its table or column is present: a seed-era database
+gets exactly the seed-era page."""
 
 from __future__ import annotations
 
@@ -28,7 +32,14 @@ notice_invalid(params.notices)
 agent_id = params.values.get("agent")
 has_accounts = report.has_table("accounts")
 
-agent = context.read(agents_store.get_agent, agent_id, has_core=report.core_tables) if agent_id else None
+newer_columns = frozenset(c for c in agents_store.AGENT_NEWER_COLUMNS if report.has_column("agents", c))
+has_drafts = report.has_table("agent_config_drafts")
+has_homes = report.has_table("agent_home_snapshots")
+agent = (
+    context.read(agents_store.get_agent, agent_id, has_core=report.core_tables, newer_columns=newer_columns)
+    if agent_id
+    else None
+)
 if agent is None:
     st.title("Agent")
     st.warning(safe_md(f"No agent has id {agent_id}.") if agent_id else "No agent chosen.")
@@ -53,6 +64,22 @@ with cols[1]:
     literal("App", f"{agent.app_name or '(no app row)'} · {agent.app_id}" if agent.app_id else "—")
     literal("Workflow (draft)", agent.workflow_id or "—")
     literal("Workflow node", agent.workflow_node_id or "—")
+    if "role" in agent.newer_columns:
+        literal("Role", agent.role or "—")
+    if "backing_app_id" in agent.newer_columns:
+        if not agent.backing_app_id:
+            literal("Backing app", "—")
+        elif agent.backing_app_missing:
+            literal("Backing app", f"missing: no app row has id {agent.backing_app_id}")
+        else:
+            literal(
+                "Backing app", f"{agent.backing_app_name or '(apps table absent)'} · {agent.backing_app_id}"
+            )
+            st.page_link(
+                "app_pages/bindings.py",
+                label="Open the backing app's bindings",
+                query_params=links.query("bindings", tenant=agent.tenant_id, app=agent.backing_app_id),
+            )
 with cols[2]:
     literal("Created", f"{utc(agent.created_at)} by {agent.created_by or '—'}")
     literal(
@@ -61,6 +88,10 @@ with cols[2]:
     if agent.archived_at or agent.archived_by:
         literal("Archived", f"{utc(agent.archived_at)} by {agent.archived_by or '—'}")
     literal("Id", agent.id)
+    if "active_config_has_model" in agent.newer_columns:
+        literal("Has a model", "yes" if agent.has_model else "no")
+    if "active_config_is_published" in agent.newer_columns:
+        literal("Published", "yes" if agent.published else "no")
 if agent.description:
     with st.expander("Description"):
         render.text(agent.description[:MAX_RAW_CHARS])
@@ -78,16 +109,51 @@ bindings = context.read(
     agents_store.bindings_for_agent, **scope, active_snapshot_id=active_id, has_core=report.core_tables
 )
 active_version = next((v.version for v in versions if v.is_active), None)
-
-tab_versions, tab_revisions, tab_bindings, tab_sessions, tab_soul = st.tabs(
-    [
-        f"Versions ({len(versions)})",
-        f"Revisions ({len(revisions)})",
-        f"Bindings ({len(bindings)})",
-        "Runtime sessions",
-        "Active soul",
-    ]
+drafts = (
+    context.read(
+        agents_store.list_drafts,
+        **scope,
+        active_snapshot_id=active_id,
+        has_accounts=has_accounts,
+        has_home=report.has_column("agent_config_drafts", "home_snapshot_id"),
+    )
+    if has_drafts
+    else []
 )
+homes = (
+    context.read(
+        agents_store.list_home_snapshots,
+        **scope,
+        drafts=tuple(drafts),
+        has_snapshot_home=report.has_column("agent_config_snapshots", "home_snapshot_id"),
+    )
+    if has_homes
+    else []
+)
+
+tab_drafts = tab_homes = None
+if has_drafts or has_homes:  # Dify 1.16+: two more tabs
+    tab_versions, tab_revisions, tab_bindings, tab_drafts, tab_homes, tab_sessions, tab_soul = st.tabs(
+        [
+            f"Versions ({len(versions)})",
+            f"Revisions ({len(revisions)})",
+            f"Bindings ({len(bindings)})",
+            f"Drafts ({len(drafts)})" if has_drafts else "Drafts",
+            f"Home snapshots ({len(homes)})" if has_homes else "Home snapshots",
+            "Runtime sessions",
+            "Active soul",
+        ]
+    )
+else:  # the seed-era page, unchanged
+    tab_versions, tab_revisions, tab_bindings, tab_sessions, tab_soul = st.tabs(
+        [
+            f"Versions ({len(versions)})",
+            f"Revisions ({len(revisions)})",
+            f"Bindings ({len(bindings)})",
+            "Runtime sessions",
+            "Active soul",
+        ]
+    )
 
 with tab_versions:
     frame = pd.DataFrame(
@@ -187,6 +253,86 @@ with tab_bindings:
         "Roster bindings run the agent's active snapshot; the pinned one may lag (drift). "
         "Inline bindings run the pinned snapshot."
     )
+
+if tab_drafts is not None:
+    with tab_drafts:
+        if not has_drafts:
+            st.info("This database has no `agent_config_drafts` table (Dify 1.16 and later have it).")
+        else:
+            frame = pd.DataFrame(
+                [
+                    {
+                        "draft": d.label,
+                        "changes": "● unpublished changes" if d.unpublished else d.state,
+                        "base": version_label(d.base_snapshot_id, d.base_version),
+                        "last edit": f"{utc(d.updated_at)} ({relative_time(d.updated_at)})",
+                        "by": d.updated_by or "",
+                        "home snapshot": d.home_snapshot_id or "default",
+                        "vs active": (
+                            links.link("compare", left_snapshot=active_id, right_draft=d.id)
+                            if active_id and active_version is not None
+                            else None
+                        ),
+                        "id": d.id,
+                    }
+                    for d in drafts
+                ],
+                columns=["draft", "changes", "base", "last edit", "by", "home snapshot", "vs active", "id"],
+            )
+            pending = sum(d.unpublished for d in drafts)
+            if pending:
+                st.markdown(f":orange-badge[Unpublished changes: {pending:,} of {len(drafts)} drafts]")
+            render.table(
+                frame,
+                hide_index=True,
+                width="stretch",
+                column_config={"vs active": st.column_config.LinkColumn("vs active", display_text="compare")},
+            )
+            st.caption(
+                "A draft has unpublished changes when its config differs from the active snapshot "
+                "(semantically: the normalized documents differ). `Draft` is the shared console draft; "
+                "a build draft belongs to one account."
+            )
+
+if tab_homes is not None:
+    with tab_homes:
+        if not has_homes:
+            st.info("This database has no `agent_home_snapshots` table (Dify 1.17 and later have it).")
+        else:
+            frame = pd.DataFrame(
+                [
+                    {
+                        "home snapshot": h.id,
+                        "status": h.status.label() if h.status is not None else "missing (no row)",
+                        "created": utc(h.created_at),
+                        "retired": utc(h.retired_at),
+                        "snapshots": ", ".join(f"v{v}" for v in h.snapshot_versions),
+                        "drafts": ", ".join(h.drafts),
+                        "note": (
+                            "⚠ referenced, but no such home snapshot"
+                            if h.status is None
+                            else "⚠ retired while referenced"
+                            if h.retired_but_referenced
+                            else f"belongs to agent {h.other_agent_id}"
+                            if h.other_agent_id
+                            else "referenced: never retire"
+                            if h.referenced
+                            else ""
+                        ),
+                    }
+                    for h in homes
+                ],
+                columns=["home snapshot", "status", "created", "retired", "snapshots", "drafts", "note"],
+            )
+            render.table(frame, hide_index=True, width="stretch")
+            if any(h.retired_but_referenced for h in homes):
+                st.warning(
+                    "A retired home snapshot is still referenced: every new run of that config will fail."
+                )
+            st.caption(
+                "Home snapshots hold the files an agent starts from; a snapshot or draft without one uses "
+                "the backend's default home. Never retire one that a snapshot or draft references."
+            )
 
 with tab_sessions:
     st.caption("No index serves sessions by agent, so they are not counted here on every view.")

@@ -101,10 +101,11 @@ COLUMNS = [
 
 
 def cells(e: audit_store.AuditEntry) -> list[object]:
-    # Reasons and filters are typed by people: the table (ui.render) and the CSV export mask every cell.
+    # Reasons and filters are typed by people: the table (ui.render) and the CSV export mask every cell,
+    # except the actor: who acted is Agent Desk's own record and the point of the trail (shown as is).
     return [
         utc(e.created_at),
-        e.actor,
+        already_masked(e.actor),
         e.action,
         names.get(e.tenant_id or "", e.tenant_id or "all"),
         e.reason,
@@ -124,6 +125,7 @@ frame = pd.DataFrame([cells(e) for e in entries], columns=COLUMNS)
 frame["open"] = [links.link("sessions", session=e.target_id) if e.target_id else None for e in entries]
 render.table(
     frame,
+    masked_columns=("actor",),  # shown as is (see `cells`); pandas drops the `Masked` marker
     hide_index=True,
     width="stretch",
     column_config={"open": st.column_config.LinkColumn("session", display_text="open session")},

@@ -1,5 +1,5 @@
-"""Compare (`/compare`): a semantic, masked diff of two Agent Soul versions, any two snapshots, or two
-bindings' node-job configs."""
+"""Compare (`/compare`): a semantic, masked diff of two Agent Soul versions, any two snapshots or drafts
+(Dify 1.16+; a draft may face a snapshot), or two bindings' node-job configs."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ SPEC = {
     "right": "int",
     "left_snapshot": "uuid",
     "right_snapshot": "uuid",
+    "left_draft": "uuid",
+    "right_draft": "uuid",
     "left_binding": "uuid",
     "right_binding": "uuid",
     "view": VIEWS,
@@ -98,12 +100,31 @@ if values.get("left_binding") or values.get("right_binding"):
         st.stop()
     left = context.read(compare_store.binding_side, values["left_binding"], has_accounts)
     right = context.read(compare_store.binding_side, values["right_binding"], has_accounts)
-elif values.get("left_snapshot") or values.get("right_snapshot"):
-    if not (values.get("left_snapshot") and values.get("right_snapshot")):
-        st.warning("Comparing snapshots needs both `left_snapshot` and `right_snapshot`.")
-        st.stop()
-    left = context.read(compare_store.snapshot_side, values["left_snapshot"], has_accounts)
-    right = context.read(compare_store.snapshot_side, values["right_snapshot"], has_accounts)
+elif any(values.get(f"{name}_{what}") for name in ("left", "right") for what in ("snapshot", "draft")):
+    sides = []
+    for name in ("left", "right"):
+        snapshot_id, draft_id = values.get(f"{name}_snapshot"), values.get(f"{name}_draft")
+        if not (snapshot_id or draft_id):
+            st.warning(
+                "Comparing snapshots or drafts needs a left side (`left_snapshot` or `left_draft`) "
+                "and a right side (`right_snapshot` or `right_draft`)."
+            )
+            st.stop()
+        if snapshot_id and draft_id:
+            notice_invalid(
+                [f"Both {name}_snapshot and {name}_draft were given; the {name} side is the draft."]
+            )
+        if draft_id:
+            if not report.has_table("agent_config_drafts"):
+                st.warning(
+                    "This database has no `agent_config_drafts` table (Dify 1.16 and later have it): "
+                    "a draft cannot be compared here."
+                )
+                st.stop()
+            sides.append(context.read(compare_store.draft_side, draft_id, has_accounts))
+        else:
+            sides.append(context.read(compare_store.snapshot_side, snapshot_id, has_accounts))
+    left, right = sides
 elif values.get("agent"):
     versions = context.read(compare_store.agent_versions, values["agent"])
     if versions is None:
@@ -172,8 +193,8 @@ for column, side, title in zip(st.columns(2), (left, right), ("Left", "Right"), 
         if side.operations:
             literal("Operations", ", ".join(op.label() for op in side.operations))
         literal("Note", side.note or "—")
-        literal("Author", side.author or "—")
-        literal("Time", utc(side.created_at))
+        literal(side.author_label, side.author or "—")
+        literal(side.time_label, utc(side.created_at))
 
 result: DiffResult = diff_configs(left.text, right.text, kind)  # ~6 ms for two 200 KB configs
 chosen = st.radio("View", VIEWS, index=VIEWS.index(view), horizontal=True)

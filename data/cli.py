@@ -114,7 +114,7 @@ def _add_generation(parser: argparse.ArgumentParser) -> None:
 
 
 def _uuid_arg(text: str) -> str:
-    from data.types import normalize_uuid
+    from data.tolerant import normalize_uuid
 
     value = normalize_uuid(text)
     if value is None:

@@ -226,14 +226,14 @@ def cmd_collect(
         return EXIT_OK
     sent = failed = 0
     try:
-        for tenant, ids in grouped.items():
+        for tenant, asked in grouped.items():
             result = collect_again(
                 engine,
                 actor=actor,
                 tenant_id=tenant,
                 reason=args.reason,
                 collector=collector,
-                **ids,
+                **asked,
             )
             sent += len(result.sent)
             failed += len(result.failed)

@@ -75,7 +75,7 @@ from data.models import (
     WorkflowPause,
     WorkflowRun,
 )
-from data.models.base import uuidv7
+from data.models.base import DifyBase, uuidv7
 from data.models.generations import DEFAULT_GENERATION, SESSIONS, check_generation, column_in_generation
 
 # ============================================================================================
@@ -265,7 +265,7 @@ class DemoSummary:
 # Writing rows: chunked Core inserts
 # ============================================================================================
 
-_MODELS = (
+_MODELS: tuple[type[DifyBase], ...] = (
     Tenant,
     Account,
     TenantAccountJoin,
@@ -310,7 +310,7 @@ class _Sink:
         }
         self.tables = {m.__tablename__: m.__table__ for m in _MODELS}
 
-    def add(self, model: type, **values: Any) -> None:
+    def add(self, model: type[DifyBase], **values: Any) -> None:
         name = model.__tablename__
         unknown = values.keys() - self.column_sets[name]
         if unknown:
@@ -1762,7 +1762,8 @@ def _write_run(
     if status == "paused" or (ended and rng.random() < 0.04):
         # A paused run waits for a human (resumed_at NULL); a few finished runs paused and were resumed.
         paused_at = min(at + duration, ctx.now) if status == "paused" else at + duration / 2
-        resumed_at = None if status == "paused" else _between(rng, paused_at, finished_at)
+        # Only a paused run has no finished_at here (every other one reached this branch by ending).
+        resumed_at = None if finished_at is None else _between(rng, paused_at, finished_at)
         ctx.sink.add(
             WorkflowPause,
             id=_v7(paused_at, rng),
@@ -1782,7 +1783,7 @@ def _write_run(
         snapshot_id, doc = target
         saved_at = min(at + duration * (i + 1) / len(reached), step_end)
         backend_run_id = _v4(rng)
-        if not ended or node_id in leaked or rng.random() < leak_rate:
+        if finished_at is None or node_id in leaked or rng.random() < leak_rate:  # None: not ended
             # Still running / paused (legitimately ACTIVE), or the terminal cleanup never happened.
             session_status, cleaned_at = "active", None
         else:

@@ -75,6 +75,28 @@ SOUL_SECTIONS: tuple[str, ...] = (
     "app_variables",
     "misc_legacy",
 )
+#: Sections of the newer Gen E soul (reference §5.5): `skills_files` gave way to `config_skills`,
+#: `config_files`, `config_note` and (for a while) `files`. Used when either side has the Gen E shape,
+#: so a seed-era comparison keeps exactly the sections it always had. The Gen E-only sections come after
+#: the shared ones.
+GEN_E_SOUL_SECTIONS: tuple[str, ...] = (
+    "schema_version",
+    "prompt",
+    "model",
+    "tools",
+    "knowledge",
+    "env",
+    "human",
+    "sandbox",
+    "memory",
+    "app_features",
+    "app_variables",
+    "misc_legacy",
+    "config_note",
+    "config_skills",
+    "config_files",
+    "files",
+)
 NODE_JOB_SECTIONS: tuple[str, ...] = (
     "schema_version",
     "mode",
@@ -114,7 +136,7 @@ DECLARED_OUTPUT_DEFAULTS: dict[str, Any] = {
 }
 # Root keys or shapes only the newer "Gen E" AgentSoulConfig has (reference §5.5). Its materialized
 # defaults differ (typed app_features, knowledge.sets, no skills_files), so such documents get none.
-GEN_E_ROOT_MARKERS = frozenset({"config_skills", "config_files", "config_note"})
+GEN_E_ROOT_MARKERS = frozenset({"config_skills", "config_files", "config_note", "files"})
 
 #: Strings always diffed as text, by schema path (keys only, list indexes removed).
 TEXT_FIELDS = frozenset({("prompt", "system_prompt"), ("workflow_prompt",)})
@@ -847,16 +869,53 @@ def _contact_identity(item: Any) -> _Identity | None:
     return None
 
 
+def _keyed_first(*keys: str) -> IdentityRule:
+    """Like `_by_first`, but the identity remembers which key it came from, so an item known by `id`
+    never collides with another known by a `name` of the same text. The label stays the bare value."""
+    plain = _by_first(*keys)
+
+    def rule(item: Any) -> _Identity | None:
+        ident = plain(item)
+        return None if ident is None else _Identity((ident.keys[0], ident.value), ident.label, ident.keys)
+
+    return rule
+
+
 _ENV_ITEM = _by_first("name", "key", "env_name", "variable")
-#: Identity rules by schema path (keys only). `env.variables` / `env.secret_refs` match at any depth.
+# Gen E CLI tools carry a stable `id` a rename keeps (so a rename is one "changed" at `.name`); older
+# ones only a name.
+_CLI_TOOL = _keyed_first("id", "name")
+
+
+def _file_identity(item: Any) -> _Identity | None:
+    """Gen E file entries (config_skills, config_files, files.*) by their `file_id`: a renamed file is a
+    changed `name`, a re-upload (a new file) a removal plus an addition. Shown by name when it has one.
+    Entries without a file_id have no identity (value, then position, matching)."""
+    if not isinstance(item, dict):
+        return None
+    file_id = _scalar_id(item.get("file_id"))
+    if file_id is None:
+        return None
+    name = _scalar_id(item.get("name"))
+    return _Identity(("file_id", file_id), str(name if name is not None else file_id), ("file_id",))
+
+
+_FILE_ENTRY = _file_identity
+#: Identity rules by schema path (keys only). `env.variables` / `env.secret_refs` match at any depth
+#: (so `tools.cli_tools[].env` and Gen E `sandbox.config.env` too).
 IDENTITY_RULES: dict[tuple[str, ...], IdentityRule] = {
     ("tools", "dify_tools"): _dify_tool_identity,
-    ("tools", "cli_tools"): _by_first("name"),
+    ("tools", "cli_tools"): _CLI_TOOL,
     ("env", "variables"): _ENV_ITEM,
     ("env", "secret_refs"): _ENV_ITEM,
+    ("sandbox", "config", "env"): _ENV_ITEM,
     ("knowledge", "datasets"): _by_first("id"),
     ("knowledge", "sets"): _by_first("id"),
     ("knowledge", "sets", "datasets"): _by_first("id"),
+    ("config_skills",): _FILE_ENTRY,
+    ("config_files",): _FILE_ENTRY,
+    ("files", "skills"): _FILE_ENTRY,
+    ("files", "files"): _FILE_ENTRY,
     ("declared_outputs",): _by_first("name"),
     ("app_variables",): _by_first("name"),
     ("human", "contacts"): _contact_identity,
@@ -1142,12 +1201,16 @@ def _section(path: Path) -> str:
 def _section_order(
     kind: ConfigKind, docs: Iterable[dict[str, Any] | None], changes: Iterable[Change]
 ) -> list[str]:
-    """Known sections of `kind` in display order, then any other section seen, alphabetically."""
-    known = list(SOUL_SECTIONS if kind == "soul" else NODE_JOB_SECTIONS)
+    """Known sections of `kind` in display order (the Gen E list when either soul has that shape), then
+    any other section seen, alphabetically."""
+    present = [doc for doc in docs if doc is not None]
+    if kind == "node_job":
+        known = list(NODE_JOB_SECTIONS)
+    else:
+        known = list(GEN_E_SOUL_SECTIONS if any(_is_gen_e(doc) for doc in present) else SOUL_SECTIONS)
     extra: set[str] = {c.section for c in changes}
-    for doc in docs:
-        if doc is not None:
-            extra |= set(doc)
+    for doc in present:
+        extra |= set(doc)
     return known + sorted(extra - set(known))
 
 

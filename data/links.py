@@ -41,6 +41,8 @@ PARAMS = {
         "right",
         "left_snapshot",
         "right_snapshot",
+        "left_draft",
+        "right_draft",
         "left_binding",
         "right_binding",
         "view",
@@ -76,6 +78,15 @@ def link(page: str, **params: object) -> str:
     query = [(name, str(params[name])) for name in allowed if params.get(name) not in (None, "")]
     path = PAGES[page]
     return f"{path}?{urlencode(query)}" if query else path
+
+
+def query(page: str, **params: object) -> dict[str, str]:
+    """The query parameters `link(page, ...)` would carry, as a dict (for `st.page_link`/`switch_page`)."""
+    allowed = PARAMS[page]
+    unknown = set(params) - set(allowed)
+    if unknown:
+        raise ValueError(f"{page} takes no parameter(s) {sorted(unknown)}")
+    return {name: str(params[name]) for name in allowed if params.get(name) not in (None, "")}
 
 
 def console_link(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from data.types import normalize_uuid
+from data.tolerant import normalize_uuid
 
 _SLUG = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")

@@ -204,13 +204,14 @@ def check_schema(connection: sa.Connection) -> SchemaReport:
     # Optional agent tables: usable only with every column the views need.
     agent_tables: set[str] = set()
     runtime_problems: list[str] = []
-    for model in (AgentRuntimeSession, *DRAFT_TABLES, *WORKSPACE_TABLES):
+    optional_tables: tuple[type[DifyBase], ...] = (AgentRuntimeSession, *DRAFT_TABLES, *WORKSPACE_TABLES)
+    for model in optional_tables:
         name = model.__tablename__
         if name not in tables:
             continue
-        lacking = sorted(_required_columns(model.__table__) - present_columns(name))
-        if lacking:
-            runtime_problems.append(f"Table `{name}` lacks columns: {', '.join(lacking)}.")
+        absent = sorted(_required_columns(model.__table__) - present_columns(name))
+        if absent:
+            runtime_problems.append(f"Table `{name}` lacks columns: {', '.join(absent)}.")
             continue
         agent_tables.add(name)
         if name != SESSIONS_TABLE:

@@ -8,6 +8,7 @@ these two result types carry either the good value or a description of what was 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -113,3 +114,15 @@ def parse_json(raw: str | bytes | None, *, expect_object: bool = False) -> JsonR
     if expect_object and not isinstance(value, dict):
         return JsonResult(raw=text, value=value, error=f"JSON is a {type(value).__name__}, not an object")
     return JsonResult(raw=text, value=value)
+
+
+def normalize_uuid(value: Any) -> str | None:
+    """Return `value` as a lowercase dashed UUID string, or None when it is not a UUID."""
+    if value is None:
+        return None
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    try:
+        return str(uuid.UUID(str(value).strip()))
+    except (ValueError, AttributeError, TypeError):
+        return None

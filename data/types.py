@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import uuid
 from enum import StrEnum
 from typing import Any
 
@@ -17,19 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeDecorator
 
-from data.tolerant import EnumValue
-
-
-def normalize_uuid(value: Any) -> str | None:
-    """Return `value` as a lowercase dashed UUID string, or None when it is not a UUID."""
-    if value is None:
-        return None
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    try:
-        return str(uuid.UUID(str(value).strip()))
-    except (ValueError, AttributeError, TypeError):
-        return None
+from data.tolerant import EnumValue, normalize_uuid
 
 
 class StringUUID(TypeDecorator[str]):
@@ -77,6 +64,8 @@ class TolerantEnum(TypeDecorator[EnumValue]):
     def __init__(self, enum_class: type[StrEnum], length: int) -> None:
         super().__init__(length)
         self.enum_class = enum_class
+        # Kept for `copy` (the impl's `length` is typed optional); private, so not in the cache key.
+        self._length = length
 
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
         if value is None:
@@ -93,4 +82,4 @@ class TolerantEnum(TypeDecorator[EnumValue]):
         return EnumValue.parse(self.enum_class, value)
 
     def copy(self, **kw: Any) -> TolerantEnum:
-        return TolerantEnum(self.enum_class, self.impl.length)  # type: ignore[attr-defined]
+        return TolerantEnum(self.enum_class, self._length)

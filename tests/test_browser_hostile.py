@@ -124,18 +124,19 @@ def q(**params: str) -> str:
     return urllib.parse.urlencode(params)
 
 
-# (path with query, text that proves the hostile value was rendered, text that says the page finished)
+# (path with query, text that proves the hostile value was rendered, text that says the page finished).
+# The proofs avoid the planted e-mail addresses: those are masked (personal data), so never shown at all.
 VIEWS = [
-    (f"/agent?agent={DemoIds.SHOWCASE_AGENT}", "evil-mail.example", "Link to this view"),
-    (f"/compare?agent={DemoIds.SHOWCASE_AGENT}", "evil-mail.example", "Link to this view"),
-    (f"/roster?{q(tenant=DemoIds.TENANT_ACME, q='Hostile')}", "evil-mail.example", "Link to this view"),
-    (f"/sessions?session={DemoIds.SUPERSEDED_SESSION}", "evil-mail.example", "Link to this view"),
-    (f"/bindings?tenant={DemoIds.TENANT_ACME}", "evil-mail.example", "Link to this view"),
+    (f"/agent?agent={DemoIds.SHOWCASE_AGENT}", "evil-www.example", "Link to this view"),
+    (f"/compare?agent={DemoIds.SHOWCASE_AGENT}", "evil-www.example", "Link to this view"),
+    (f"/roster?{q(tenant=DemoIds.TENANT_ACME, q='Hostile')}", "evil-www.example", "Link to this view"),
+    (f"/sessions?session={DemoIds.SUPERSEDED_SESSION}", "evil-www.example", "Link to this view"),
+    (f"/bindings?tenant={DemoIds.TENANT_ACME}", "evil-www.example", "Link to this view"),
     # Hostile URL parameters, echoed in "ignored invalid value" notices.
     (f"/agent?{q(agent='[x](https://evil.example/p)')}", "evil.example", "No agent chosen"),
     (f"/roster?{q(tenant='bob@evil-mail.example', sort=URL, q='https://evil.example/p')}", "evil", "Link to"),
     (f"/audit?{q(actor=NUL, action='www.evil-www.example', to='9999-12-31')}", "NUL byte", "Link to"),
-    (f"/compare?{q(agent=DemoIds.SHOWCASE_AGENT, left='bob@evil-mail.example')}", "evil-mail", "Link to"),
+    (f"/compare?{q(agent=DemoIds.SHOWCASE_AGENT, left='https://evil.example/p')}", "evil.example", "Link to"),
     (f"/sessions?{q(status='www.evil-www.example', updated_to='9999-12-31', after=URL)}", "evil", "Link to"),
 ]
 

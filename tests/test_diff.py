@@ -15,6 +15,7 @@ from data.diff import (
     MASKED_CHANGE,
     NODE_JOB_DEFAULT,
     SOUL_DEFAULT,
+    SOUL_SECTIONS,
     WORD_DIFF_MAX_LINE_CHARS,
     Change,
     DiffResult,
@@ -1025,3 +1026,103 @@ def test_property_text_diff_line_counts(old_lines: list[str], new_lines: list[st
                 assert old.split("\n")[line.old_no - 1] == line.old_text
             if line.new_no is not None:
                 assert new.split("\n")[line.new_no - 1] == line.new_text
+
+
+# --- Gen E soul sections (reference §5.5) ----------------------------------------------------------
+
+CLI_ID = "7f1c2a9e-0000-4000-8000-00000000c011"
+
+
+def gen_e(**sections: Any) -> dict[str, Any]:
+    """A small Gen E soul: config_* sections, knowledge sets, a CLI tool with a stable id."""
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "prompt": {"system_prompt": "Write discharge letters."},
+        "config_note": "First cut",
+        "config_skills": [{"name": "letter", "file_kind": "tool_file", "file_id": "f-skill-1", "size": 10}],
+        "config_files": [
+            {"name": "template.docx", "file_kind": "upload_file", "file_id": "f-file-1", "size": 5}
+        ],
+        "tools": {
+            "dify_tools": [],
+            "cli_tools": [
+                {
+                    "id": CLI_ID,
+                    "name": "pdf-render",
+                    "command": "pdf-render --to pdf",
+                    "env": {"secret_refs": [{"name": "PDF_TOKEN", "value": "s3cret-left-value-0001"}]},
+                }
+            ],
+        },
+        "knowledge": {"sets": [{"id": "set-a", "retrieval": {"top_k": 4}}, {"id": "set-b", "retrieval": {}}]},
+    }
+    doc.update(copy.deepcopy(sections))
+    return doc
+
+
+def test_gen_e_renamed_cli_tool_is_one_change_under_its_id() -> None:
+    left = gen_e()
+    right = copy.deepcopy(left)
+    right["tools"]["cli_tools"][0]["name"] = "pdf-render-v2"
+    result = diff_documents(left, right, "soul")
+    assert [(c.display, c.kind, c.old, c.new) for c in result.changes] == [
+        (f"tools.cli_tools[{CLI_ID}].name", "changed", "pdf-render", "pdf-render-v2")
+    ]
+    # Older CLI tools without an id still match by name (and an id never collides with a name).
+    named = soul(tools={"cli_tools": [{"name": CLI_ID, "v": 1}], "dify_tools": []})
+    with_id = soul(tools={"cli_tools": [{"id": CLI_ID, "name": "x", "v": 1}], "dify_tools": []})
+    kinds = sorted(c.kind for c in diff_documents(named, with_id, "soul").changes)
+    assert kinds == ["added", "removed"]
+
+
+def test_gen_e_changed_cli_tool_env_secret_shows_changed_masked() -> None:
+    left = gen_e()
+    right = copy.deepcopy(left)
+    right["tools"]["cli_tools"][0]["env"]["secret_refs"][0]["value"] = "s3cret-right-value-0002"
+    right["tools"]["cli_tools"][0]["name"] = "pdf-render-v2"  # renamed too: still the same tool
+    result = diff_configs(dumps(left), dumps(right), "soul")
+    changes = by_display(result)
+    secret = changes[f"tools.cli_tools[{CLI_ID}].env.secret_refs[PDF_TOKEN].value"]
+    assert (secret.kind, secret.old, secret.new, secret.masked) == (
+        "changed",
+        MASKED_CHANGE,
+        MASKED_CHANGE,
+        True,
+    )
+    assert len(result.changes) == 2
+    output = every_output(result, dumps(left), dumps(right))
+    assert "s3cret-left" not in output and "s3cret-right" not in output
+
+
+def test_gen_e_file_entries_match_by_file_id_and_sets_by_id() -> None:
+    left = gen_e(files={"skills": [], "files": []})
+    right = gen_e(
+        config_note="Second cut",
+        config_files=[
+            {"name": "template-2027.docx", "file_kind": "upload_file", "file_id": "f-file-1", "size": 5},
+            {"name": "extra.pdf", "file_kind": "upload_file", "file_id": "f-file-2", "size": 7},
+        ],
+        config_skills=[{"name": "letter", "file_kind": "tool_file", "file_id": "f-skill-9", "size": 10}],
+        knowledge={"sets": [{"id": "set-b", "retrieval": {}}, {"id": "set-a", "retrieval": {"top_k": 8}}]},
+        files={"skills": [], "files": [{"name": "n.md", "file_id": "f-3"}]},
+    )
+    got = {(c.section, c.display, c.kind) for c in diff_documents(left, right, "soul").changes}
+    assert ("config_note", "config_note", "changed") in got
+    # Renamed, same file: one change, shown under the new name (as every identity label is).
+    assert ("config_files", "config_files[template-2027.docx].name", "changed") in got
+    assert ("config_files", "config_files[extra.pdf]", "added") in got
+    # A re-upload is another file: the old one removed, the new one added.
+    assert ("config_skills", "config_skills[letter]", "removed") in got
+    assert ("config_skills", "config_skills[letter]", "added") in got
+    assert ("knowledge", "knowledge.sets[set-a].retrieval.top_k", "changed") in got
+    assert any(c[1].startswith("knowledge.sets[") and c[2] == "moved" for c in got)
+    assert ("files", "files.files[n.md]", "added") in got
+
+
+def test_gen_e_sections_are_known_and_seed_sections_unchanged() -> None:
+    result = diff_documents(gen_e(), gen_e(config_note="x"), "soul")
+    sections = list(result.counts_by_section)
+    assert sections[-4:] == ["config_note", "config_skills", "config_files", "files"]
+    assert "skills_files" not in sections and result.counts_by_section["config_note"] == 1
+    seed = diff_documents(soul(), soul(prompt={"system_prompt": "x"}), "soul")
+    assert list(seed.counts_by_section) == list(SOUL_SECTIONS)

@@ -28,10 +28,6 @@ from data.rules.workspace_leaks import (
     classify_binding,
     classify_home,
     classify_workspace,
-    first_match_binding_condition,
-    first_match_home_condition,
-    first_match_workspace_condition,
-    workspace_join,
 )
 from data.schema_check import check_schema
 from data.services.retire import (
@@ -44,6 +40,12 @@ from data.services.retire import (
 )
 from data.settings import Settings
 from data.stores import workspaces as store
+from data.stores.workspace_leaks import (
+    first_match_binding_condition,
+    first_match_home_condition,
+    first_match_workspace_condition,
+    workspace_join,
+)
 from tests.workspace_plant import NOW, Planted, create_tables, plant, v7
 from ui.render import safe_md
 

@@ -32,7 +32,7 @@ import pandas as pd
 import streamlit as st
 from pandas.api.types import is_object_dtype, is_string_dtype
 
-from data.masking import mask_document, mask_text
+from data.masking import Masked, mask_document, mask_text
 
 #: Every ASCII punctuation character CommonMark lets a backslash escape that markdown, GFM, math or
 #: Streamlit's directives give a meaning to; `_` between two letters or digits cannot open or close
@@ -45,12 +45,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Bidi embeddings, overrides and isolates: user text is isolated so it cannot reorder our own text.
 _BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _ISOLATE_START, _ISOLATE_END = "\u2068", "\u2069"
-
-
-class Masked(str):
-    """Text that already went through `data.masking` (masking it again could mangle its markers)."""
-
-    __slots__ = ()
 
 
 def already_masked(text: str | None) -> Masked:

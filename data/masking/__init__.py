@@ -33,7 +33,7 @@ from data.masking.keys import (
     secret_pair_keys,
 )
 from data.masking.lenient import mask_lenient_json
-from data.masking.text import MASK_EMAIL, MASK_PHONE, MASK_TOKEN, mask_text
+from data.masking.text import MASK_EMAIL, MASK_PHONE, MASK_TOKEN, Masked, mask_text
 from data.tolerant import parse_json
 
 MASK_SET = "[masked: set]"
@@ -51,6 +51,7 @@ __all__ = [
     "MASK_TOKEN",
     "SECRET_WORDS",
     "SENSITIVE_CONTAINERS",
+    "Masked",
     "contains_any",
     "is_secret_key",
     "is_sensitive_path",

@@ -56,6 +56,9 @@ def _tail_end(text: str, end: int) -> int:
     return stop
 
 
+_DOTTED_TOKEN = re.compile(r"\.[A-Za-z0-9_-]{6}\.")
+_COLON_TOKEN = re.compile(r":[0-9A-Za-z_-]{35}")
+
 #: Cheap preconditions for detect-secrets patterns whose regex cannot start with a literal (sre then
 #: tries every position): the pattern runs only when its gate says it can match. Keyed by plugin
 #: class name and pattern index; patterns without a gate start with a literal and are fast anyway.
@@ -69,8 +72,6 @@ _DS_GATES: dict[tuple[str, int], Callable[[str, str], bool]] = {
     ("TelegramBotTokenDetector", 0): lambda text, low: _COLON_TOKEN.search(text) is not None,
     ("NpmDetector", 0): lambda text, low: "_authtoken" in low,
 }
-_DOTTED_TOKEN = re.compile(r"\.[A-Za-z0-9_-]{6}\.")
-_COLON_TOKEN = re.compile(r":[0-9A-Za-z_-]{35}")
 
 
 @cache
@@ -393,15 +394,23 @@ def _phone_spans(text: str, lowered: str) -> list[tuple[int, int]]:
     for hit in _PHONE_WORDS.finditer(lowered):
         if hit.start() and lowered[hit.start() - 1].isalpha():
             continue
-        m = _PHONE_AFTER_WORD.match(text, hit.end())
-        if m is not None and 6 <= sum(c.isdigit() for c in m.group("num")) <= 15:
-            spans.append((m.start("num"), m.end("num")))
+        after = _PHONE_AFTER_WORD.match(text, hit.end())
+        if after is not None and 6 <= sum(c.isdigit() for c in after.group("num")) <= 15:
+            spans.append((after.start("num"), after.end("num")))
     return sorted(spans)
+
+
+class Masked(str):
+    """Text that takes no (more) masking: already masked by this policy (masking twice could mangle its
+    markers), or one of Agent Desk's own records shown as is on purpose (the actor identities of its
+    audit log: who acted is the point of an audit trail). `mask_text` returns it unchanged."""
+
+    __slots__ = ()
 
 
 def mask_text(text: str) -> str:
     """Mask secrets, credentials, e-mail addresses and phone numbers in free text (see module doc)."""
-    if not text or not isinstance(text, str) or len(text) < 6:
+    if not text or not isinstance(text, str) or len(text) < 6 or isinstance(text, Masked):
         return text
     if len(text) < 15 and not _SUSPICIOUS.search(text):
         return text  # every detector needs 15+ characters, or a digit, "@", ":" or "="

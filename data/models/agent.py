@@ -285,7 +285,7 @@ class AgentRuntimeSession(DefaultFieldsMixin, DifyBase):
 
 
 #: The four tables Agent Desk requires, with the seed's columns (the schema check's contract).
-CORE_AGENT_TABLES = (
+CORE_AGENT_TABLES: tuple[type[DifyBase], ...] = (
     Agent,
     AgentConfigSnapshot,
     AgentConfigRevision,
@@ -293,4 +293,4 @@ CORE_AGENT_TABLES = (
 )
 
 #: The seed's five agent tables (the four core ones + runtime sessions, which Dify 1.17 dropped).
-AGENT_TABLES = (*CORE_AGENT_TABLES, AgentRuntimeSession)
+AGENT_TABLES: tuple[type[DifyBase], ...] = (*CORE_AGENT_TABLES, AgentRuntimeSession)

@@ -7,7 +7,7 @@ import secrets
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
@@ -28,6 +28,12 @@ class DifyBase(DeclarativeBase):
     """Base of the mirror of Dify's tables. Agent Desk only ever writes the session cleanup columns."""
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # Narrower than DeclarativeBase's (a FromClause, `Any`): every mirror maps one declared Table,
+        # never a join or a select, and names it with a plain string.
+        __table__: ClassVar[sa.Table]
+        __tablename__: str
 
 
 def naive_utc_now() -> datetime:

@@ -229,6 +229,15 @@ class WorkflowNodeExecution(DifyBase):
 
 
 #: Core tables every supported Dify has (optional at runtime; the schema check disables what needs one).
-CORE_TABLES = (Tenant, Account, TenantAccountJoin, App, Workflow, WorkflowRun, WorkflowPause, Conversation)
+CORE_TABLES: tuple[type[DifyBase], ...] = (
+    Tenant,
+    Account,
+    TenantAccountJoin,
+    App,
+    Workflow,
+    WorkflowRun,
+    WorkflowPause,
+    Conversation,
+)
 #: Core tables the views of newer generations read (not listed as "missing" on seed-era databases).
-NEWER_CORE_TABLES = (WorkflowNodeExecution,)
+NEWER_CORE_TABLES: tuple[type[DifyBase], ...] = (WorkflowNodeExecution,)

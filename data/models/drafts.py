@@ -76,4 +76,4 @@ class AgentDebugConversation(DefaultFieldsMixin, DifyBase):
     )
 
 
-DRAFT_TABLES = (AgentConfigDraft, AgentDebugConversation)
+DRAFT_TABLES: tuple[type[DifyBase], ...] = (AgentConfigDraft, AgentDebugConversation)

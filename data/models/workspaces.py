@@ -138,4 +138,4 @@ class AgentHomeSnapshot(DifyBase):
 
 
 #: The working-environment tables of Dify 1.17+ (the `workspaces` generation's runtime tables).
-WORKSPACE_TABLES = (AgentWorkspace, AgentWorkspaceBinding, AgentHomeSnapshot)
+WORKSPACE_TABLES: tuple[type[DifyBase], ...] = (AgentWorkspace, AgentWorkspaceBinding, AgentHomeSnapshot)

@@ -1,2 +1,1 @@
-"""Pure rule logic (no connection, no execution): predicates over frozen facts and the SQL expressions
-that select the same rows. Stores execute the expressions; services and pages call the predicates."""
+"""Pure rules (no database code): which rows are leaks, as predicates over frozen facts."""

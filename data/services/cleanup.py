@@ -36,8 +36,9 @@ from data.actor import Actor, NotAllowed, Role
 from data.guard import WriteGrant, require_write, write_transaction
 from data.models import AgentRuntimeSession, naive_utc_now
 from data.models.enums import SessionOwnerType, SessionStatus
+from data.rules.session_leaks import RULE_NAMES, RuleContext, classify, in_flight
 from data.services import audit
-from data.services.leaks import RULE_NAMES, RuleContext, classify, in_flight, load_facts
+from data.stores.session_leaks import load_facts
 
 S = AgentRuntimeSession
 ACTIVE = SessionStatus.ACTIVE.value

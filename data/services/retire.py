@@ -179,23 +179,23 @@ def preview_retire(
     loose: dict[str, dict[str, datetime]] = defaultdict(dict)
     loose_tenant: dict[str, str] = {}
     for bid in req_b:
-        f = bfacts.get(bid)
-        if f is None:
+        bf = bfacts.get(bid)
+        if bf is None:
             skipped[SKIP_GONE].append(bid)
-        elif f.status != ACTIVE:
+        elif bf.status != ACTIVE:
             skipped[SKIP_ALREADY_RETIRED].append(bid)
-        elif binding_protected(f, ctx):
+        elif binding_protected(bf, ctx):
             skipped[SKIP_PROTECTED].append(bid)
-        elif f.workspace_id in units and units[f.workspace_id].retire_workspace:
+        elif bf.workspace_id in units and units[bf.workspace_id].retire_workspace:
             continue  # retired with its workspace (counted there)
         else:
-            loose[f.workspace_id][bid] = f.updated_at
-            loose_tenant[f.workspace_id] = f.tenant_id
-            found = classify_binding(f, ctx)
+            loose[bf.workspace_id][bid] = bf.updated_at
+            loose_tenant[bf.workspace_id] = bf.tenant_id
+            found = classify_binding(bf, ctx)
             per_rule[found or NO_RULE] += 1
             if (
-                f.workspace is not None
-                and f.workspace.owner_type == OWNER_CONVERSATION
+                bf.workspace is not None
+                and bf.workspace.owner_type == OWNER_CONVERSATION
                 and found in (None, "idle")
             ):
                 memory += 1
@@ -233,10 +233,10 @@ def preview_retire(
         warnings.append(
             f"{_plural(idle, 'idle binding')}: the chat or run it serves loses its state and cannot resume."
         )
-    follows = sum(1 for u in unit_list if u.workspace_follows)
-    if follows:
+    followers = sum(1 for u in unit_list if u.workspace_follows)
+    if followers:
         warnings.append(
-            f"{_plural(follows, 'workspace')} lose their last active binding and are retired too."
+            f"{_plural(followers, 'workspace')} lose their last active binding and are retired too."
         )
     for reason, ids in skipped.items():
         warnings.append(f"{_plural(len(ids), 'row')} will be skipped: {reason}.")
@@ -423,13 +423,14 @@ def _run_batch(
                 continue
             active_now = current_active[u.workspace_id]
             if u.retire_workspace:
+                assert w is not None  # a workspace target has its row (a missing one was skipped above)
                 if str(w.status) != ACTIVE:
                     batch.skip(SKIP_ALREADY_RETIRED, ids)
                     continue
                 if w.updated_at != u.workspace_updated_at or active_now != set(u.bindings):
                     batch.skip(SKIP_CHANGED, ids)
                     continue
-            elif u.repair_guard and (str(w.status) == ACTIVE or w.active_guard is None):
+            elif u.repair_guard and w is not None and (str(w.status) == ACTIVE or w.active_guard is None):
                 batch.skip(
                     SKIP_CHANGED if str(w.status) == ACTIVE else SKIP_ALREADY_RETIRED, [u.workspace_id]
                 )

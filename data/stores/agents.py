@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
+from data.diff import diff_configs
 from data.models import (
     Account,
     Agent,
@@ -26,6 +28,11 @@ from data.models import (
 )
 from data.models.enums import DraftType
 from data.tolerant import EnumValue, JsonResult, parse_json
+
+#: Columns Dify added to `agents` after the seed that the agent page shows (read only when present).
+AGENT_NEWER_COLUMNS = ("role", "active_config_has_model", "backing_app_id", "active_config_is_published")
+#: Drafts shown per agent (one shared draft plus one build draft per account: a cap, not a page).
+MAX_DRAFTS = 200
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,16 @@ class AgentIdentity:
     updated_by: str | None
     archived_at: datetime | None
     archived_by: str | None
+    # Dify 1.15+/1.16+ columns: None when the database lacks the column (then the page says nothing).
+    role: str | None = None
+    has_model: bool | None = None
+    published: bool | None = None
+    backing_app_id: str | None = None
+    backing_app_name: str | None = None
+    #: The backing app id names no apps row (only known when the apps table is there).
+    backing_app_missing: bool = False
+    #: Which of AGENT_NEWER_COLUMNS this database has.
+    newer_columns: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -124,11 +141,25 @@ def _names(conn: sa.Connection, ids: set[str | None], *, has_accounts: bool) -> 
 
 
 def get_agent(
-    conn: sa.Connection, agent_id: str, *, has_core: frozenset[str] = frozenset()
+    conn: sa.Connection,
+    agent_id: str,
+    *,
+    has_core: frozenset[str] = frozenset(),
+    newer_columns: frozenset[str] = frozenset(),
 ) -> AgentIdentity | None:
+    """One agent with names resolved. `newer_columns`: which of AGENT_NEWER_COLUMNS exist (the schema
+    report's `has_column`); only those are selected, so a seed-era database runs the seed query."""
     a = conn.execute(sa.select(Agent).where(Agent.id == agent_id)).first()
     if a is None:
         return None
+    wanted = [name for name in AGENT_NEWER_COLUMNS if name in newer_columns]
+    newer = (
+        conn.execute(sa.select(*(getattr(Agent, name) for name in wanted)).where(Agent.id == agent_id))
+        .one()
+        ._asdict()
+        if wanted
+        else {}
+    )
     people = _names(conn, {a.created_by, a.updated_by, a.archived_by}, has_accounts="accounts" in has_core)
     workspace = a.tenant_id
     if "tenants" in has_core:
@@ -140,6 +171,14 @@ def get_agent(
         app_name = conn.execute(
             sa.select(App.name).where(App.id == a.app_id, App.tenant_id == a.tenant_id)
         ).scalar()
+    backing_id = newer.get("backing_app_id")
+    backing_name, backing_missing = None, False
+    if backing_id and "apps" in has_core:
+        backing_name = conn.execute(
+            sa.select(App.name).where(App.id == backing_id, App.tenant_id == a.tenant_id)
+        ).scalar()
+        backing_missing = backing_name is None
+    has_model, published = newer.get("active_config_has_model"), newer.get("active_config_is_published")
     return AgentIdentity(
         id=a.id,
         tenant_id=a.tenant_id,
@@ -165,6 +204,13 @@ def get_agent(
         updated_by=people.get(a.updated_by, a.updated_by),
         archived_at=a.archived_at,
         archived_by=people.get(a.archived_by, a.archived_by),
+        role=newer.get("role"),
+        has_model=None if has_model is None else bool(has_model),
+        published=None if published is None else bool(published),
+        backing_app_id=backing_id,
+        backing_app_name=backing_name,
+        backing_app_missing=backing_missing,
+        newer_columns=frozenset(wanted),
     )
 
 
@@ -345,6 +391,225 @@ def get_snapshot(conn: sa.Connection, snapshot_id: str, *, tenant_id: str | None
         version_note=row.version_note,
         config=parse_json(row.config_snapshot, expect_object=True),
     )
+
+
+# --- drafts and home snapshots (Dify 1.16+ / 1.17+) ------------------------------------------------
+
+#: Draft states against the agent's active snapshot.
+UNPUBLISHED = "unpublished changes"
+UNCHANGED = "no changes"
+NO_ACTIVE = "no active snapshot"
+
+
+def draft_label(draft_type: EnumValue, owner: str | None) -> str:
+    """`Draft` for the shared console draft, `Build draft of <account>` for a debug_build draft."""
+    if draft_type == DraftType.DEBUG_BUILD:
+        return f"Build draft of {owner or 'an unknown account'}"
+    if draft_type == DraftType.DRAFT:
+        return "Draft"
+    return f"Draft ({draft_type.raw})"  # a draft type this version of Agent Desk does not know
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One row of `agent_config_drafts`, compared with the agent's active snapshot.
+
+    `state` is UNPUBLISHED exactly when the semantic diff (`data.diff`, normalized documents) of the
+    active snapshot and the draft is not empty; NO_ACTIVE when the agent has no (existing) active one."""
+
+    id: str
+    tenant_id: str
+    draft_type: EnumValue
+    label: str
+    owner: str | None  # the build draft's account (name when known)
+    base_snapshot_id: str | None
+    base_version: int | None  # None with a base id: not one of this agent's snapshots (or missing)
+    home_snapshot_id: str | None  # None: the backend's default home (or the column is absent)
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str | None
+    state: str
+    summary: str  # the diff's one-line summary vs the active snapshot
+
+    @property
+    def unpublished(self) -> bool:
+        return self.state == UNPUBLISHED
+
+
+def list_drafts(
+    conn: sa.Connection,
+    *,
+    tenant_id: str,
+    agent_id: str,
+    active_snapshot_id: str | None,
+    has_accounts: bool,
+    has_home: bool = False,
+) -> list[Draft]:
+    """The agent's drafts (index `agent_config_draft_tenant_agent_idx`): the shared draft first, then
+    build drafts, newest edit first. `has_home`: the 1.17 `home_snapshot_id` column is there."""
+    columns = [
+        AgentConfigDraft.id,
+        AgentConfigDraft.tenant_id,
+        AgentConfigDraft.draft_type,
+        AgentConfigDraft.account_id,
+        AgentConfigDraft.base_snapshot_id,
+        AgentConfigDraft.config_snapshot,
+        AgentConfigDraft.created_at,
+        AgentConfigDraft.updated_at,
+        AgentConfigDraft.updated_by,
+    ]
+    if has_home:
+        columns.append(AgentConfigDraft.home_snapshot_id)
+    rows = conn.execute(
+        sa.select(*columns)
+        .where(AgentConfigDraft.tenant_id == tenant_id, AgentConfigDraft.agent_id == agent_id)
+        .order_by(AgentConfigDraft.updated_at.desc())
+        .limit(MAX_DRAFTS)
+    ).all()
+    if not rows:
+        return []
+    versions = dict(
+        conn.execute(
+            sa.select(AgentConfigSnapshot.id, AgentConfigSnapshot.version).where(
+                AgentConfigSnapshot.tenant_id == tenant_id, AgentConfigSnapshot.agent_id == agent_id
+            )
+        ).all()
+    )
+    active_text = None
+    if active_snapshot_id:
+        active_text = conn.execute(
+            sa.select(AgentConfigSnapshot.config_snapshot).where(
+                AgentConfigSnapshot.id == active_snapshot_id, AgentConfigSnapshot.tenant_id == tenant_id
+            )
+        ).scalar()
+    people = _names(
+        conn, {r.account_id for r in rows} | {r.updated_by for r in rows}, has_accounts=has_accounts
+    )
+    drafts = []
+    for r in rows:
+        if active_text is None:
+            state, summary = NO_ACTIVE, ""
+        else:
+            result = diff_configs(active_text, r.config_snapshot, "soul")
+            state, summary = (UNCHANGED if result.equal else UNPUBLISHED), result.summary
+        owner = people.get(r.account_id, r.account_id) if r.account_id else None
+        drafts.append(
+            Draft(
+                id=r.id,
+                tenant_id=r.tenant_id,
+                draft_type=r.draft_type,
+                label=draft_label(r.draft_type, owner),
+                owner=owner,
+                base_snapshot_id=r.base_snapshot_id,
+                base_version=versions.get(r.base_snapshot_id),
+                home_snapshot_id=r.home_snapshot_id if has_home else None,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                updated_by=people.get(r.updated_by, r.updated_by),
+                state=state,
+                summary=summary,
+            )
+        )
+    drafts.sort(key=lambda d: d.draft_type != DraftType.DRAFT)  # stable: newest edit first within a type
+    return drafts
+
+
+@dataclass(frozen=True)
+class HomeSnapshotUse:
+    """A home snapshot of the agent (or one its snapshots / drafts name) and who references it.
+
+    `status` None: no `agent_home_snapshots` row has this id (a dangling reference). A referenced home
+    snapshot must never be retired: every new run of that config would fail."""
+
+    id: str
+    status: EnumValue | None
+    created_at: datetime | None
+    retired_at: datetime | None
+    other_agent_id: str | None  # the row belongs to another agent (referenced from this one)
+    snapshot_versions: tuple[int, ...]
+    drafts: tuple[str, ...]  # labels of the drafts that reference it
+
+    @property
+    def referenced(self) -> bool:
+        return bool(self.snapshot_versions or self.drafts)
+
+    @property
+    def retired_but_referenced(self) -> bool:
+        return self.referenced and self.status is not None and self.status.raw == "retired"
+
+
+def list_home_snapshots(
+    conn: sa.Connection,
+    *,
+    tenant_id: str,
+    agent_id: str,
+    drafts: tuple[Draft, ...] = (),
+    has_snapshot_home: bool = False,
+) -> list[HomeSnapshotUse]:
+    """The agent's home snapshots (index `agent_home_snapshot_tenant_agent_idx`), newest first, with the
+    agent's snapshots (when `agent_config_snapshots.home_snapshot_id` exists) and `drafts` that name
+    them; then the ids those reference that are not the agent's own rows (another agent's, or missing)."""
+    rows = conn.execute(
+        sa.select(
+            AgentHomeSnapshot.id,
+            AgentHomeSnapshot.status,
+            AgentHomeSnapshot.created_at,
+            AgentHomeSnapshot.retired_at,
+        )
+        .where(AgentHomeSnapshot.tenant_id == tenant_id, AgentHomeSnapshot.agent_id == agent_id)
+        .order_by(AgentHomeSnapshot.created_at.desc())
+    ).all()
+    by_snapshot: dict[str, list[int]] = {}
+    if has_snapshot_home:
+        for version, home_id in conn.execute(
+            sa.select(AgentConfigSnapshot.version, AgentConfigSnapshot.home_snapshot_id)
+            .where(
+                AgentConfigSnapshot.tenant_id == tenant_id,
+                AgentConfigSnapshot.agent_id == agent_id,
+                AgentConfigSnapshot.home_snapshot_id.is_not(None),
+            )
+            .order_by(AgentConfigSnapshot.version)
+        ):
+            by_snapshot.setdefault(home_id, []).append(version)
+    by_draft: dict[str, list[str]] = {}
+    for d in drafts:
+        if d.home_snapshot_id:
+            by_draft.setdefault(d.home_snapshot_id, []).append(d.label)
+    own = {r.id for r in rows}
+    others = sorted((by_snapshot.keys() | by_draft.keys()) - own)
+    found = (
+        {
+            r.id: r
+            for r in conn.execute(
+                sa.select(
+                    AgentHomeSnapshot.id,
+                    AgentHomeSnapshot.agent_id,
+                    AgentHomeSnapshot.status,
+                    AgentHomeSnapshot.created_at,
+                    AgentHomeSnapshot.retired_at,
+                ).where(AgentHomeSnapshot.tenant_id == tenant_id, AgentHomeSnapshot.id.in_(others))
+            )
+        }
+        if others
+        else {}
+    )
+
+    def use(home_id: str, row: Any, other: str | None) -> HomeSnapshotUse:
+        return HomeSnapshotUse(
+            id=home_id,
+            status=row.status if row is not None else None,
+            created_at=row.created_at if row is not None else None,
+            retired_at=row.retired_at if row is not None else None,
+            other_agent_id=other,
+            snapshot_versions=tuple(by_snapshot.get(home_id, ())),
+            drafts=tuple(by_draft.get(home_id, ())),
+        )
+
+    result = [use(r.id, r, None) for r in rows]
+    for home_id in others:
+        row = found.get(home_id)
+        result.append(use(home_id, row, row.agent_id if row is not None else None))
+    return result
 
 
 # --- pasted-id search -------------------------------------------------------------------------

@@ -70,10 +70,10 @@ def list_apps(conn: sa.Connection, *, tenant_id: str, has_apps: bool) -> list[Bo
                 )
             )
         }
-    apps = [
-        BoundApp(app_id, *(names.get(app_id) or (None, None)), bindings=int(count))
-        for app_id, count in counts
-    ]
+    apps: list[BoundApp] = []
+    for app_id, count in counts:
+        name, mode = names.get(app_id) or (None, None)
+        apps.append(BoundApp(app_id, name, mode, bindings=int(count)))
     return sorted(apps, key=lambda a: (a.name is None, (a.name or "").lower(), a.id))
 
 
@@ -346,7 +346,7 @@ def parse_graph(text: str | None) -> tuple[dict[str, GraphNode], str | None]:
     for node in nodes:
         if not isinstance(node, dict) or "id" not in node:
             continue
-        data = node.get("data") if isinstance(node.get("data"), dict) else {}
+        data = _object(node.get("data"))
         found[str(node["id"])] = GraphNode(
             str(node["id"]), str(data.get("title") or ""), str(data.get("type") or "")
         )
@@ -525,11 +525,9 @@ def node_job_view(text: str | None) -> NodeJobView:
     if not parsed.ok:
         return NodeJobView(parsed.error, None, "", (), (), "", raw)
     doc: dict[str, Any] = parsed.value
-    outputs = doc.get("declared_outputs") if isinstance(doc.get("declared_outputs"), list) else []
-    refs = (
-        doc.get("previous_node_output_refs") if isinstance(doc.get("previous_node_output_refs"), list) else []
-    )
-    contacts = doc.get("human_contacts") if isinstance(doc.get("human_contacts"), list) else []
+    outputs = _array(doc.get("declared_outputs"))
+    refs = _array(doc.get("previous_node_output_refs"))
+    contacts = _array(doc.get("human_contacts"))
     prompt = doc.get("workflow_prompt")
     return NodeJobView(
         error=None,
@@ -546,6 +544,16 @@ def node_job_view(text: str | None) -> NodeJobView:
         ),
         raw=raw,
     )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one: stored JSON may hold any shape."""
+    return value if isinstance(value, dict) else {}
+
+
+def _array(value: Any) -> list[Any]:
+    """`value` when it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
 
 
 def _declared_output(out: dict[str, Any]) -> DeclaredOutput:
@@ -567,7 +575,7 @@ def _failure_text(strategy: Any) -> str:
     if on_failure == "default_value":
         default = mask_document(strategy.get("default_value"), ("default_value",))
         text += f" ({json.dumps(default, ensure_ascii=False)[:80]})"
-    retry = strategy.get("retry") if isinstance(strategy.get("retry"), dict) else {}
+    retry = _object(strategy.get("retry"))
     if retry.get("enabled"):
         text += f", retry {retry.get('max_retries', 0)}× every {retry.get('retry_interval_ms', 0)} ms"
     return text
@@ -631,7 +639,8 @@ def compare_bindings(before: WorkflowBindings, after: WorkflowBindings) -> Compa
     unchanged = 0
     for node_id in order:
         a, b = old.get(node_id), new.get(node_id)
-        title = (b or a).node_title if (b or a) else None
+        either = b or a
+        title = either.node_title if either else None
         kinds = _change_kinds(a, b)
         if kinds:
             changes.append(NodeChange(node_id, title, kinds, a, b))

@@ -1,4 +1,5 @@
-"""What the compare page diffs: two snapshots of an agent (by version or id) or two bindings' node-job configs."""
+"""What the compare page diffs: two snapshots of an agent (by version or id), drafts (Dify 1.16+) facing
+each other or a snapshot, or two bindings' node-job configs."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from data.models import Account, Agent, AgentConfigRevision, AgentConfigSnapshot, WorkflowAgentNodeBinding
-from data.stores.agents import workflow_label
+from data.models import (
+    Account,
+    Agent,
+    AgentConfigDraft,
+    AgentConfigRevision,
+    AgentConfigSnapshot,
+    WorkflowAgentNodeBinding,
+)
+from data.stores.agents import draft_label, workflow_label
 from data.tolerant import EnumValue
 
 
@@ -16,7 +24,7 @@ from data.tolerant import EnumValue
 class Side:
     """One side of a comparison: the JSON text and what to say about where it came from."""
 
-    kind: str  # "snapshot" or "binding"
+    kind: str  # "snapshot", "draft" or "binding"
     id: str
     tenant_id: str
     agent_id: str | None
@@ -28,6 +36,9 @@ class Side:
     created_at: datetime | None
     label: str
     text: str
+    #: How the header names `author` and `created_at` (a draft shows its last edit).
+    author_label: str = "Author"
+    time_label: str = "Time"
 
 
 def _author(conn: sa.Connection, account_id: str | None, has_accounts: bool) -> str | None:
@@ -72,6 +83,59 @@ def snapshot_side(conn: sa.Connection, snapshot_id: str, has_accounts: bool) -> 
         created_at=row.created_at,
         label=f"{name or row.agent_id} v{row.version}",
         text=row.config_snapshot,
+    )
+
+
+def draft_side(conn: sa.Connection, draft_id: str, has_accounts: bool) -> Side | None:
+    """A draft (`agent_config_drafts`, Dify 1.16+) as a side: labelled "Draft" or "Build draft of
+    <account>", with its last editor and edit time; the note names its base snapshot's version."""
+    row = conn.execute(
+        sa.select(
+            AgentConfigDraft.id,
+            AgentConfigDraft.tenant_id,
+            AgentConfigDraft.agent_id,
+            AgentConfigDraft.draft_type,
+            AgentConfigDraft.account_id,
+            AgentConfigDraft.base_snapshot_id,
+            AgentConfigDraft.config_snapshot,
+            AgentConfigDraft.updated_by,
+            AgentConfigDraft.updated_at,
+        ).where(AgentConfigDraft.id == draft_id)
+    ).first()
+    if row is None:
+        return None
+    name = _agent_name(conn, row.agent_id, row.tenant_id)
+    owner = _author(conn, row.account_id, has_accounts) if row.account_id else None
+    base = None
+    if row.base_snapshot_id:
+        base = conn.execute(
+            sa.select(AgentConfigSnapshot.version).where(
+                AgentConfigSnapshot.id == row.base_snapshot_id,
+                AgentConfigSnapshot.tenant_id == row.tenant_id,
+                AgentConfigSnapshot.agent_id == row.agent_id,
+            )
+        ).scalar()
+    if row.base_snapshot_id is None:
+        note = "no base snapshot"
+    elif base is None:
+        note = f"based on a missing snapshot ({row.base_snapshot_id})"
+    else:
+        note = f"based on v{base}"
+    return Side(
+        kind="draft",
+        id=row.id,
+        tenant_id=row.tenant_id,
+        agent_id=row.agent_id,
+        agent_name=name,
+        version=None,
+        operations=(),
+        note=note,
+        author=_author(conn, row.updated_by, has_accounts),
+        created_at=row.updated_at,
+        label=f"{draft_label(row.draft_type, owner)} · {name or row.agent_id}",
+        text=row.config_snapshot,
+        author_label="Last edited by",
+        time_label="Last edit",
     )
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 
 
-def contains(column: sa.ColumnElement[str], text: str) -> sa.ColumnElement[bool]:
+def contains(column: sa.SQLColumnExpression[str], text: str) -> sa.ColumnElement[bool]:
     """Case-insensitive substring match; `%`, `_` and `\\` in `text` are literal."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")
@@ -34,10 +34,10 @@ def day_after(day: date) -> datetime:
 
 
 def day_range(
-    column: sa.ColumnElement[datetime], first: date | None, last: date | None
+    column: sa.SQLColumnExpression[datetime], first: date | None, last: date | None
 ) -> list[sa.ColumnElement[bool]]:
     """`first` <= column's day <= `last`, either bound optional (naive-UTC timestamps)."""
-    conditions = []
+    conditions: list[sa.ColumnElement[bool]] = []
     if first:
         conditions.append(column >= day_start(first))
     if last:

@@ -36,8 +36,7 @@ from data.models.enums import (
     SessionOwnerType,
     SessionStatus,
 )
-from data.tolerant import parse_json
-from data.types import normalize_uuid
+from data.tolerant import normalize_uuid, parse_json
 
 #: What a check may assume without a schema survey (the seed's five agent tables).
 SEED_TABLES = frozenset(

@@ -17,6 +17,7 @@ from data.models import (
     AgentWorkspaceBinding,
     WorkflowAgentNodeBinding,
 )
+from data.models.base import DifyBase
 from data.stores.counts import Count, bounded_count, estimated_rows, estimated_value_counts
 
 # Which column each table is broken down by on the overview.
@@ -46,7 +47,9 @@ class TableOverview:
     breakdown: tuple[tuple[str, Count], ...]  # (stored value, count), most frequent first
 
 
-def table_overview(conn: sa.Connection, model: type, *, tenant_id: str | None = None) -> TableOverview:
+def table_overview(
+    conn: sa.Connection, model: type[DifyBase], *, tenant_id: str | None = None
+) -> TableOverview:
     table = model.__table__
     column = BREAKDOWN.get(model)
     base = sa.select(table.c.id)

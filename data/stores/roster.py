@@ -15,15 +15,16 @@ import base64
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 from data.guard import explain
 from data.models import Account, Agent, AgentConfigSnapshot, Tenant, WorkflowAgentNodeBinding
 from data.stores.counts import EXACT_LIMIT, Count, bounded_count, estimated_rows
 from data.stores.filters import contains, day_range
-from data.tolerant import EnumValue
-from data.types import normalize_uuid
+from data.tolerant import EnumValue, normalize_uuid
 
 PAGE_SIZE = 50
 SORTS = ("updated", "name", "created")
@@ -112,7 +113,7 @@ def _sort_key(sort: str, row: sa.Row) -> tuple:
     return (row.id,)
 
 
-def _order_columns(sort: str) -> list[sa.ColumnElement]:
+def _order_columns(sort: str) -> list[InstrumentedAttribute[Any]]:
     if sort == "updated":
         return [Agent.updated_at, Agent.id]
     if sort == "name":
@@ -269,7 +270,8 @@ def list_roster(
     page_size: int = PAGE_SIZE,
 ) -> RosterPage:
     forward = before is None
-    key = decode_cursor(flt.sort, after if forward else before) if (after or before) else None
+    cursor = after if forward else before
+    key = decode_cursor(flt.sort, cursor) if cursor else None
     if (after or before) and key is None:
         raise InvalidCursor("this page link's cursor is invalid or belongs to another sort order")
     limit = page_size + 1  # one extra row tells whether another page exists

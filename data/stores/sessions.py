@@ -47,19 +47,10 @@ from data.models import (
     WorkflowRun,
 )
 from data.models.enums import SessionOwnerType, SessionStatus
-from data.services.leaks import (
-    FACT_COLUMNS,
-    RuleContext,
-    SessionFacts,
-    classify,
-    fact_columns,
-    facts_from_row,
-    first_match_condition,
-    in_flight,
-)
+from data.rules.session_leaks import RuleContext, SessionFacts, classify, in_flight
 from data.stores.filters import day_after, day_range
-from data.tolerant import EnumValue, parse_json
-from data.types import normalize_uuid
+from data.stores.session_leaks import FACT_COLUMNS, fact_columns, facts_from_row, first_match_condition
+from data.tolerant import EnumValue, normalize_uuid, parse_json
 
 S = AgentRuntimeSession
 PAGE_SIZE = 50
@@ -438,7 +429,7 @@ _ROW_NAMES = (
 def _name_columns(ctx: RuleContext, s: Any) -> tuple[sa.Label, ...]:
     """Names shown instead of ids: scalar subqueries on primary keys, evaluated only for returned rows."""
 
-    def one(column: sa.ColumnElement, *where: sa.ColumnElement[bool]) -> sa.ScalarSelect:
+    def one(column: sa.SQLColumnExpression[Any], *where: sa.ColumnElement[bool]) -> sa.ScalarSelect:
         return sa.select(column).where(*where).limit(1).scalar_subquery()
 
     return (
@@ -577,7 +568,8 @@ def list_sessions(
 ) -> SessionPage:
     """One page, newest id first. A bounded scan's page may be short (even empty) yet have a next page."""
     forward = before is None
-    key = decode_cursor(after if forward else before) if (after or before) else None
+    cursor = after if forward else before
+    key = decode_cursor(cursor) if cursor else None
     if (after or before) and key is None:
         raise InvalidCursor("this page link's cursor is invalid")
     plan = plan_access(conn, flt, ctx, scan_limit=scan_limit, indexes=indexes)

@@ -37,21 +37,9 @@ from data.rules.workspace_leaks import (
     HomeFacts,
     WorkspaceFacts,
     WorkspaceRuleContext,
-    binding_columns,
-    binding_fact_columns,
-    binding_facts,
     binding_protected,
     classify_binding,
     classify_workspace,
-    first_match_binding_condition,
-    first_match_home_condition,
-    first_match_workspace_condition,
-    home_fact_columns,
-    home_facts,
-    workspace_columns,
-    workspace_fact_columns,
-    workspace_facts,
-    workspace_join,
     workspace_protected,
 )
 from data.stores.filters import day_range
@@ -62,6 +50,20 @@ from data.stores.sessions import (
     decode_cursor,
     encode_cursor,
     parse_layers,
+)
+from data.stores.workspace_leaks import (
+    binding_columns,
+    binding_fact_columns,
+    binding_facts,
+    first_match_binding_condition,
+    first_match_home_condition,
+    first_match_workspace_condition,
+    home_fact_columns,
+    home_facts,
+    workspace_columns,
+    workspace_fact_columns,
+    workspace_facts,
+    workspace_join,
 )
 from data.tolerant import parse_json
 
@@ -458,7 +460,8 @@ def list_bindings(
 ) -> BindingPage:
     """One page of bindings, newest id first. A bounded page may be short (even empty) yet have a next page."""
     forward = before is None
-    key = decode_cursor(after if forward else before) if (after or before) else None
+    cursor = after if forward else before
+    key = decode_cursor(cursor) if cursor else None
     if (after or before) and key is None:
         raise InvalidCursor("this page link's cursor is invalid")
     plan = _plan(conn, flt, scan_limit)
@@ -885,7 +888,7 @@ def _owner(conn: sa.Connection, w: WorkspaceRow, ctx: WorkspaceRuleContext) -> O
             run.finished_at,
         )
     if f.owner_type == OWNER_CONVERSATION and ctx.has("conversations"):
-        columns = [Conversation.id, Conversation.name, Conversation.from_source]
+        columns: list[Any] = [Conversation.id, Conversation.name, Conversation.from_source]
         if ctx.has_is_deleted:
             columns.append(Conversation.is_deleted)
         c = conn.execute(sa.select(*columns).where(Conversation.id == f.owner_id)).first()
