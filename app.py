@@ -14,6 +14,7 @@ import streamlit as st
 from data.actor import Role
 from ui import context
 from ui.render import own_identity_md, safe_md
+from ui.widgets import id_box
 
 st.set_page_config(page_title="Agent Desk", page_icon="🧭", layout="wide")
 
@@ -29,7 +30,12 @@ def fail(title: str, lines: list[str]) -> None:
 
 try:
     settings = context.settings()
-    engines = context.engines()
+    if settings.is_demo and not settings.demo_db_path.exists():
+        # The first start builds the demo (a few seconds): say so instead of showing a blank page.
+        with st.spinner("Seeding the demo database (first start)…"):
+            engines = context.engines()
+    else:
+        engines = context.engines()
     report = context.schema_report()
 except Exception as exc:
     fail("Agent Desk cannot open the database.", [f"{type(exc).__name__}: {exc}"])
@@ -69,6 +75,7 @@ PAGES = [
 navigation = st.navigation(PAGES)
 
 with st.sidebar:
+    id_box()  # on every page: paste any id, open its view
     if engines.is_demo:
         st.info("**Demo database** (embedded SQLite; set `DATABASE_URL` for a real Dify database).")
     st.caption(safe_md(report.summary()))
@@ -88,6 +95,9 @@ with st.sidebar:
     as_of = st.session_state.get("_data_as_of")
     age = int((datetime.now(UTC) - as_of).total_seconds()) if as_of else 0
     st.caption(f"Data as of {age:d} s ago" if as_of else "Data: fresh")
+    lag = context.replica_lag()  # pages read from DATABASE_READ_URL: say how stale it may be
+    if lag is not None:
+        st.caption(("⏳ " if lag.lagging else "") + safe_md(lag.summary()))
     if st.button("Refresh data", key="refresh-data"):
         context.clear_caches()
         st.rerun()

@@ -13,9 +13,87 @@ from data import links
 from data.params import parse_params
 from data.stores import agents as agents_store
 from ui import context, render
-from ui.render import icon_text, literal, notice_invalid, page_url_box, relative_time, safe_md, utc
+from ui.render import (
+    icon_kind,
+    icon_text,
+    literal,
+    notice_invalid,
+    page_url_box,
+    relative_time,
+    safe_md,
+    utc,
+)
 
 MAX_RAW_CHARS = 20_000
+#: "What actually runs" cards shown above the tabs (the Bindings tab lists every binding).
+MAX_CARDS = 12
+
+
+def snapshot_label(snapshot_id: str | None, version: int | None) -> str:
+    """`v4`, `none`, or the id when the snapshot is not one of this agent's (missing or foreign)."""
+    if snapshot_id is None:
+        return "none"
+    return f"v{version}" if version is not None else f"{snapshot_id} (not one of this agent's snapshots)"
+
+
+def config_label(v: agents_store.Version) -> str:
+    """The versions table's `config` cell: whether Dify can parse the stored config."""
+    if v.config_error:
+        return "⚠ invalid JSON" if v.config_error.startswith("invalid JSON") else f"⚠ {v.config_error}"
+    return "valid JSON" if v.json_checked else "not checked"
+
+
+def runs_card(b: agents_store.AgentBinding, *, agent_id: str) -> None:
+    """One binding: which workflow version (live / draft), what the node pinned, what Dify runs, drift,
+    and the two clicks that explain it (the node in the inspector, pinned vs running compared)."""
+    draft = b.workflow_version == "draft"
+    with st.container(border=True):
+        st.markdown(
+            (
+                ":orange-badge[draft]"
+                if draft
+                else ":green-badge[live]"
+                if b.is_live
+                else ":gray-badge[published, not live]"
+                if b.is_live is False
+                else ":gray-badge[published]"
+            )
+            + " "
+            + safe_md(f"{b.app_name or b.app_id} · {b.workflow_label} · node {b.node_id}")
+        )
+        cols = st.columns(2)
+        with cols[0]:
+            literal("Pinned by the node", snapshot_label(b.pinned_snapshot_id, b.pinned_version))
+        with cols[1]:
+            literal("Running", snapshot_label(b.runs_snapshot_id, b.runs_version))
+        if b.binding_type == "roster_agent":
+            st.caption("Roster binding: runs the agent's active version, whatever the node pinned.")
+        elif b.binding_type == "inline_agent":
+            st.caption(
+                "Inline binding: runs the pinned snapshot. Saving a new agent version changes nothing here "
+                "until the workflow is saved again and published."
+            )
+        if b.drifts:
+            st.warning("Drift: the node pinned one snapshot, Dify runs another.")
+        links_row = st.columns(2)
+        links_row[0].page_link(
+            "app_pages/bindings.py",
+            label="Open the node in the bindings inspector",
+            query_params=links.query(
+                "bindings", tenant=b.tenant_id, app=b.app_id, workflow=b.workflow_id, node=b.node_id
+            ),
+        )
+        if b.drifts and b.pinned_snapshot_id and b.runs_snapshot_id:
+            links_row[1].page_link(
+                "app_pages/compare.py",
+                label="Compare pinned vs running",
+                query_params=links.query(
+                    "compare",
+                    agent=agent_id,
+                    left_snapshot=b.pinned_snapshot_id,
+                    right_snapshot=b.runs_snapshot_id,
+                ),
+            )
 
 
 def version_label(snapshot_id: str | None, version: int | None) -> str:
@@ -51,7 +129,18 @@ if agent is None:
 
 context.require_visible(agent.tenant_id)
 st.title("Agent")
-render.text(f"{icon_text(agent.icon_type, agent.icon)} {agent.name}".strip())  # plain text: never markdown
+# The emoji itself, or a small constant badge for an uploaded / linked image (never its file id or URL).
+if (kind := icon_kind(agent.icon_type, agent.icon)) in ("image", "link", "other"):
+    st.markdown(
+        ":gray-badge[linked image icon]"
+        if kind == "link"
+        else ":gray-badge[image icon]"
+        if kind == "image"
+        else ":gray-badge[icon]"
+    )
+    render.text(agent.name)  # plain text: never markdown
+else:
+    render.text(f"{icon_text(agent.icon_type, agent.icon)} {agent.name}".strip())
 cols = st.columns(3)
 with cols[0]:
     literal("Workspace", agent.workspace)
@@ -98,6 +187,10 @@ if agent.description:
 console = links.console_link(settings.console_url, app_id=agent.app_id, agent_id=agent.id)
 if console:
     st.link_button("Open in Dify", console)
+else:
+    st.caption(
+        "Open in Dify: set `AGENT_DESK_CONSOLE_URL` to your Dify console's address to get a link here."
+    )
 
 scope = {"tenant_id": agent.tenant_id, "agent_id": agent.id}
 active_id = agent.active_config_snapshot_id
@@ -109,6 +202,26 @@ bindings = context.read(
     agents_store.bindings_for_agent, **scope, active_snapshot_id=active_id, has_core=report.core_tables
 )
 active_version = next((v.version for v in versions if v.is_active), None)
+
+# --- what actually runs (ticket: "we saved a new version but the published workflow behaves the old way")
+st.subheader("What actually runs")
+latest = versions[0] if versions else None  # newest version first
+if latest is not None and active_version is not None and latest.version != active_version:
+    st.warning(
+        f"The active version is v{active_version:d}, not the latest (v{latest.version:d}): roster bindings "
+        f"run v{active_version:d}. A newer version was saved but not made active (published)."
+    )
+    st.page_link(
+        "app_pages/compare.py",
+        label="Compare the active version with the latest",
+        query_params=links.query("compare", agent=agent.id, left=active_version, right=latest.version),
+    )
+if not bindings:
+    st.caption("No workflow node binds this agent.")
+for b in bindings[:MAX_CARDS]:
+    runs_card(b, agent_id=agent.id)
+if len(bindings) > MAX_CARDS:
+    st.caption(f"Showing {MAX_CARDS:d} of {len(bindings):,} bindings: the Bindings tab lists them all.")
 drafts = (
     context.read(
         agents_store.list_drafts,
@@ -166,6 +279,7 @@ with tab_versions:
                 "by": v.created_by or "",
                 "note": v.version_note or "",
                 "size": f"{v.size:,} chars",
+                "config": config_label(v),
                 "vs previous": (
                     links.link("compare", agent=agent.id, left=prev, right=v.version)
                     if (prev := next((o.version for o in versions if o.version < v.version), None))
@@ -188,10 +302,19 @@ with tab_versions:
             "by",
             "note",
             "size",
+            "config",
             "vs previous",
             "vs active",
         ],
     )
+    broken = [v for v in versions if v.config_error]
+    if broken:
+        shown = ", ".join(f"v{v.version:d}" for v in broken)
+        st.markdown(f":red-badge[invalid JSON] {safe_md(shown)}: Dify cannot run these versions.")
+        for v in broken:
+            st.caption(safe_md(f"v{v.version}: {v.config_error}"))
+    if any(not v.json_checked for v in versions):
+        st.caption(f"Only the newest {agents_store.MAX_JSON_CHECKS:d} versions are checked for broken JSON.")
     render.table(
         frame,
         hide_index=True,

@@ -9,7 +9,7 @@ from data import links
 from data.params import parse_params
 from data.stores import overview as overview_store
 from ui import context, render
-from ui.render import notice_invalid, safe_md, set_params
+from ui.render import notice_invalid, page_url_box, plain, safe_md, set_params
 from ui.widgets import workspace_select
 
 report = context.schema_report()
@@ -29,15 +29,30 @@ for column, table in zip(columns, tables, strict=True):
     column.metric(safe_md(table.table), table.total.label())
 st.caption('Exact up to 20,000 rows; beyond that "≈" is the database\'s own estimate (no full COUNT).')
 
-for table in tables:
-    if not table.breakdown:
-        continue
-    st.subheader(safe_md(f"{table.table} by {table.breakdown_column}"))
-    frame = pd.DataFrame(
-        [{"value": value, "rows": count.label()} for value, count in table.breakdown],
-        columns=["value", "rows"],
-    )
-    render.table(frame, hide_index=True)
+# Status breakdowns as charts (people look rather than read), two per row, the numbers folded below.
+breakdowns = [t for t in tables if t.breakdown]
+for start in range(0, len(breakdowns), 2):
+    row = st.columns(2)
+    for column, table in zip(row, breakdowns[start : start + 2], strict=False):
+        with column:
+            st.subheader(safe_md(f"{table.table} by {table.breakdown_column}"))
+            estimated = not all(count.exact for _, count in table.breakdown)
+            chart = pd.DataFrame(
+                {
+                    "value": [plain(value) or "(empty)" for value, _ in table.breakdown],
+                    "rows": [count.value for _, count in table.breakdown],
+                }
+            )
+            st.bar_chart(
+                chart, x="value", y="rows", horizontal=True, sort="-rows", height=60 + 28 * len(chart)
+            )
+            if estimated:
+                st.caption("≈ estimates from the database's statistics.")
+            with st.expander("Numbers"):
+                frame = pd.DataFrame(
+                    [{"value": value, "rows": count.label()} for value, count in table.breakdown],
+                    columns=["value", "rows"],
+                )
+                render.table(frame, hide_index=True)
 
-st.page_link("app_pages/overview.py", label="Link to this view")
-render.code(links.link("overview", tenant=tenant_id))
+page_url_box(links.link("overview", tenant=tenant_id))

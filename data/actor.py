@@ -45,6 +45,10 @@ class WritesDisabled(PermissionError):
     """Writes are off for this deployment (read-only mode, or local mode without AGENT_DESK_ALLOW_WRITES)."""
 
 
+def read_only_reason() -> str:
+    return "read-only mode (AGENT_DESK_READ_ONLY) is on: no writes at all"
+
+
 def write_block_reason(*, read_only: bool, allow_writes: bool, is_demo: bool, actor: Actor) -> str | None:
     """Why no write may happen now, or None when writes are allowed (role checks come on top).
 
@@ -55,7 +59,7 @@ def write_block_reason(*, read_only: bool, allow_writes: bool, is_demo: bool, ac
     * Local mode (no sign-in) and the CLI: only on the embedded demo, or with AGENT_DESK_ALLOW_WRITES.
     """
     if read_only:
-        return "read-only mode (AGENT_DESK_READ_ONLY) is on: no writes at all"
+        return read_only_reason()
     if actor.local_mode and not (allow_writes or is_demo):
         return "local mode without sign-in: set AGENT_DESK_ALLOW_WRITES=true to allow cleanup"
     return None

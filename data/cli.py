@@ -14,7 +14,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from data import migrate
+from data import links, migrate
+from data.actor import Actor, Role
 from data.db import SeedRefused, create_engine, create_migration_engine, seed_database
 from data.schema_check import check_schema
 from data.settings import Settings, load_settings
@@ -57,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     c = commands.add_parser("check", help="integrity checks; exit 1 when an error-severity check finds rows")
     c.add_argument("--tenant", type=_uuid_arg, help="only this workspace")
     c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument(
+        "--fresh",
+        action="store_true",
+        help="run the whole-table checks now (else: the latest stored results)",
+    )
+    c.add_argument("--full", action="store_true", help="with --fresh: a full run, not incremental")
+    c.add_argument(
+        "--check", action="append", dest="checks", metavar="NAME", help="only this check (repeatable)"
+    )
+    c.add_argument("--table", help="only this driving table (with --fresh: run just its windows)")
 
     _add_sessions_parser(commands)
     return parser
@@ -200,7 +211,7 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     """`sessions clean`: collect the rule's matches (window by window), preview, then apply if --yes."""
-    from data.actor import Actor, NotAllowed, Role, WritesDisabled
+    from data.actor import NotAllowed, WritesDisabled
     from data.db import ensure_demo_database, os_user
     from data.guard import block_reason
     from data.models import naive_utc_now
@@ -304,12 +315,38 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    """The integrity checks (read-only, guarded engine): 1 when an error-severity check finds rows."""
-    from data.db import ensure_demo_database
-    from data.services.integrity import report_dict, report_text, run_checks
+    """The integrity checks (guarded engine: reads, and Agent Desk's own check-job tables): 1 when an
+    error-severity check finds rows or could not run.
 
-    if settings.is_demo:
+    Index-backed checks of one workspace run live. The others are jobs (data.services.check_jobs):
+    `--fresh` runs them now (incremental where possible; `--full` for a full run; a job another
+    process runs is waited for, not started twice); otherwise the latest stored results are printed
+    with their age, and only checks never run for this scope run now. Without the check-job tables
+    (a real Dify database where `python -m data migrate` has not run) every check runs live, unstored.
+
+    Who runs the jobs: the CLI's actor, `cli:<OS user>` as an operator in local mode (as for `sessions
+    clean`). Storing check results writes only Agent Desk's own check-job tables (the guard's own grant,
+    `data.guard.require_bookkeeping`), so cron may store them without AGENT_DESK_ALLOW_WRITES; in
+    read-only mode nothing is stored and every check runs live, like without the tables.
+    """
+    from data.db import ensure_demo_database, os_user
+    from data.services import integrity
+    from data.stores.check_runs import tables_present
+
+    unknown = sorted(set(args.checks or ()) - set(integrity.ALL_CHECK_NAMES))
+    if unknown:
+        print(f"error: unknown check(s): {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_USAGE
+    names = args.checks or list(integrity.ALL_CHECK_NAMES)
+    if args.table and not any(args.table in integrity.BY_NAME[n].tables for n in names):
+        print(f"error: no chosen check reads table {args.table!r}", file=sys.stderr)
+        return EXIT_USAGE
+    if settings.is_demo:  # the embedded demo may predate the check-job tables: bring its branch up
         ensure_demo_database(settings)
+        if not settings.read_only:  # read-only: nothing is created (the checks then run unstored)
+            unguarded = create_migration_engine(settings)
+            migrate.upgrade(unguarded, "app")
+            unguarded.dispose()
     engine = _engine(settings)
     try:
         with engine.connect() as conn:
@@ -317,11 +354,74 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             if not schema.ok:
                 print("refused: " + "; ".join(schema.problems()), file=sys.stderr)
                 return EXIT_REFUSED
-            report = run_checks(conn, tenant_id=args.tenant)
+            stored = tables_present(conn)
+        if not stored or settings.read_only:
+            why = (
+                "read-only mode (AGENT_DESK_READ_ONLY) is on"
+                if stored
+                else "Agent Desk's check-job tables are missing (run `python -m data migrate`)"
+            )
+            print(f"note: {why}: every check runs now and nothing is stored", file=sys.stderr)
+            with engine.connect() as conn:
+                report = integrity.run_checks(conn, tenant_id=args.tenant, names=names)
+        else:
+            actor = Actor(identity=f"cli:{os_user()}", role=Role.OPERATOR, local_mode=True)
+            report = _check_jobs_report(engine, args, names, actor=actor)
     finally:
         engine.dispose()
-    print(json.dumps(report_dict(report), indent=2) if args.format == "json" else report_text(report))
+    if args.format == "json":
+        print(json.dumps(_absolute_links(integrity.report_dict(report), settings.public_url), indent=2))
+    else:
+        print(integrity.report_text(report))
     return EXIT_PROBLEMS if report.has_errors else EXIT_OK
+
+
+def _absolute_links(document: dict, public_url: str | None) -> dict:
+    """The JSON report with every sample link under AGENT_DESK_PUBLIC_URL (`links.absolute`), so a
+    link pasted from a script's output into a ticket can be clicked; relative when it is unset."""
+    for result in document.get("checks", ()):
+        for sample in result.get("samples", ()):
+            sample["links"] = {
+                label: links.absolute(url, public_url) for label, url in sample["links"].items()
+            }
+    return document
+
+
+def _check_jobs_report(engine: sa.Engine, args: argparse.Namespace, names: list[str], *, actor: Actor):
+    from data.services import check_jobs, integrity
+
+    with engine.connect() as conn:
+        present = integrity.present_names(conn)
+    jobs = [
+        n
+        for n in names
+        if not integrity.runs_live(integrity.BY_NAME[n], args.tenant) or args.table
+        if args.table is None or args.table in integrity.BY_NAME[n].tables
+        if integrity.applicable(integrity.BY_NAME[n], present)
+    ]
+    with engine.connect() as conn:
+        never = {
+            n
+            for n in jobs
+            if check_jobs.stored_result(
+                conn, integrity.BY_NAME[n], args.tenant, table=args.table
+            ).result.never_run
+        }
+    for name in jobs:
+        if args.fresh or name in never:
+            outcome = check_jobs.run_now(
+                engine,
+                name,
+                tenant_id=args.tenant,
+                table=args.table,
+                mode="full" if args.full else "auto",
+                actor=actor,
+            )
+            if not outcome.started:
+                print(f"note: {name} was running in another process; its result is shown", file=sys.stderr)
+    with engine.connect() as conn:
+        report, _ = check_jobs.report(conn, tenant_id=args.tenant, names=names, table=args.table)
+    return report
 
 
 COMMANDS = {

@@ -46,12 +46,18 @@ def write_policy(url: sa.URL, settings: Settings) -> WritePolicy:
     return WritePolicy(read_only=settings.read_only, allow_writes=settings.allow_writes, is_demo=demo)
 
 
-def create_engine(url: str, settings: Settings) -> sa.Engine:
+def create_engine(url: str, settings: Settings, *, replica: bool = False) -> sa.Engine:
     """The app's engine on a Dify (or demo) database: small pool, pre-ping, statement timeout, the
-    write guard, read-only connections (data/guard.py), and the write policy read from `settings`."""
+    write guard, read-only connections (data/guard.py), and the write policy read from `settings`.
+
+    `replica`: the engine of `DATABASE_READ_URL`. Its policy refuses every write whatever the settings
+    say, so a write (or an audit row) can only ever go to the primary."""
     parsed = sa.make_url(url)
     engine = _build_engine(parsed, settings, guarded=True)
-    install(engine, write_policy(parsed, settings))
+    policy = write_policy(parsed, settings)
+    if replica:
+        policy = WritePolicy(read_only=True, allow_writes=False, is_demo=False)
+    install(engine, policy)
     return engine
 
 
@@ -100,11 +106,19 @@ def _build_engine(parsed: sa.URL, settings: Settings, *, guarded: bool) -> sa.En
 
 @dataclass(frozen=True)
 class Engines:
-    """Reads may go to a replica; writes and audit always go to `DATABASE_URL`."""
+    """Reads may go to a replica; writes and audit always go to `DATABASE_URL`.
+
+    `read` serves what pages show (it may lag behind the primary); `write` serves every write, the
+    audit, and every read that decides a write (cleanup and retire previews, their re-checks). With
+    `DATABASE_READ_URL` the read engine refuses writes at the gate (its policy is read-only)."""
 
     read: sa.Engine
     write: sa.Engine
     is_demo: bool
+
+    @property
+    def has_replica(self) -> bool:
+        return self.read is not self.write
 
     def dispose(self) -> None:
         self.read.dispose()
@@ -116,7 +130,7 @@ def open_engines(settings: Settings) -> Engines:
     if settings.is_demo:
         ensure_demo_database(settings)
     write = create_engine(settings.write_url, settings)
-    read = create_engine(settings.read_url, settings) if settings.database_read_url else write
+    read = create_engine(settings.read_url, settings, replica=True) if settings.database_read_url else write
     return Engines(read=read, write=write, is_demo=settings.is_demo)
 
 

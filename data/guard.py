@@ -26,6 +26,14 @@ Two layers, both installed by `data.db.create_engine` (docs/write-guard.md):
    SQLite `PRAGMA query_only`). Only `write_transaction` switches one transaction to read-write, and it
    needs a `WriteGrant` that only `require_write` issues, after checking the deployment's write policy,
    which the engine received once, when it was built.
+
+**Two kinds of grant.** `require_write` issues a `dify` grant: the cleanup and retire transitions
+(`UPDATE_ALLOWED`), locking reads of those tables, and inserts into Agent Desk's own tables (the audit).
+`require_bookkeeping` issues a narrower `own` grant for Agent Desk's own bookkeeping (the check jobs'
+claims, runs and findings): inserts into its own tables and the in-place updates of
+`OWN_UPDATE_ALLOWED`, nothing else. Under an `own` grant every UPDATE of a Dify table and every locking
+read is refused. Because such a transaction writes no Dify table, only read-only mode (and the role /
+workspace scope) refuses an `own` grant, not the local-mode `AGENT_DESK_ALLOW_WRITES` rule.
 """
 
 from __future__ import annotations
@@ -35,12 +43,12 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.sql import dml, elements, functions, operators, selectable, visitors
 
-from data.actor import Actor, Role, WritesDisabled, require, write_block_reason
+from data.actor import Actor, Role, WritesDisabled, read_only_reason, require, write_block_reason
 from data.models import AppBase
 
 # --- the declarative policy ----------------------------------------------------------------------------
@@ -58,8 +66,25 @@ UPDATE_ALLOWED: Mapping[str, frozenset[str]] = {
 #: Locking reads (FOR UPDATE [SKIP LOCKED] / FOR SHARE) are allowed on exactly the tables we may update.
 LOCKABLE: frozenset[str] = frozenset(UPDATE_ALLOWED)
 
-#: Agent Desk's own (insert-only) tables; never its alembic version table.
+#: Agent Desk's own tables; never its alembic version table. Inserts need a grant of either kind.
 INSERT_ALLOWED: frozenset[str] = frozenset(AppBase.metadata.tables)
+
+#: The only UPDATEs of an `own` (bookkeeping) grant, and the only rows of Agent Desk's own tables that
+#: change after insert: the check jobs' claim (holder and heartbeat) and run (progress, heartbeat,
+#: status, cancel request). The audit tables and the findings stay insert-only.
+OWN_UPDATE_ALLOWED: Mapping[str, frozenset[str]] = {
+    "agent_desk_check_claims": frozenset({"run_id", "claimed_at", "heartbeat_at"}),
+    "agent_desk_check_runs": frozenset(
+        {
+            "heartbeat_at", "rows_read", "rows_covered", "found", "findings_stored", "cursor",
+            "status", "finished_at", "error", "cancel_requested",
+        }
+    ),
+}  # fmt: skip
+assert set(OWN_UPDATE_ALLOWED) <= INSERT_ALLOWED and not set(OWN_UPDATE_ALLOWED) & set(UPDATE_ALLOWED)
+
+#: A grant's kind: `dify` from `require_write`, `own` from `require_bookkeeping`.
+GrantKind = Literal["dify", "own"]
 
 #: Functions a read may call: aggregates and scalar functions without side effects the app uses, and
 #: the catalog functions of SQLAlchemy's PostgreSQL reflection. Anything else (pg_sleep,
@@ -77,6 +102,10 @@ SAFE_FUNCTIONS: frozenset[str] = frozenset(
         "generate_subscripts", "unnest", "current_schema", "array_position", "to_regclass",
         "pg_get_viewdef", "array_length", "cardinality", "json_build_object", "bool_and", "cast",
         "quote_ident", "pg_collation_is_visible", "version",
+        # JSON tests that never raise (the integrity checks' prefilter, data/stores/integrity.py)
+        "pg_input_is_valid", "json_typeof", "json_valid", "json_type",
+        # replica lag (data/stores/replica.py): read-only WAL positions and recovery state
+        "pg_is_in_recovery", "pg_last_wal_replay_lsn", "pg_last_xact_replay_timestamp", "pg_current_wal_lsn",
     }
 )  # fmt: skip
 _FUNCTION_SCHEMAS = ((), ("pg_catalog",))
@@ -130,7 +159,7 @@ def _name(table: Any) -> str | None:
     return None
 
 
-def _check_parts(element: Any, *, writing: bool) -> None:
+def _check_parts(element: Any, *, writing: bool, own: bool = False) -> None:
     """Every node below `element`: no nested write, only safe functions, no raw text, no stray lock."""
     for node in visitors.iterate(element):
         if isinstance(node, dml.UpdateBase):
@@ -149,7 +178,7 @@ def _check_parts(element: Any, *, writing: bool) -> None:
             raise WriteRefused(f"custom SQL operator {node.operator.opstring!r}")
         _check_raw_slots(node)
         if isinstance(node, selectable.Select) and node._for_update_arg is not None:
-            _check_lock(node, writing=writing)
+            _check_lock(node, writing=writing, own=own)
 
 
 def _check_raw_slots(node: Any) -> None:
@@ -162,9 +191,11 @@ def _check_raw_slots(node: Any) -> None:
         raise WriteRefused("SQL hints are raw text")
 
 
-def _check_lock(select: selectable.Select, *, writing: bool) -> None:
+def _check_lock(select: selectable.Select, *, writing: bool, own: bool = False) -> None:
     if not writing:
         raise WriteRefused("a locking read (FOR UPDATE / FOR SHARE) only inside the write transaction")
+    if own:
+        raise WriteRefused("a bookkeeping (own) write transaction takes no row locks")
     tables = {_name(t) for t in _tables_of(select)}
     if not tables or not tables <= LOCKABLE:
         raise WriteRefused(f"a locking read only on {sorted(LOCKABLE)}, not {sorted(map(str, tables))}")
@@ -206,23 +237,31 @@ def _update_parts(update: dml.Update) -> list[Any]:
     return parts
 
 
-def _check_update(update: dml.Update, parameters: Sequence[Mapping[str, Any]], *, writing: bool) -> None:
+def _check_update(
+    update: dml.Update, parameters: Sequence[Mapping[str, Any]], *, writing: bool, own: bool
+) -> None:
     table = _name(update.table)
-    if table not in UPDATE_ALLOWED:
+    if table in OWN_UPDATE_ALLOWED:
+        allowed = OWN_UPDATE_ALLOWED[table]
+        if writing and not own:
+            raise WriteRefused(f"UPDATE {table} only with a bookkeeping grant (require_bookkeeping)")
+    elif table in UPDATE_ALLOWED:
+        allowed = UPDATE_ALLOWED[table]
+        if own:
+            raise WriteRefused(f"a bookkeeping (own) grant never updates Dify's {table!r}")
+    else:
         raise WriteRefused(f"Agent Desk does not update {table or update.table!r}")
     if not writing:
         raise WriteRefused("an UPDATE only inside the write transaction")
-    extra = _set_columns(update, parameters) - UPDATE_ALLOWED[table]
+    extra = _set_columns(update, parameters) - allowed
     if extra:
-        raise WriteRefused(
-            f"UPDATE {table} may set only {sorted(UPDATE_ALLOWED[table])}, not {sorted(extra)}"
-        )
+        raise WriteRefused(f"UPDATE {table} may set only {sorted(allowed)}, not {sorted(extra)}")
     _check_raw_slots(update)
     for part in _update_parts(update):
-        _check_parts(part, writing=writing)
+        _check_parts(part, writing=writing, own=own)
 
 
-def _check_insert(insert: dml.Insert, *, writing: bool) -> None:
+def _check_insert(insert: dml.Insert, *, writing: bool, own: bool) -> None:
     table = _name(insert.table)
     if table not in INSERT_ALLOWED:
         raise WriteRefused(f"Agent Desk inserts only into its own tables, not {table or insert.table!r}")
@@ -238,14 +277,19 @@ def _check_insert(insert: dml.Insert, *, writing: bool) -> None:
     if insert.select is not None:
         parts.append(insert.select)
     for part in parts:
-        _check_parts(part, writing=writing)
+        _check_parts(part, writing=writing, own=own)
 
 
 def check_statement(
-    statement: Any, *, writing: bool = False, parameters: Sequence[Mapping[str, Any]] = ()
+    statement: Any,
+    *,
+    writing: bool = False,
+    own: bool = False,
+    parameters: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Raise WriteRefused unless `statement` (a SQLAlchemy statement object, or driver SQL text) is
-    allowed; `writing` means "inside `write_transaction`". Pure: no database needed."""
+    allowed; `writing` means "inside `write_transaction`", `own` "... of an own (bookkeeping) grant".
+    Pure: no database needed."""
     if isinstance(statement, str):
         if not any(p.fullmatch(statement) for p in REFLECTION_PATTERNS):
             raise WriteRefused(f"Agent Desk does not send this SQL text: {statement[:120]!r}")
@@ -254,15 +298,51 @@ def check_statement(
         if statement.text not in TEXT_CONSTANTS:
             raise WriteRefused(f"Agent Desk does not send this SQL text: {statement.text[:120]!r}")
         return
-    if isinstance(statement, (selectable.Select, selectable.CompoundSelect)):
-        return _check_parts(statement, writing=writing)
     if isinstance(statement, _SAVEPOINTS):  # conn.begin_nested(): names are quoted identifiers
         return None
-    if isinstance(statement, dml.Update):
-        return _check_update(statement, parameters, writing=writing)
-    if isinstance(statement, dml.Insert):
-        return _check_insert(statement, writing=writing)
-    raise WriteRefused(f"Agent Desk does not execute {type(statement).__name__}: {str(statement)[:120]!r}")
+    shape = _shape(statement, writing, own, parameters)
+    if shape is not None and shape in _APPROVED_SHAPES:
+        return None
+    if isinstance(statement, (selectable.Select, selectable.CompoundSelect)):
+        _check_parts(statement, writing=writing, own=own)
+    elif isinstance(statement, dml.Update):
+        _check_update(statement, parameters, writing=writing, own=own)
+    elif isinstance(statement, dml.Insert):
+        _check_insert(statement, writing=writing, own=own)
+    else:
+        raise WriteRefused(
+            f"Agent Desk does not execute {type(statement).__name__}: {str(statement)[:120]!r}"
+        )
+    if shape is not None:
+        if len(_APPROVED_SHAPES) >= _APPROVED_SHAPES_MAX:
+            _APPROVED_SHAPES.clear()  # a bound, not an LRU: the app has a few hundred shapes at most
+        _APPROVED_SHAPES.add(shape)
+    return None
+
+
+#: Approved statement shapes. Walking a statement costs about a millisecond (the guard was most of a
+#: page's time); SQLAlchemy's cache key names a statement's whole structure (tables, columns, functions,
+#: literal text, locking clause, ...) without its bound values, the same key its compiled-SQL cache
+#: trusts, so a statement with an approved key compiles to approved SQL. Only approvals are remembered.
+_APPROVED_SHAPES: set[tuple[Any, ...]] = set()
+_APPROVED_SHAPES_MAX = 4096
+
+
+def _shape(
+    statement: Any, writing: bool, own: bool, parameters: Sequence[Mapping[str, Any]]
+) -> tuple[Any, ...] | None:
+    """The approval cache key of a statement: its SQLAlchemy cache key, whether inside the write
+    transaction and of which grant kind (a cleanup UPDATE approved under a Dify grant is not approved
+    under an own grant), and the parameter names (an UPDATE's parameters can add SET columns). None
+    when SQLAlchemy cannot key the statement (then it is checked every time)."""
+    try:
+        key = statement._generate_cache_key()
+    except Exception:  # an uncacheable construct: no shortcut
+        return None
+    if key is None:
+        return None
+    names = tuple(tuple(sorted(map(str, p))) for p in parameters)
+    return (key.key, writing, own, names)
 
 
 # --- the write policy and the gate -------------------------------------------------------------------------
@@ -284,24 +364,27 @@ class WritePolicy:
 
 @dataclass(frozen=True)
 class WriteGrant:
-    """Proof that `require_write` let `actor` write on one engine; `write_transaction` needs it."""
+    """Proof that `require_write` (kind `dify`) or `require_bookkeeping` (kind `own`) let `actor` write
+    on one engine; `write_transaction` needs it and allows what its kind allows."""
 
     actor: Actor
     needed: Role
     tenant_id: str | None
+    kind: GrantKind
     _token: object = field(repr=False, compare=False)
 
 
 @dataclass
 class EngineGuard:
     policy: WritePolicy
-    token: object = field(default_factory=object)
+    #: One token per grant kind, so a grant's kind cannot be changed (`dataclasses.replace`) to widen it.
+    tokens: Mapping[str, object] = field(default_factory=lambda: {"dify": object(), "own": object()})
 
 
 _GUARDS: weakref.WeakKeyDictionary[sa.Engine, EngineGuard] = weakref.WeakKeyDictionary()
 _APPROVED = "agent_desk.approved"  # conn.info: the statement object before_execute approved last
 _APPROVED_SQL = "agent_desk.approved_sql"  # conn.info: the one driver string `explain` approved
-_WRITING = "agent_desk.writing"  # conn.info: inside write_transaction
+_WRITING = "agent_desk.writing"  # conn.info: inside write_transaction: the grant's kind
 
 
 def _guard_of(engine: sa.Engine) -> EngineGuard:
@@ -327,7 +410,20 @@ def require_write(engine: sa.Engine, actor: Actor, needed: Role, *, tenant_id: s
     if reason:
         raise WritesDisabled(reason)
     require(actor, needed, tenant_id=tenant_id)
-    return WriteGrant(actor, needed, tenant_id, guard.token)
+    return WriteGrant(actor, needed, tenant_id, "dify", guard.tokens["dify"])
+
+
+def require_bookkeeping(
+    engine: sa.Engine, actor: Actor, needed: Role, *, tenant_id: str | None
+) -> WriteGrant:
+    """The gate of Agent Desk's own bookkeeping (the check jobs): refused in read-only mode, then by
+    role and workspace. The local-mode rule (`AGENT_DESK_ALLOW_WRITES`) does not apply: the grant's
+    transactions can write no Dify table (`OWN_UPDATE_ALLOWED`, inserts into own tables only)."""
+    guard = _guard_of(engine)
+    if guard.policy.read_only:
+        raise WritesDisabled(read_only_reason())
+    require(actor, needed, tenant_id=tenant_id)
+    return WriteGrant(actor, needed, tenant_id, "own", guard.tokens["own"])
 
 
 def _raw(conn: sa.Connection, statement: str) -> None:
@@ -344,9 +440,11 @@ def write_transaction(
     engine: sa.Engine, grant: WriteGrant, *, lock_timeout_ms: int | None = None
 ) -> Iterator[sa.Connection]:
     """The only place writes and locking reads are allowed: one read-write transaction, committed on
-    success, rolled back on any exception. `lock_timeout_ms` (PostgreSQL) bounds lock waits in it."""
+    success, rolled back on any exception. `lock_timeout_ms` (PostgreSQL) bounds lock waits in it.
+    What it allows is the grant's kind's (`dify`: UPDATE_ALLOWED and locking reads of those tables;
+    `own`: OWN_UPDATE_ALLOWED, no locking read); both insert into Agent Desk's own tables only."""
     guard = _guard_of(engine)
-    if grant._token is not guard.token or guard.policy.read_only:
+    if grant._token is not guard.tokens.get(grant.kind) or guard.policy.read_only:
         raise WritesDisabled("no write grant for this engine")
     with engine.connect() as conn:
         dialect = conn.dialect.name
@@ -361,7 +459,7 @@ def write_transaction(
                     _raw(conn, "SET TRANSACTION READ WRITE")  # this transaction only
                     if lock_timeout_ms is not None:
                         _raw(conn, f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'")
-                conn.info[_WRITING] = True
+                conn.info[_WRITING] = grant.kind
                 try:
                     yield conn
                 finally:
@@ -373,7 +471,8 @@ def write_transaction(
 
 def explain(conn: sa.Connection, statement: selectable.Select, *, analyze: bool = False) -> str:
     """PostgreSQL's plan of an allowed select (tests, benchmarks, the sessions page's notes)."""
-    check_statement(statement, writing=bool(conn.info.get(_WRITING)))
+    kind = conn.info.get(_WRITING)
+    check_statement(statement, writing=kind is not None, own=kind == "own")
     compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     sql = f"{'EXPLAIN (ANALYZE, BUFFERS)' if analyze else 'EXPLAIN'} {compiled}"
     conn.info[_APPROVED_SQL] = sql
@@ -394,7 +493,8 @@ def install(engine: sa.Engine, policy: WritePolicy) -> None:
     def _classify(conn, clauseelement, multiparams, params, execution_options):
         conn.info.pop(_APPROVED, None)
         parameters = [*(multiparams or ()), *([params] if params else [])]
-        check_statement(clauseelement, writing=bool(conn.info.get(_WRITING)), parameters=parameters)
+        kind = conn.info.get(_WRITING)
+        check_statement(clauseelement, writing=kind is not None, own=kind == "own", parameters=parameters)
         conn.info[_APPROVED] = clauseelement
 
     @sa.event.listens_for(engine, "before_cursor_execute")

@@ -1,12 +1,14 @@
 """The one link builder for the URL contract (shared/design/interfaces.md): pages never hand-format URLs.
 
-Every function returns a relative URL (path + query string). Parameters that are None or "" are left
-out, so a link carries exactly the state that matters and pastes cleanly into a ticket.
+`link` and `query` return a relative URL (path + query string) or its parameters, for `st.page_link` and
+`st.switch_page`. Parameters that are None or "" are left out, so a link carries exactly the state that
+matters. `absolute` is the one place the public address (AGENT_DESK_PUBLIC_URL) is put in front, for
+links meant to be pasted into a ticket (the "link to this view" box, the CLI's JSON).
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 PAGES = {
     "overview": "/",
@@ -87,6 +89,27 @@ def query(page: str, **params: object) -> dict[str, str]:
     if unknown:
         raise ValueError(f"{page} takes no parameter(s) {sorted(unknown)}")
     return {name: str(params[name]) for name in allowed if params.get(name) not in (None, "")}
+
+
+def absolute(relative: str, base_url: str | None) -> str:
+    """`relative` (from `link`) under `base_url` (an http(s) origin, optionally with a path prefix);
+    unchanged when `base_url` is unset or not http(s), so a bad base can never produce another scheme."""
+    if not base_url or not relative.startswith("/"):
+        return relative
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return relative
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}{relative}"
+
+
+def origin(url: str | None) -> str | None:
+    """The scheme and host of an http(s) URL (e.g. the browser's own address), else None."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def console_link(

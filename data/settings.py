@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     operators: str = Field(default="", alias="AGENT_DESK_OPERATORS")
     admins: str = Field(default="", alias="AGENT_DESK_ADMINS")
     console_url: str | None = Field(default=None, alias="AGENT_DESK_CONSOLE_URL")
+    # Extension (README): the address people open Agent Desk at (e.g. https://desk.example.com), so the
+    # "link to this view" box and the CLI print absolute, clickable URLs. Unset: relative links.
+    public_url: str | None = Field(default=None, alias="AGENT_DESK_PUBLIC_URL")
     statement_timeout_ms: int = Field(default=5000, ge=0, alias="AGENT_DESK_STATEMENT_TIMEOUT_MS")
     # Extensions (README): above this many rows a cleanup asks to type the count; rows per transaction.
     cleanup_confirm_above: int = Field(default=20, ge=0, alias="AGENT_DESK_CLEANUP_CONFIRM_ABOVE")
@@ -53,10 +57,23 @@ class Settings(BaseSettings):
     # The `uncollected` rule: retired this many hours ago and still present.
     uncollected_hours: int = Field(default=24, ge=1, alias="AGENT_DESK_UNCOLLECTED_HOURS")
 
-    @field_validator("database_url", "database_read_url", "console_url", "celery_broker_url", mode="before")
+    @field_validator(
+        "database_url", "database_read_url", "console_url", "public_url", "celery_broker_url", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_origin(cls, value: str | None) -> str | None:
+        """An http(s) base URL (a path prefix is allowed, for a reverse proxy); no query or fragment."""
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("AGENT_DESK_PUBLIC_URL must be an http(s) URL such as https://desk.example.com")
+        return value.strip().rstrip("/")
 
     @property
     def is_demo(self) -> bool:

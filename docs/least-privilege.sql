@@ -50,4 +50,10 @@ BEGIN
   FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'agent\_desk\_%' LOOP
     EXECUTE format('GRANT SELECT, INSERT ON %I TO agent_desk', t);
   END LOOP;
+  -- The check jobs (issue 16) update their claims and runs in place (heartbeat, progress, status):
+  -- the tables of data.guard.OWN_UPDATE_ALLOWED; findings and the audit stay insert-only.
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public'
+           AND tablename IN ('agent_desk_check_claims', 'agent_desk_check_runs') LOOP
+    EXECUTE format('GRANT UPDATE ON %I TO agent_desk', t);
+  END LOOP;
 END $$;

@@ -55,9 +55,7 @@ class Cluster:
         return f"postgresql+psycopg://{user}@/{database}?host={self.base}&port=5432"
 
     def start(self) -> None:
-        if os.geteuid() == 0:
-            shutil.chown(self.base, "postgres", "postgres")
-        os.chmod(self.base, 0o755)
+        self._own_base()
         run = subprocess.run(
             _as_postgres(
                 [
@@ -76,9 +74,21 @@ class Cluster:
         )
         if run.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {run.stderr.strip()}")
+        self._launch()
+
+    def _own_base(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres", "postgres")
+        os.chmod(self.base, 0o755)
+
+    def _launch(self) -> None:
+        # initdb's pg_hba (trust) already has `local replication all trust`, and PostgreSQL 15's defaults
+        # (wal_level=replica, max_wal_senders=10, hot_standby=on) are what a streaming replica needs; they
+        # are spelled out so a replica can always follow this cluster.
         options = (
             f"-c listen_addresses='' -k {self.base} -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=60"
+            "-c full_page_writes=off -c max_connections=60 -c wal_level=replica -c max_wal_senders=5 "
+            "-c hot_standby=on"
         )
         run = subprocess.run(
             _as_postgres(
@@ -102,6 +112,44 @@ class Cluster:
         if run.returncode != 0:
             log = (self.base / "log").read_text() if (self.base / "log").exists() else ""
             raise PostgresUnavailable(f"PostgreSQL did not start: {run.stderr.strip()} {log[-2000:]}")
+
+    def start_replica(self) -> Cluster:
+        """A second throwaway cluster streaming from this one: `pg_basebackup -R` (standby.signal and
+        primary_conninfo over this cluster's socket) into its own short /tmp dir, started on its own
+        socket dir. It is a hot standby: read-only, replaying this cluster's WAL."""
+        replica = Cluster(base=Path(tempfile.mkdtemp(prefix="pgr-", dir="/tmp")), bindir=self.bindir)
+        try:
+            replica._own_base()
+            run = subprocess.run(
+                _as_postgres(
+                    [
+                        str(self.bindir / "pg_basebackup"),
+                        "-D",
+                        str(replica.datadir),
+                        "-h",
+                        str(self.base),
+                        "-p",
+                        "5432",
+                        "-U",
+                        "postgres",
+                        "-R",
+                        "-X",
+                        "stream",
+                        "-c",
+                        "fast",
+                        "--no-sync",
+                    ]
+                ),
+                capture_output=True,
+                text=True,
+            )
+            if run.returncode != 0:
+                raise PostgresUnavailable(f"pg_basebackup failed: {run.stderr.strip()}")
+            replica._launch()
+        except Exception:
+            replica.stop()
+            raise
+        return replica
 
     def stop(self) -> None:
         pid_file = self.datadir / "postmaster.pid"

@@ -47,12 +47,13 @@ def test_app_branch_creates_exactly_the_audit_models(empty_url: str) -> None:
         tables = set(sa.inspect(conn).get_table_names()) - {"agent_desk_alembic_version"}
         target_indexes = {i["name"] for i in sa.inspect(conn).get_indexes("agent_desk_audit_targets")}
     assert diff == []
-    assert tables == set(AppBase.metadata.tables) and all(t.startswith("agent_desk_audit") for t in tables)
+    own = ("agent_desk_audit", "agent_desk_check_")  # the audit log and the check jobs (a0003)
+    assert tables == set(AppBase.metadata.tables) and all(t.startswith(own) for t in tables)
     assert "agent_desk_audit_targets_target_idx" in target_indexes  # per-session history by id
     migrate.downgrade(engine, "app")
     assert not {t for t in sa.inspect(engine).get_table_names() if t.startswith("agent_desk_audit")}
     migrate.upgrade(engine, "app")
-    assert migrate.current(engine, "app") == "a0002_audit"
+    assert migrate.current(engine, "app") == "a0003_check_runs"
     engine.dispose()
 
 

@@ -63,3 +63,22 @@ def test_every_page_renders_under_the_role(least_privilege_url: str, app_env_for
     at = open_page(page)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+
+
+def test_check_jobs_store_their_results_under_the_role(least_privilege_url: str) -> None:
+    """The role's UPDATE on the claims and runs suffices for a whole job (claim, windows, finish), as
+    the CLI runs it from cron; the findings stay insert-only."""
+    from data.actor import Actor, Role
+    from data.db import create_engine
+    from data.services import check_jobs
+    from data.settings import Settings
+
+    engine = create_engine(least_privilege_url, Settings())
+    cron = Actor("cli:cron", Role.OPERATOR, local_mode=True)
+    outcome = check_jobs.run_now(engine, "session-owner-mismatch", actor=cron, window_rows=50)
+    engine.dispose()
+    assert outcome.status == "done" and outcome.rows_read > 50, outcome
+    raw = sa.create_engine(least_privilege_url)
+    with raw.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+        conn.exec_driver_sql("UPDATE agent_desk_check_findings SET detail = detail")
+    raw.dispose()

@@ -4,6 +4,7 @@ keeps every connection read-only outside `write_transaction`."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,11 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from data import cli, migrate
-from data.actor import Actor, Role, WritesDisabled
+from data.actor import Actor, NotAllowed, Role, WritesDisabled
 from data.db import WriteRefused, check_statement, create_engine
 from data.demo import DemoIds
-from data.guard import explain, require_write, write_transaction
+from data.guard import explain, require_bookkeeping, require_write, write_transaction
 from data.models import Agent, AgentRuntimeSession, AuditAction, uuidv7
+from data.models.check_runs import CheckClaim, CheckFinding, CheckRun
 from data.schema_check import check_schema
 from data.settings import Settings
 from data.stores.counts import estimated_rows, estimated_value_counts
@@ -247,6 +249,73 @@ def test_the_gate_reads_the_policy_its_engine_was_built_with(sqlite_url: str, tm
         require_write(sa.create_engine(sqlite_url), OPERATOR, Role.OPERATOR, tenant_id=None)
 
 
+# --- the own (bookkeeping) grant: Agent Desk's check-job tables, nothing of Dify's ----------------------
+
+OWN_WRITES: list[Callable[[], object]] = [
+    lambda: sa.insert(CheckFinding).values(id="1", run_id="1", seq=0),
+    lambda: sa.update(CheckClaim).where(CheckClaim.run_id == "1").values(heartbeat_at=sa.func.now()),
+    lambda: sa.update(CheckRun).where(CheckRun.id == "1").values(rows_read=5, cursor="{}", status="done"),
+]
+NOT_OWN: list[Callable[[], object]] = [
+    lambda: sa.update(S).where(S.id == "1").values(**CLEANUP_VALUES),  # the cleanup: a Dify table
+    lambda: sa.update(sa.table("agent_workspaces", sa.column("status"))).values(status="retired"),
+    lambda: sa.select(S.id).with_for_update(skip_locked=True),  # locking reads: none at all
+    lambda: sa.select(CheckClaim.run_id).with_for_update(),
+    lambda: sa.insert(Agent).values(id="1"),  # inserts: own tables only
+    lambda: sa.update(CheckRun).values(check_name="x"),  # own updates: the listed columns only
+    lambda: sa.update(AuditAction).values(reason="x"),  # the audit stays insert-only
+]
+
+
+def test_an_own_grant_writes_only_the_check_job_bookkeeping() -> None:
+    for build in OWN_WRITES:
+        check_statement(build(), writing=True, own=True)
+        with pytest.raises(WriteRefused, match="write transaction"):
+            check_statement(build())
+    for build in NOT_OWN:
+        with pytest.raises(WriteRefused):
+            check_statement(build(), writing=True, own=True)
+    with pytest.raises(WriteRefused, match="bookkeeping"):  # and the Dify grant does not do bookkeeping
+        check_statement(OWN_WRITES[2](), writing=True)
+
+
+def test_the_own_grant_on_an_engine(sqlite_url: str) -> None:
+    raw = sa.create_engine(sqlite_url)
+    migrate.upgrade_mirror(raw, "sessions")
+    migrate.upgrade(raw, "app")
+    raw.dispose()
+    local = Actor("local:me", Role.OPERATOR, local_mode=True)
+    engine = create_engine(sqlite_url, Settings())  # not the demo, no AGENT_DESK_ALLOW_WRITES
+    with pytest.raises(WritesDisabled, match="AGENT_DESK_ALLOW_WRITES"):  # no Dify write for local mode ...
+        require_write(engine, local, Role.OPERATOR, tenant_id=None)
+    grant = require_bookkeeping(engine, local, Role.OPERATOR, tenant_id=None)  # ... but bookkeeping
+    assert grant.kind == "own"
+    session = sa.update(S).where(S.id == uuidv7()).values(**CLEANUP_VALUES)
+    for statement in (session, sa.insert(Agent).values(id=uuidv7()), sa.select(S.id).with_for_update()):
+        with pytest.raises(WriteRefused), write_transaction(engine, grant) as conn:
+            conn.execute(statement)
+    run_id = uuidv7()
+    with write_transaction(engine, grant) as conn:
+        conn.execute(sa.insert(CheckClaim).values(check_name="c", scope="*"))
+        conn.execute(sa.update(CheckClaim).values(run_id=run_id, heartbeat_at=sa.func.now()))
+    widened = dataclasses.replace(grant, kind="dify")  # the kind is bound to its token: no widening
+    with pytest.raises(WritesDisabled), write_transaction(engine, widened) as conn:
+        conn.execute(session)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(CheckClaim.run_id)).scalars().all() == [run_id]
+        with pytest.raises(Exception, match=READ_ONLY):  # outside the transaction: read-only again
+            conn.connection.driver_connection.cursor().execute("DELETE FROM agent_desk_check_claims")
+    scoped = Actor("s@example.org", Role.OPERATOR, tenant_id=DemoIds.TENANT_NORTHWIND)
+    for actor, tenant in ((Actor("v@example.org", Role.VIEWER), None), (scoped, None), (scoped, uuidv7())):
+        with pytest.raises(NotAllowed):
+            require_bookkeeping(engine, actor, Role.OPERATOR, tenant_id=tenant)
+    engine.dispose()
+    read_only = create_engine(sqlite_url, Settings(AGENT_DESK_READ_ONLY=True, AGENT_DESK_ALLOW_WRITES=True))
+    with pytest.raises(WritesDisabled, match="read-only"):
+        require_bookkeeping(read_only, OPERATOR, Role.OPERATOR, tenant_id=None)
+    read_only.dispose()
+
+
 # --- executed on PostgreSQL through the app's engine ------------------------------------------------------
 
 
@@ -381,3 +450,26 @@ def test_read_only_migrate_and_demo_exit_3_and_create_nothing(
         assert sa.inspect(conn).get_table_names() == []
     engine.dispose()
     assert not data_dir.exists()
+
+
+def test_approval_cache_never_widens_what_is_allowed() -> None:
+    """Approved shapes are remembered (the guard was most of a page's time), keyed by SQLAlchemy's cache
+    key + the write-transaction flag + parameter names: an approval in one context never covers another."""
+    s = AgentRuntimeSession
+    locking = sa.select(s.id).where(s.status == "active").with_for_update(skip_locked=True)
+    check_statement(locking, writing=True)  # approved inside the write transaction ...
+    with pytest.raises(WriteRefused):
+        check_statement(locking, writing=False)  # ... and still refused outside it
+    cleanup = sa.update(s).where(s.id == "x")
+    check_statement(cleanup, writing=True, parameters=[{"status": "cleaned"}])
+    with pytest.raises(WriteRefused, match="never updates"):  # approved for a Dify grant, not an own one
+        check_statement(cleanup, writing=True, own=True, parameters=[{"status": "cleaned"}])
+    check_statement(locking, writing=True)
+    with pytest.raises(WriteRefused, match="no row locks"):
+        check_statement(locking, writing=True, own=True)
+    with pytest.raises(WriteRefused, match="may set only"):  # an extra SET column through parameters
+        check_statement(cleanup, writing=True, parameters=[{"status": "cleaned", "session_snapshot": "{}"}])
+    read = sa.select(s.id).where(s.status == "active")
+    check_statement(read)
+    with pytest.raises(WriteRefused):  # same columns, a different function: a different shape
+        check_statement(sa.select(s.id).where(s.status == sa.func.pg_sleep(1)))

@@ -20,6 +20,7 @@ from data.db import Engines, open_engines, os_user
 from data.guard import block_reason
 from data.schema_check import SchemaReport, check_schema
 from data.settings import Settings, load_settings
+from data.stores.replica import ReplicaLag, measure
 from data.stores.tenants import Workspace, list_workspaces
 
 T = TypeVar("T")
@@ -95,11 +96,30 @@ def read_uncached(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def clear_caches() -> None:
     _cached.clear()
+    _replica_lag.clear()
     st.session_state.pop("_data_as_of", None)
 
 
 def connect() -> sa.Connection:
     return engines().read.connect()
+
+
+def primary_connect() -> sa.Connection:
+    """A connection to the primary (`DATABASE_URL`): for every read that decides a write (cleanup and
+    retire previews, "everything matching this filter"), which must never trust a lagging replica."""
+    return engines().write.connect()
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _replica_lag() -> ReplicaLag:
+    with engines().read.connect() as replica, engines().write.connect() as primary:
+        return measure(replica, primary)
+
+
+def replica_lag() -> ReplicaLag | None:
+    """How far `DATABASE_READ_URL` is behind the primary (measured at most every 5 s), or None
+    without a replica."""
+    return _replica_lag() if engines().has_replica else None
 
 
 def auth_configured() -> bool:

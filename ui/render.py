@@ -32,6 +32,7 @@ import pandas as pd
 import streamlit as st
 from pandas.api.types import is_object_dtype, is_string_dtype
 
+from data import links
 from data.masking import Masked, mask_document, mask_text
 
 #: Every ASCII punctuation character CommonMark lets a backslash escape that markdown, GFM, math or
@@ -118,9 +119,26 @@ def notice_invalid(messages: list[str]) -> None:
 
 
 def page_url_box(url: str) -> None:
-    """The shareable link of the current view (built by `data.links`), for pasting into tickets."""
+    """The shareable link of the current view (a relative `data.links.link`), for pasting into tickets.
+
+    Shown absolute (`links.absolute`): under AGENT_DESK_PUBLIC_URL when it is set, else under the
+    browser's own address (`st.context.url`), which is right unless a proxy rewrites the path. Shown as
+    code, never as a link: the URL's parameters may hold pasted text.
+    """
+    from ui import context  # late: context is heavier and render must stay importable on its own
+
+    base = context.settings().public_url or links.origin(_browser_url())
     st.caption("Link to this view")
-    st.code(plain(url), language=None)
+    st.code(plain(links.absolute(url, base)), language=None)
+    if not context.settings().public_url:
+        st.caption("Set `AGENT_DESK_PUBLIC_URL` to the address others open Agent Desk at.")
+
+
+def _browser_url() -> str | None:
+    try:
+        return st.context.url
+    except Exception:  # no browser behind this run (bare mode, some tests)
+        return None
 
 
 # --- formatting (no rendering) ---------------------------------------------------------------------
@@ -151,17 +169,22 @@ def set_params(**params: object) -> None:
 
 
 def icon_text(icon_type: object, icon: str | None) -> str:
-    """Emoji shown as is; image ids and URLs shown as text (never fetched)."""
+    """What an icon looks like in text: the emoji itself; 🖼 for an uploaded image and 🔗 for an external
+    image (neither is fetched, and their file ids or URLs say nothing to a reader); "" for none."""
     if not icon:
         return ""
     kind = str(icon_type or "")
     if kind == "emoji":
         return icon[:16]
-    if kind == "link":
-        return f"link: {icon}"
-    if kind == "image":
-        return f"image file {icon}"
-    return f"{kind or 'icon'}: {icon}"
+    return "🔗" if kind == "link" else "🖼"
+
+
+def icon_kind(icon_type: object, icon: str | None) -> str | None:
+    """ "emoji", "image" (an uploaded file), "link" (an external image), "other", or None for no icon."""
+    if not icon:
+        return None
+    kind = str(icon_type or "")
+    return kind if kind in ("emoji", "image", "link") else "other"
 
 
 def _neutralized(text: str) -> str:

@@ -6,8 +6,10 @@ from typing import Any
 
 import streamlit as st
 
+from data import links
+from data.types import normalize_uuid
 from ui import context
-from ui.render import plain
+from ui.render import plain, safe_md
 
 
 def workspace_select(
@@ -29,3 +31,34 @@ def workspace_select(
         format_func=lambda v: plain(empty_label) if v is None else plain(names.get(v, v)),
         key=key,
     )
+
+
+#: What the sidebar box resolves, in the contract's order (for the "not found" notice).
+ID_KINDS = "agent, snapshot, revision, binding, session, draft, app, workflow, run or conversation"
+
+
+def id_box() -> None:
+    """The sidebar's "paste any id" box: an id opens the view of what it names (the roster's resolution,
+    `agents_store.resolve_id`, contract order) with `st.switch_page` and that view's URL parameters; other
+    text searches the roster by name; an unknown id gets a notice and stays on the current page.
+
+    The target page applies the viewer's workspace scope itself (`context.require_visible`)."""
+    from data.stores import agents as agents_store  # late: keeps `ui.widgets` light for other pages
+
+    with st.form("id-box", clear_on_submit=False, border=False):
+        text = st.text_input("Open any id", key="id-box-q", placeholder="agent, binding, session… id")
+        submitted = st.form_submit_button("Open", key="id-box-open")
+    value = (text or "").strip()
+    if not submitted or not value:
+        return
+    pasted = normalize_uuid(value) if len(value) in (32, 36) else None
+    if pasted is None:
+        st.switch_page("app_pages/roster.py", query_params=links.query("roster", q=value[:200]))
+    report = context.schema_report()
+    match = context.read(
+        agents_store.resolve_id, pasted, has_core=report.core_tables, agent_tables=report.agent_tables
+    )
+    if match is None:
+        st.warning(safe_md(f"No {ID_KINDS} has id {pasted}."))
+        return
+    st.switch_page(f"app_pages/{match.page}.py", query_params=match.params)

@@ -11,6 +11,7 @@ from data.models.agent import (
 )
 from data.models.audit import AuditAction, AuditBatch, AuditTarget  # noqa: F401  (Agent Desk's audit tables)
 from data.models.base import DifyBase, naive_utc_now, uuidv7, uuidv7_time
+from data.models.check_runs import CheckClaim, CheckFinding, CheckRun  # noqa: F401  (check jobs)
 from data.models.core import (
     CORE_TABLES,
     NEWER_CORE_TABLES,

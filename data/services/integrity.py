@@ -1,6 +1,8 @@
 """Integrity checks of Dify's agent tables: what each check means, how bad it is, how it reads.
 
-The `/health` page and `python -m data check` both render a `Report` from `run_checks`; the SQL is in
+The `/health` page and `python -m data check` both render a `Report`: live from `run_checks` (the
+index-backed checks of one workspace), or from the stored results of background jobs
+(`data.services.check_jobs`, which walks each check's driving tables window by window). The SQL is in
 `data.stores.integrity`. Invariants:
 
 * every check reads at most `scan_limit` rows of its driving table; when it reaches the limit its
@@ -16,7 +18,8 @@ The `/health` page and `python -m data check` both render a `Report` from `run_c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -32,7 +35,13 @@ SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 @dataclass(frozen=True)
 class Check:
     """A named check. `index_backed`: for one workspace it reaches its rows through a Dify index and
-    probes references by index; otherwise it must read every row's content (a bounded full scan)."""
+    probes references by index; otherwise it must read every row's content (a bounded full scan).
+
+    For background jobs: `tables` are its driving tables, walked in windows of `window_key` order (a
+    check without tables runs in one bounded read); `incremental`: a later run may cover only rows
+    added since (keys after the last run's cursor) and re-verify the last run's findings, instead of
+    reading everything again. For the gap checks (`window_key` agent_id) the incremental unit is the
+    agent: only agents with rows added since (and those found last time) are judged again."""
 
     name: str
     meaning: str
@@ -42,8 +51,13 @@ class Check:
     run: Callable[[sa.Connection, Scope], Finding]
     #: Tables (or "table.column") the check needs; without one it is listed as not applicable.
     needs: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+    window_key: str = "id"
+    incremental: bool = True
 
 
+_AGENTS, _SNAPSHOTS, _REVISIONS = "agents", "agent_config_snapshots", "agent_config_revisions"
+_BINDINGS, _SESSIONS = "workflow_agent_node_bindings", "agent_runtime_sessions"
 _TENANT_BINDINGS = "bindings of the workspace (tenant-leading binding indexes)"
 
 CHECKS: tuple[Check, ...] = (
@@ -54,6 +68,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         f"{_TENANT_BINDINGS}; agents by primary key",
         store.binding_missing_agent,
+        tables=(_BINDINGS,),
     ),
     Check(
         "binding-missing-snapshot",
@@ -62,6 +77,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         f"{_TENANT_BINDINGS}; snapshots by primary key",
         store.binding_missing_snapshot,
+        tables=(_BINDINGS,),
     ),
     Check(
         "binding-foreign-snapshot",
@@ -70,6 +86,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         f"{_TENANT_BINDINGS}; snapshots by primary key",
         store.binding_foreign_snapshot,
+        tables=(_BINDINGS,),
     ),
     Check(
         "agent-active-snapshot-missing",
@@ -78,6 +95,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         "agents of the workspace (tenant-leading agent indexes); snapshots by primary key",
         store.agent_active_snapshot_missing,
+        tables=(_AGENTS,),
     ),
     Check(
         "agent-active-snapshot-foreign",
@@ -86,6 +104,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         "agents of the workspace (tenant-leading agent indexes); snapshots by primary key",
         store.agent_active_snapshot_foreign,
+        tables=(_AGENTS,),
     ),
     Check(
         "snapshot-missing-agent",
@@ -94,6 +113,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         "snapshots of the workspace (agent_config_snapshot_tenant_* indexes); agents by primary key",
         store.snapshot_missing_agent,
+        tables=(_SNAPSHOTS,),
     ),
     Check(
         "revision-missing-snapshot",
@@ -102,6 +122,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         "revisions of the workspace (agent_config_revision_tenant_* indexes); snapshots by primary key",
         store.revision_missing_snapshot,
+        tables=(_REVISIONS,),
     ),
     Check(
         "version-gaps",
@@ -110,6 +131,8 @@ CHECKS: tuple[Check, ...] = (
         True,
         "(agent_id, version) in order (agent_config_snapshot_agent_version_unique)",
         store.version_gaps,
+        tables=(_SNAPSHOTS,),
+        window_key="agent_id",
     ),
     Check(
         "revision-gaps",
@@ -118,6 +141,8 @@ CHECKS: tuple[Check, ...] = (
         True,
         "(agent_id, revision) in order (agent_config_revision_agent_revision_unique)",
         store.revision_gaps,
+        tables=(_REVISIONS,),
+        window_key="agent_id",
     ),
     Check(
         "archived-agent-bound-in-draft",
@@ -126,6 +151,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         f"{_TENANT_BINDINGS}; agents by primary key",
         store.archived_agent_bound_in_draft,
+        tables=(_BINDINGS,),
     ),
     Check(
         "workflow-only-agent-unreferenced",
@@ -134,6 +160,7 @@ CHECKS: tuple[Check, ...] = (
         True,
         "agents of the workspace (agent_tenant_scope_idx); bindings by workflow_agent_node_binding_agent_idx",
         store.workflow_only_agent_unreferenced,
+        tables=(_AGENTS,),
     ),
     Check(
         "session-missing-agent",
@@ -143,6 +170,7 @@ CHECKS: tuple[Check, ...] = (
         "sessions of the workspace (tenant-leading session lookup indexes); agents by primary key",
         store.session_missing_agent,
         ("agent_runtime_sessions",),
+        tables=(_SESSIONS,),
     ),
     Check(
         "session-missing-binding",
@@ -152,6 +180,7 @@ CHECKS: tuple[Check, ...] = (
         "sessions of the workspace (tenant-leading session lookup indexes); bindings by primary key",
         store.session_missing_binding,
         ("agent_runtime_sessions",),
+        tables=(_SESSIONS,),
     ),
     Check(
         "session-missing-snapshot",
@@ -161,6 +190,7 @@ CHECKS: tuple[Check, ...] = (
         "sessions of the workspace (tenant-leading session lookup indexes); snapshots by primary key",
         store.session_missing_snapshot,
         ("agent_runtime_sessions",),
+        tables=(_SESSIONS,),
     ),
     Check(
         "session-owner-mismatch",
@@ -170,6 +200,7 @@ CHECKS: tuple[Check, ...] = (
         "every session row's owner columns: no index covers them",
         store.session_owner_mismatch,
         ("agent_runtime_sessions",),
+        tables=(_SESSIONS,),
     ),
     Check(
         "unknown-enum-values",
@@ -178,6 +209,7 @@ CHECKS: tuple[Check, ...] = (
         False,
         "every row of agents, revisions, bindings and sessions (where present): no index covers these columns",
         store.unknown_enum_values,
+        tables=(_AGENTS, _REVISIONS, _BINDINGS, _SESSIONS),
     ),
     Check(
         "invalid-json",
@@ -186,6 +218,7 @@ CHECKS: tuple[Check, ...] = (
         False,
         "every snapshot, binding and session text, parsed in Python in batches",
         store.invalid_json,
+        tables=(_SNAPSHOTS, _BINDINGS, _SESSIONS),
     ),
 )
 #: Checks of what newer Dify added: drafts (1.16+), working environments and home snapshots (1.17+).
@@ -264,6 +297,30 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class Stored:
+    """Where a stored result came from: its run, status, when it finished (or last beat), its mode."""
+
+    run_id: str
+    status: str  # done | running | failed | interrupted | cancelled
+    as_of: datetime  # finished_at, else the last heartbeat, else created_at
+    mode: str  # full | incremental
+    rows_covered: int
+    rows_estimate: int | None
+    covered_since: datetime | None  # the full run an incremental run builds on
+    window_rows: int
+    findings_stored: int
+    app_version: str
+    scope: str  # "*" or the workspace id the run covered
+    table: str | None = None
+
+    @property
+    def progress(self) -> float | None:
+        if self.status != "running" or not self.rows_estimate:
+            return None
+        return min(1.0, self.rows_covered / self.rows_estimate)
+
+
+@dataclass(frozen=True)
 class CheckResult:
     name: str
     meaning: str
@@ -275,6 +332,8 @@ class CheckResult:
     bounded: bool
     samples: tuple[Sample, ...]
     error: str | None = None
+    stored: Stored | None = None  # None: run live now
+    never_run: bool = False  # a whole-table check no job has run yet for this scope
 
     @property
     def found(self) -> bool:
@@ -282,9 +341,22 @@ class CheckResult:
 
     @property
     def count_label(self) -> str:
+        if self.never_run:
+            return "not run yet"
         if self.error:
             return "check failed"
+        if self.stored and self.stored.status == "running":
+            return f"≥ {self.count:,} so far"
         return f"≥ {self.count:,} (bounded)" if self.bounded else f"{self.count:,}"
+
+    @property
+    def source_label(self) -> str:
+        if self.never_run:
+            return "not run yet"
+        if self.stored is None:
+            return "live"
+        mode = " (incremental)" if self.stored.mode == "incremental" else ""
+        return f"job {self.stored.status}{mode}"
 
     @property
     def access_label(self) -> str:
@@ -328,18 +400,25 @@ def run_checks(
         raise ValueError(f"unknown check(s): {sorted(unknown)}")
     chosen = [BY_NAME[n] for n in names] if names else list(ALL_CHECKS)
     present = _present(conn)
-    scope = Scope(
-        tenant_id=tenant_id,
-        scan_limit=scan_limit,
-        sample_limit=sample_limit,
-        has_drafts_table="agent_config_drafts" in present,
-        present=present,
+    scope = base_scope(
+        conn, tenant_id=tenant_id, scan_limit=scan_limit, sample_limit=sample_limit, present=present
     )
-    runnable = [c for c in chosen if all(n in present for n in c.needs)]
-    skipped = tuple(
-        (c.name, ", ".join(n for n in c.needs if n not in present)) for c in chosen if c not in runnable
+    runnable = [c for c in chosen if applicable(c, present)]
+    skipped = missing_needs(chosen, present)
+    return Report(tenant_id, scan_limit, tuple(run_one(conn, check, scope) for check in runnable), skipped)
+
+
+def applicable(check: Check, present: frozenset[str]) -> bool:
+    return all(n in present for n in check.needs)
+
+
+def missing_needs(chosen: Sequence[Check], present: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """(check, what is missing) for the chosen checks this schema cannot run."""
+    return tuple(
+        (c.name, ", ".join(n for n in c.needs if n not in present))
+        for c in chosen
+        if not applicable(c, present)
     )
-    return Report(tenant_id, scan_limit, tuple(_run_one(conn, check, scope) for check in runnable), skipped)
 
 
 #: Tables whose newer columns some checks need.
@@ -357,19 +436,64 @@ def _present(conn: sa.Connection) -> frozenset[str]:
     return frozenset(found)
 
 
-def _run_one(conn: sa.Connection, check: Check, scope: Scope) -> CheckResult:
+present_names = _present
+
+
+def runs_live(check: Check, tenant_id: str | None) -> bool:
+    """Whether a page may run this check inside a render: index-backed, for one workspace
+    (milliseconds). Everything else is a background job whose stored result the page shows."""
+    return bool(tenant_id) and check.index_backed
+
+
+def base_scope(
+    conn: sa.Connection,
+    *,
+    tenant_id: str | None = None,
+    scan_limit: int = SCAN_LIMIT,
+    sample_limit: int = SAMPLE_LIMIT,
+    present: frozenset[str] | None = None,
+) -> Scope:
+    present = _present(conn) if present is None else present
+    return Scope(
+        tenant_id=tenant_id,
+        scan_limit=scan_limit,
+        sample_limit=sample_limit,
+        has_drafts_table="agent_config_drafts" in present,
+        present=present,
+        json_prefilter=store.json_prefilter(conn),
+    )
+
+
+def run_finding(conn: sa.Connection, check: Check, scope: Scope) -> Finding:
     """One check in its own savepoint (PostgreSQL aborts the transaction on a timeout otherwise)."""
+    if conn.dialect.name == "sqlite":  # pysqlite's savepoints are unreliable; SQLite has no timeout
+        return check.run(conn, scope)
+    with conn.begin_nested():
+        return check.run(conn, scope)
+
+
+def error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def run_one(conn: sa.Connection, check: Check, scope: Scope) -> CheckResult:
+    """One check, live; a failure is reported in the result, never raised."""
     try:
-        if conn.dialect.name == "sqlite":  # pysqlite's savepoints are unreliable; SQLite has no timeout
-            finding = check.run(conn, scope)
-        else:
-            with conn.begin_nested():
-                finding = check.run(conn, scope)
+        finding = run_finding(conn, check, scope)
     except sa.exc.SQLAlchemyError as exc:
-        return _result(
-            check, Finding(0, 0, False, ()), error=f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-        )
+        return _result(check, Finding(0, 0, False, ()), error=error_text(exc))
     return _result(check, finding)
+
+
+def never_run(check: Check) -> CheckResult:
+    return replace(_result(check, Finding(0, 0, False, ())), never_run=True)
+
+
+def stored_result(
+    check: Check, *, count: int, scanned: int, samples: Sequence[Anomaly], error: str | None, stored: Stored
+) -> CheckResult:
+    """A result read back from a job's run row and findings (samples rebuilt with today's links)."""
+    return replace(_result(check, Finding(count, scanned, False, tuple(samples)), error=error), stored=stored)
 
 
 def _result(check: Check, finding: Finding, error: str | None = None) -> CheckResult:
@@ -426,6 +550,10 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "access": r.access_label,
                 "reads": r.reads,
                 "error": r.error,
+                "source": r.source_label,
+                "run_id": r.stored.run_id if r.stored else None,
+                "as_of": r.stored.as_of.isoformat() + "Z" if r.stored else None,
+                "age_seconds": round(age_seconds(r.stored.as_of)) if r.stored else None,
                 "samples": [
                     {
                         "table": s.table,
@@ -442,12 +570,35 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
+def age_seconds(at: datetime, now: datetime | None = None) -> float:
+    from data.models import naive_utc_now
+
+    return max(0.0, ((now or naive_utc_now()) - at).total_seconds())
+
+
+def age_label(at: datetime, now: datetime | None = None) -> str:
+    """ "12 s ago", "5 min ago", "3 h ago", "2 d ago"."""
+    seconds = age_seconds(at, now)
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return f"{int(seconds)} s ago"
+
+
 def report_text(report: Report) -> str:
     scope = f"workspace {report.tenant_id}" if report.tenant_id else "all workspaces"
     lines = [f"Integrity checks, {scope} (at most {report.scan_limit:,} rows read per check)"]
+    windows = {r.stored.window_rows for r in report.results if r.stored}
+    if windows:
+        lines.append(
+            "Whole-table checks show the latest background job (windows of "
+            + ", ".join(f"{w:,}" for w in sorted(windows))
+            + " rows per statement); `--fresh` runs them now."
+        )
     for r in report.results:
         status = f"failed: {r.error}" if r.error else r.count_label
-        lines.append(f"[{r.severity}] {r.name}: {status}  ({r.access_label})")
+        source = f", {r.source_label} {age_label(r.stored.as_of)}" if r.stored else ""
+        lines.append(f"[{r.severity}] {r.name}: {status}  ({r.access_label}{source})")
         lines.append(f"    {r.meaning}")
         for s in r.samples:
             lines.append(f"    - {s.table} {s.id}: {s.detail}")

@@ -33,6 +33,9 @@ from data.tolerant import EnumValue, JsonResult, parse_json
 AGENT_NEWER_COLUMNS = ("role", "active_config_has_model", "backing_app_id", "active_config_is_published")
 #: Drafts shown per agent (one shared draft plus one build draft per account: a cap, not a page).
 MAX_DRAFTS = 200
+#: Versions whose stored config text is parsed for the "invalid JSON" badge (newest first): a bound on the
+#: text read per agent page (snapshots can be hundreds of KB); older versions show "not checked".
+MAX_JSON_CHECKS = 50
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ class Version:
     size: int  # characters of the stored config text
     operations: tuple[EnumValue, ...]  # operations of the revisions that produced this snapshot
     is_active: bool
+    #: Why the stored config cannot be used (invalid JSON, not an object, ...); None when it parses, or
+    #: when it was not checked (`json_checked` False: older than the newest MAX_JSON_CHECKS versions).
+    config_error: str | None = None
+    json_checked: bool = True
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,9 @@ class AgentBinding:
     pinned_version: int | None
     runs_snapshot_id: str | None  # what Dify actually runs (reference, section 7)
     runs_version: int | None
+    #: The workflow row is the app's published one users run (`apps.workflow_id`); False for drafts and
+    #: older published versions; None when the apps table is absent (then nobody can tell).
+    is_live: bool | None = None
 
     @property
     def drifts(self) -> bool:
@@ -238,6 +248,19 @@ def list_versions(
     ):
         operations.setdefault(snapshot_id, []).append(operation)
     people = _names(conn, {s.created_by for s in snapshots}, has_accounts=has_accounts)
+    checked = [s.id for s in snapshots[:MAX_JSON_CHECKS]]
+    errors = (
+        {
+            snapshot_id: parse_json(text, expect_object=True).error
+            for snapshot_id, text in conn.execute(
+                sa.select(AgentConfigSnapshot.id, AgentConfigSnapshot.config_snapshot).where(
+                    AgentConfigSnapshot.tenant_id == tenant_id, AgentConfigSnapshot.id.in_(checked)
+                )
+            )
+        }
+        if checked
+        else {}
+    )
     return [
         Version(
             snapshot_id=s.id,
@@ -248,6 +271,8 @@ def list_versions(
             size=int(s.size or 0),
             operations=tuple(operations.get(s.id, ())),
             is_active=s.id == active_snapshot_id,
+            config_error=errors.get(s.id),
+            json_checked=s.id in errors,
         )
         for s in snapshots
     ]
@@ -324,14 +349,15 @@ def bindings_for_agent(
         else {}
     )
     app_names: dict[str, str] = {}
+    live_workflows: dict[str, str | None] = {}  # app id -> apps.workflow_id (the published one users run)
     if "apps" in has_core and rows:
-        app_names = dict(
-            conn.execute(
-                sa.select(App.id, App.name).where(
-                    App.tenant_id == tenant_id, App.id.in_(sorted({r.app_id for r in rows}))
-                )
-            ).all()
-        )
+        for app_id, name, live in conn.execute(
+            sa.select(App.id, App.name, App.workflow_id).where(
+                App.tenant_id == tenant_id, App.id.in_(sorted({r.app_id for r in rows}))
+            )
+        ):
+            app_names[app_id] = name
+            live_workflows[app_id] = live
     marked: dict[str, str] = {}
     if "workflows" in has_core and rows:
         marked = dict(
@@ -363,6 +389,11 @@ def bindings_for_agent(
                 pinned_version=versions.get(r.current_snapshot_id),
                 runs_snapshot_id=runs,
                 runs_version=versions.get(runs),
+                is_live=(
+                    None
+                    if "apps" not in has_core
+                    else r.workflow_version != "draft" and live_workflows.get(r.app_id) == r.workflow_id
+                ),
             )
         )
     result.sort(key=lambda b: (b.workflow_version != "draft", _neg(b.workflow_version), b.node_id))

@@ -12,11 +12,21 @@ here reads one *driving* table and tests every row it reads:
   (see `_exists`), so a probe is an index lookup per row read, never a scan of the referenced table.
 * A `Finding` says how many rows were read and whether the bound was reached (then its count is a
   lower bound: "≥ N").
-JSON is parsed in Python (`data.tolerant.parse_json`), streamed in batches: never cast in SQL.
+JSON is never cast in SQL (a cast aborts the query on the first bad text). Where the database has a
+validity test that never raises (`pg_input_is_valid` on PostgreSQL 16+, `JSON_VALID` on MySQL and
+MariaDB, `json_valid` on SQLite), it rejects the surely-fine texts and Python parses only the
+candidates; elsewhere (PostgreSQL 15) every text is streamed in batches and parsed in Python.
+
+Windows (background jobs, `data.services.check_jobs`): a `Scope` may carry a key range
+(`key_after`, `key_upto`]: the driving read then covers exactly that range of its driving key (the
+uuidv7 `id`, or `agent_id` for the gap checks), so a job walks a table window by window in key order
+and can resume after the last key it saw. `only_ids` re-reads given rows (an incremental run
+re-verifies what the last run found). `table` restricts a multi-table check to one driving table.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -36,7 +46,7 @@ from data.models.enums import (
     SessionOwnerType,
     SessionStatus,
 )
-from data.tolerant import normalize_uuid, parse_json
+from data.tolerant import normalize_uuid
 
 #: What a check may assume without a schema survey (the seed's five agent tables).
 SEED_TABLES = frozenset(
@@ -77,6 +87,21 @@ class Scope:
             return "." not in name and name in SEED_TABLES
         return name in self.present
 
+    # --- windows of a background job (None: the first `scan_limit` rows, as the live checks read) ---
+    table: str | None = None  # only this driving table (multi-table checks skip the others)
+    key_after: str | None = None  # the window covers driving keys > key_after ...
+    key_upto: str | None = None  # ... and <= key_upto (None: to the end of the table)
+    only_ids: tuple[str, ...] | None = None  # only these rows (by primary key)
+    only_agents: tuple[str, ...] | None = None  # gap checks: only these agents' rows
+    json_prefilter: bool = False  # the database can test JSON validity safely (see `json_prefilter`)
+
+    @property
+    def windowed(self) -> bool:
+        return self.key_after is not None or self.key_upto is not None or self.only_ids is not None
+
+    def covers(self, table: str) -> bool:
+        return self.table is None or self.table == table
+
 
 @dataclass(frozen=True)
 class Anomaly:
@@ -112,10 +137,43 @@ def _driving(model: type, columns: Sequence[sa.ColumnElement], scope: Scope) -> 
     A MATERIALIZED CTE on PostgreSQL: planned on its own, so the outer sample query's small LIMIT
     cannot talk the planner into a "fast start" sequential scan of the whole table filtered by
     tenant (which, when anomalies are rare, reads every row of every workspace)."""
-    query = sa.select(*columns)
+    query = _restrict(sa.select(*columns), model, model.id, scope)
+    return query.limit(scope.scan_limit).cte("scanned").prefix_with("MATERIALIZED", dialect="postgresql")
+
+
+def _restrict(query: sa.Select, model: type, key: sa.ColumnElement, scope: Scope) -> sa.Select:
+    """The scope's filters on a driving read: workspace, key window (on `key`), chosen rows."""
     if scope.tenant_id:
         query = query.where(model.tenant_id == scope.tenant_id)
-    return query.limit(scope.scan_limit).cte("scanned").prefix_with("MATERIALIZED", dialect="postgresql")
+    if scope.key_after is not None:
+        query = query.where(key > scope.key_after)
+    if scope.key_upto is not None:
+        query = query.where(key <= scope.key_upto)
+    if scope.only_ids is not None:
+        query = query.where(model.id.in_(scope.only_ids))
+    if scope.only_agents is not None:
+        query = query.where(model.agent_id.in_(scope.only_agents))
+    return query
+
+
+def window_upto(
+    conn: sa.Connection, model: type, key: str, *, tenant_id: str | None, after: str | None, rows: int
+) -> str | None:
+    """The key of the `rows`-th row after `after` in key order (the end of the next window), or None
+    when fewer rows remain (the window runs to the end). An index-only walk of at most `rows` keys."""
+    column = getattr(model, key)
+    query = _restrict(sa.select(column), model, column, Scope(tenant_id=tenant_id, key_after=after))
+    return conn.execute(query.order_by(column).offset(rows - 1).limit(1)).scalar()
+
+
+def table_estimate(conn: sa.Connection, model: type) -> int | None:
+    """A cheap row estimate for progress (PostgreSQL statistics, MySQL table status), else None."""
+    from data.stores.counts import estimated_rows  # the guard's constant planner-estimate statements
+
+    try:
+        return estimated_rows(conn, model.__tablename__)
+    except sa.exc.SQLAlchemyError:
+        return None
 
 
 def _find(
@@ -382,9 +440,9 @@ def _numbering_gaps(conn: sa.Connection, scope: Scope, model: type, number: sa.C
     The order is exactly an index's, so a bounded read needs no sort of everything first: (agent_id,
     number) UNIQUE for all workspaces (index-only), (tenant_id, agent_id, created_at) for one. When the
     scan limit cuts the read, the last agent may be incomplete, so it is not judged (no invented gaps)."""
-    query = sa.select(model.agent_id, number.label("n"))
+    query = _restrict(sa.select(model.agent_id, number.label("n")), model, model.agent_id, scope)
     if scope.tenant_id:
-        query = query.where(model.tenant_id == scope.tenant_id).order_by(model.agent_id, model.created_at)
+        query = query.order_by(model.agent_id, model.created_at)
     else:
         query = query.order_by(model.agent_id, number)
     result = conn.execute(query.limit(scope.scan_limit).execution_options(yield_per=STREAM_BATCH))
@@ -577,7 +635,7 @@ def unknown_enum_values(conn: sa.Connection, scope: Scope) -> Finding:
     bounded = False
     samples: list[Anomaly] = []
     for model, columns in ENUM_COLUMNS.items():
-        if not scope.has(model.__tablename__):
+        if not scope.has(model.__tablename__) or not scope.covers(model.__tablename__):
             continue
         extra = (model.agent_id,) if hasattr(model, "agent_id") else ()
         s = _driving(model, (model.id, model.tenant_id, *extra, *(c for c, _, _ in columns)), scope)
@@ -628,13 +686,67 @@ JSON_COLUMNS: tuple[JsonColumn, ...] = (
 
 
 def _json_error(text: str | None, shape: type) -> str | None:
-    result = parse_json(text)
-    if not result.ok:
-        return result.error
-    if not isinstance(result.value, shape):
+    """What Dify's ORM would fail on: `json.loads` (no size or depth limit of our own) and the shape."""
+    if text is None:
+        return "no value (NULL)"
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if text.strip() == "":
+        return "empty text"
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return f"invalid JSON: {exc}"
+    if not isinstance(value, shape):
         expected = "an object" if shape is dict else "a list"
-        return f"JSON is a {type(result.value).__name__}, not {expected}"
+        return f"JSON is a {type(value).__name__}, not {expected}"
     return None
+
+
+def json_prefilter(conn: sa.Connection) -> bool:
+    """Whether this database can tell valid JSON of a shape without ever raising (then only the
+    other texts travel to Python): PostgreSQL 16+ (`pg_input_is_valid`), MySQL 5.7+ / MariaDB 10.2+
+    (`JSON_VALID`), SQLite with JSON1 and strict RFC 8259 `json_valid` (not 3.42-3.44, where it also
+    accepted JSON5, which Python's json module rejects)."""
+    name = conn.dialect.name
+    if name == "postgresql":
+        return (conn.dialect.server_version_info or (0,)) >= (16,)
+    if name == "mysql":
+        return True
+    if name == "sqlite":
+        import sqlite3
+
+        version = sqlite3.sqlite_version_info
+        if (3, 42) <= version < (3, 45):
+            return False
+        try:
+            return conn.execute(sa.select(sa.func.json_valid(sa.literal("{}")))).scalar() == 1
+        except sa.exc.SQLAlchemyError:
+            return False
+    return False
+
+
+def _surely_fine(conn: sa.Connection, column: sa.ColumnElement, shape: type) -> sa.ColumnElement[bool]:
+    """True only for texts that are valid JSON of `shape`; NULL or False for everything else. The type
+    test sits behind the validity test in a CASE, so it never sees invalid text."""
+    name = conn.dialect.name
+    if name == "postgresql":
+        valid = sa.func.pg_input_is_valid(column, sa.literal("json"))
+        kind = sa.func.json_typeof(sa.cast(column, sa.JSON))
+        want = "object" if shape is dict else "array"
+    elif name == "mysql":
+        valid, kind, want = (
+            sa.func.json_valid(column) == 1,
+            sa.func.json_type(column),
+            ("OBJECT" if shape is dict else "ARRAY"),
+        )
+    else:
+        valid, kind, want = (
+            sa.func.json_valid(column) == 1,
+            sa.func.json_type(column),
+            ("object" if shape is dict else "array"),
+        )
+    return sa.case((valid, kind == want), else_=sa.false())
 
 
 def invalid_json(conn: sa.Connection, scope: Scope) -> Finding:
@@ -646,13 +758,20 @@ def invalid_json(conn: sa.Connection, scope: Scope) -> Finding:
     bounded = False
     samples: list[Anomaly] = []
     for model in dict.fromkeys(c.model for c in JSON_COLUMNS):
-        if not scope.has(model.__tablename__):
+        if not scope.has(model.__tablename__) or not scope.covers(model.__tablename__):
             continue
         columns = [c for c in JSON_COLUMNS if c.model is model]
         rows = 0
         bad: dict[str, str] = {}  # id -> what is wrong, for the first samples
-        for row in _stream(conn, model, [c.column for c in columns], scope):
-            rows += 1
+        candidates = None
+        if scope.json_prefilter and scope.windowed:  # the database rejects the surely-fine texts
+            rows = _window_count(conn, model, scope)
+            candidates = sa.or_(
+                *(sa.not_(sa.func.coalesce(_surely_fine(conn, c.column, c.shape), False)) for c in columns)
+            )
+        for row in _stream(conn, model, [c.column for c in columns], scope, where=candidates):
+            if candidates is None:
+                rows += 1
             errors = [
                 f"{c.column.key}: {e}" for c in columns if (e := _json_error(row[c.column.key], c.shape))
             ]
@@ -666,13 +785,24 @@ def invalid_json(conn: sa.Connection, scope: Scope) -> Finding:
     return Finding(count, scanned, bounded, _only_existing_agents(conn, samples))
 
 
+def _window_count(conn: sa.Connection, model: type, scope: Scope) -> int:
+    query = _restrict(sa.select(sa.literal(1)).select_from(model), model, model.id, scope).limit(
+        scope.scan_limit
+    )
+    return int(conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one())
+
+
 def _stream(
-    conn: sa.Connection, model: type, columns: Iterable[sa.ColumnElement], scope: Scope
+    conn: sa.Connection,
+    model: type,
+    columns: Iterable[sa.ColumnElement],
+    scope: Scope,
+    where: sa.ColumnElement[bool] | None = None,
 ) -> Iterable[sa.RowMapping]:
     raw_id = sa.type_coerce(model.id, sa.String).label("id")  # no per-row uuid conversion
-    query = sa.select(raw_id, *columns)
-    if scope.tenant_id:
-        query = query.where(model.tenant_id == scope.tenant_id)
+    query = _restrict(sa.select(raw_id, *columns), model, model.id, scope)
+    if where is not None:
+        query = query.where(where)
     result = conn.execute(query.limit(scope.scan_limit).execution_options(yield_per=STREAM_BATCH))
     for batch in result.mappings().partitions():
         yield from batch
