@@ -27,7 +27,7 @@ from data.services.cleanup import (
 from data.services.leaks import RULE_NAMES, RULES, RuleContext
 from data.stores import audit as audit_store
 from data.stores import sessions as sessions_store
-from ui import context, render
+from ui import context, render, workspaces_view
 from ui.render import (
     already_masked,
     literal,
@@ -62,15 +62,12 @@ SPEC = {
 PENDING, RESULT, REVEALED = "sessions_cleanup_pending", "sessions_cleanup_result", "sessions_revealed"
 
 report = context.schema_report()
-if not report.has_sessions:  # Dify 1.17+ (working environments) or no runtime table at all
+if workspaces_view.applies(report):  # Dify 1.17+: working environments (issue 11, ui/workspaces_view.py)
+    workspaces_view.show()
+    st.stop()
+if not report.has_sessions:  # no runtime table at all
     st.title("Sessions")
-    if report.has_workspaces:
-        st.info(
-            "This database keeps agent runtime state in working environments (Dify 1.17+). Their view "
-            "comes with the sessions page's 1.17 support."
-        )
-    else:
-        st.warning(render.safe_md(report.runtime_unavailable() or ""))
+    st.warning(render.safe_md(report.runtime_unavailable() or ""))
     st.stop()
 settings = context.settings()
 params = parse_params(dict(st.query_params), SPEC)

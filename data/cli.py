@@ -74,12 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_sessions_parser(commands: argparse._SubParsersAction) -> None:
+    from data.rules.workspace_leaks import RULE_NAMES as WORKSPACE_RULE_NAMES
     from data.services.leaks import RULE_NAMES
 
-    sessions = commands.add_parser("sessions", help="runtime sessions: leak cleanup (audited)")
+    sessions = commands.add_parser("sessions", help="runtime sessions / working environments: leak cleanup")
     actions = sessions.add_subparsers(dest="sessions_command", required=True, parser_class=_Parser)
-    clean = actions.add_parser("clean", help="clean the ACTIVE sessions a leak rule matches")
-    clean.add_argument("--rule", required=True, choices=RULE_NAMES)
+    clean = actions.add_parser(
+        "clean",
+        help="clean the ACTIVE sessions a leak rule matches (Dify 1.17+: retire working environments)",
+    )
+    clean.add_argument(
+        "--rule", required=True, choices=tuple(dict.fromkeys((*RULE_NAMES, *WORKSPACE_RULE_NAMES)))
+    )
     clean.add_argument("--tenant", type=_uuid_arg, help="only this workspace")
     clean.add_argument("--older-than", type=_duration_arg, help="updated_at older than e.g. 7d, 12h, 30m")
     clean.add_argument("--reason", required=True, help="why (recorded in the audit log)")
@@ -88,6 +94,22 @@ def _add_sessions_parser(commands: argparse._SubParsersAction) -> None:
     mode.add_argument("--dry-run", action="store_true", help="preview only: change nothing")
     mode.add_argument("--yes", action="store_true", help="apply (needs AGENT_DESK_ALLOW_WRITES off the demo)")
     clean.add_argument("--limit", type=int, default=10_000, help="clean at most N rows (default 10,000)")
+    clean.add_argument(
+        "--collect", action="store_true", help="Dify 1.17+: also send the retired ids to Dify's collector"
+    )
+    # Dify 1.17+ (data/cli_workspaces.py): re-send the collection of rows already retired.
+    collect = actions.add_parser("collect", help="Dify 1.17+: re-send collection of retired rows (audited)")
+    collect.add_argument("--rule", required=True, choices=("uncollected",))
+    collect.add_argument("--tenant", type=_uuid_arg, help="only this workspace")
+    collect.add_argument("--older-than", type=_duration_arg, help="retired_at older than (default 24h)")
+    collect.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+    collect.add_argument("--actor", help="who (audited as cli:<name>); default: the OS user")
+    collect_mode = collect.add_mutually_exclusive_group(required=True)
+    collect_mode.add_argument("--dry-run", action="store_true", help="show the messages only: send nothing")
+    collect_mode.add_argument(
+        "--yes", action="store_true", help="send (needs AGENT_DESK_ALLOW_WRITES off the demo)"
+    )
+    collect.add_argument("--limit", type=int, default=10_000, help="at most N rows (default 10,000)")
 
 
 def _add_generation(parser: argparse.ArgumentParser) -> None:
@@ -195,7 +217,7 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     from data.models import naive_utc_now
     from data.services.audit import AuditUnavailable
     from data.services.cleanup import apply_cleanup, preview_cleanup
-    from data.services.leaks import RuleContext
+    from data.services.leaks import RULE_NAMES, RuleContext
     from data.stores.sessions import SessionFilter, collect_ids
 
     if not args.reason.strip() or args.limit < 1:
@@ -221,9 +243,25 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             if not report.ok:
                 print("refused: " + "; ".join(report.problems()), file=sys.stderr)
                 return EXIT_REFUSED
-            if not report.has_sessions:
-                print(f"refused: {report.runtime_unavailable()}", file=sys.stderr)
-                return EXIT_REFUSED
+            from data import cli_workspaces  # Dify 1.17+: working environments (issue 11)
+
+            workspaces = cli_workspaces.is_workspaces_generation(conn, report)
+        if workspaces:
+            command = (
+                cli_workspaces.cmd_collect if args.sessions_command == "collect" else cli_workspaces.cmd_clean
+            )
+            return command(args, settings, engine, report, actor)  # the gate is in the services
+        if args.sessions_command == "collect" or args.rule not in RULE_NAMES or args.collect:
+            print(
+                "error: this database holds runtime sessions (Dify 1.15/1.16): `collect`, `--collect` and "
+                f"the rules {', '.join(sorted(set(cli_workspaces.WORKSPACE_ONLY)))} are for Dify 1.17+",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        if not report.has_sessions:
+            print(f"refused: {report.runtime_unavailable()}", file=sys.stderr)
+            return EXIT_REFUSED
+        with engine.connect() as conn:
             now = naive_utc_now()
             ctx = RuleContext.from_report(report, now=now, idle_days=settings.idle_days)
             flt = SessionFilter(

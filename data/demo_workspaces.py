@@ -118,6 +118,7 @@ class WorkspaceIds:
     PENDING_FORM_CONVERSATION = _wk4("510", 1)  # live conversation, waiting for a human-input form
     DANGLING_POINTER_CONVERSATION = _wk4("510", 2)  # agent_workspace_binding_id names nothing
     BUILD_DEBUG_CONVERSATION = _wk4("510", 3)  # Maya's build-draft debug conversation
+    EMPTY_CONVERSATION = _wk4("510", 4)  # owner of EMPTY_WORKSPACE: a real, live chat (so: inconsistent)
     MISSING_APP = _wk4("f10", 1)  # named by MISSING_APP_WORKSPACE, no apps row
     MISSING_BACKING_APP = _wk4("f10", 2)  # backing_app_id of SAVED_AS_NEW_AGENT, no apps row
 
@@ -590,13 +591,31 @@ def add_story(ctx: _Ctx, tenants: Sequence[_Tenant]) -> None:
         agent_id=DemoIds.ARCHIVED_BOUND_AGENT,
         age=20,
     )
+    # The owner exists (a live chat), so the empty workspace is `inconsistent`, not `orphaned`. Its
+    # pointer names the retired binding. The one rng draw stays where the owner id used to be drawn.
+    sink.add(
+        Conversation,
+        id=W.EMPTY_CONVERSATION,
+        app_id=app,
+        mode="agent",
+        name="Change my delivery address",
+        inputs={},
+        status="normal",
+        from_source="api",
+        from_end_user_id=_v4(rng),
+        from_account_id=None,
+        is_deleted=False,
+        created_at=ctx.ago(5),
+        updated_at=ctx.ago(4),
+        agent_workspace_binding_id=W.EMPTY_WORKSPACE_BINDING,
+    )
     workspace(
         W.EMPTY_WORKSPACE,
         [(W.EMPTY_WORKSPACE_BINDING, "retired")],
         tenant=acme,
         app_id=app,
         owner_type="conversation",
-        owner_id=_v4(rng),
+        owner_id=W.EMPTY_CONVERSATION,
         agent_id=DemoIds.SHOWCASE_AGENT,
         age=5,
         status="active",

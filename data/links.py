@@ -60,6 +60,7 @@ PARAMS = {
         "rule",
         "run",
         "conversation",
+        "workspace",  # Dify 1.17+: an agent_workspaces id
         "updated_from",
         "updated_to",
         "after",

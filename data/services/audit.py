@@ -29,7 +29,8 @@ from data.tolerant import parse_json
 
 CLEAN_ACTION = "sessions.clean"
 REVEAL_ACTION = "session.reveal_history"
-ACTIONS = (CLEAN_ACTION, REVEAL_ACTION)
+RETIRE_ACTION = "workspaces.retire"  # Dify 1.17+ (data/services/retire.py)
+ACTIONS = (CLEAN_ACTION, REVEAL_ACTION, RETIRE_ACTION)
 MAX_REASON = 2_000
 
 
