@@ -54,13 +54,13 @@ from data.models import AppBase
 # --- the declarative policy ----------------------------------------------------------------------------
 
 #: The only UPDATEs Agent Desk makes to Dify's tables: table -> the columns it may set.
-#: agent_runtime_sessions: the session cleanup (Dify's `mark_cleaned`). The three others: the Dify 1.17
-#: retire transitions (workspace, its bindings, its home snapshots).
+#: agent_runtime_sessions: the session cleanup (Dify's `mark_cleaned`). The two others: the Dify 1.17
+#: retire transitions (a workspace and its bindings). Home snapshots are never retired by hand (a draft or
+#: snapshot may still reference one); Agent Desk only re-sends their collection.
 UPDATE_ALLOWED: Mapping[str, frozenset[str]] = {
     "agent_runtime_sessions": frozenset({"status", "cleaned_at", "updated_at"}),
     "agent_workspaces": frozenset({"status", "retired_at", "active_guard", "updated_at"}),
     "agent_workspace_bindings": frozenset({"status", "retired_at", "updated_at"}),
-    "agent_home_snapshots": frozenset({"status", "retired_at"}),
 }
 
 #: Locking reads (FOR UPDATE [SKIP LOCKED] / FOR SHARE) are allowed on exactly the tables we may update.

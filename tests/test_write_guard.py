@@ -62,12 +62,6 @@ ALLOWED: list[tuple[Callable[[], object], bool]] = [
         ),
         True,
     ),
-    (
-        lambda: sa.select(sa.table("agent_home_snapshots", sa.column("id"))).with_for_update(
-            skip_locked=True
-        ),
-        True,
-    ),
 ]
 
 
@@ -473,3 +467,13 @@ def test_approval_cache_never_widens_what_is_allowed() -> None:
     check_statement(read)
     with pytest.raises(WriteRefused):  # same columns, a different function: a different shape
         check_statement(sa.select(s.id).where(s.status == sa.func.pg_sleep(1)))
+
+
+def test_home_snapshots_are_never_written_nor_locked() -> None:
+    """Agent Desk never retires a home snapshot by hand (a draft or snapshot may reference it): the guard
+    refuses any UPDATE of `agent_home_snapshots` and any lock on it, even inside the write transaction."""
+    homes = sa.table("agent_home_snapshots", sa.column("id"), sa.column("status"), sa.column("retired_at"))
+    with pytest.raises(WriteRefused):
+        check_statement(sa.update(homes).values(status="retired", retired_at=sa.func.now()), writing=True)
+    with pytest.raises(WriteRefused):
+        check_statement(sa.select(homes.c.id).with_for_update(skip_locked=True), writing=True)
