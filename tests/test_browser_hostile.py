@@ -32,6 +32,21 @@ HOSTILE = (
     "<img src=x onerror=alert(1)> **bold** :red[evil-directive]"
 )
 TOKEN = "sk-PLANTEDbrowserToken1234567890"
+#: One planted value of each masked class (issue 12): none may reach the browser, on any view.
+SECRETS = {
+    "provider key": "sk_live_PLANTEDbrowser51Hx9q2LmZ",
+    "private key": "MIIEvQIBADANBgkqhkiG9w0PLANTEDbrowserPEMbody",
+    "aws secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiPLANTEDbrowser",
+    "basic-auth password": "PLANTEDbrowserPw77",
+    "e-mail": "planted.browser@customer-mail.example",
+    "phone": "+1 415 555 0199",
+}
+PLANTED_TEXT = (
+    f" key {SECRETS['provider key']} pem -----BEGIN PRIVATE KEY-----\n{SECRETS['private key']}\n"
+    f"-----END PRIVATE KEY----- aws_secret_access_key={SECRETS['aws secret']} "
+    f"db https://admin:{SECRETS['basic-auth password']}@db.internal.example/x "
+    f"mail {SECRETS['e-mail']} call {SECRETS['phone']}"
+)
 NUL = "a\x00b"
 
 
@@ -43,14 +58,14 @@ def plant(path: Path) -> None:
         conn.execute(
             sa.update(Agent)
             .where(Agent.id == DemoIds.SHOWCASE_AGENT)
-            .values(name=f"Agent {HOSTILE} {TOKEN}", description=HOSTILE)
+            .values(name=f"Agent {HOSTILE} {TOKEN}", description=HOSTILE + PLANTED_TEXT)
         )
         conn.execute(
             sa.update(AgentConfigSnapshot)
             .where(AgentConfigSnapshot.agent_id == DemoIds.SHOWCASE_AGENT)
-            .values(version_note=f"note {HOSTILE}")
+            .values(version_note=f"note {HOSTILE}{PLANTED_TEXT}")
         )
-        conn.execute(sa.update(Conversation).values(name=f"Conversation {HOSTILE}"))
+        conn.execute(sa.update(Conversation).values(name=f"Conversation {HOSTILE}{PLANTED_TEXT}"))
     engine.dispose()
 
 
@@ -162,6 +177,8 @@ def test_no_link_or_element_from_user_text(
         pytest.fail(f"positive control: {proof!r} not shown on {path}: {page.inner_text('body')[-1500:]}")
     html = page.evaluate("() => document.body.innerHTML")
     assert TOKEN not in html
+    leaked = [kind for kind, value in SECRETS.items() if value in html]
+    assert not leaked, f"{leaked} reached the browser on {path}"
     assert page.evaluate(DATA_LINKS) == []
     # `strong`/`em` only ever come from our own labels ("**Workspace:**"): none may hold planted text.
     bold = page.evaluate("() => [...document.querySelectorAll('strong, em')].map(e => e.textContent)")
