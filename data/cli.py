@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import NoReturn
 
 import sqlalchemy as sa
 
@@ -28,7 +29,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 itself; keep the contract explicit
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 itself; keep the contract explicit
         self.print_usage(sys.stderr)
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)

@@ -306,7 +306,7 @@ def _check_kind(kind: str) -> ConfigKind:
     """`kind` itself, or ValueError: an unknown kind is a caller bug, not bad data."""
     if kind not in KINDS:
         raise ValueError(f"unknown config kind {kind!r}; expected one of {KINDS}")
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 def _is_gen_e(doc: dict[str, Any]) -> bool:
@@ -1310,7 +1310,7 @@ def _result(
     rank = {name: k for k, name in enumerate(order)}
     ordered = tuple(sorted(changes, key=lambda c: rank[c.section]))  # stable: keeps walk order inside
     by_section = dict.fromkeys(order, 0)
-    by_kind = dict.fromkeys(CHANGE_KINDS, 0)
+    by_kind: dict[str, int] = dict.fromkeys(CHANGE_KINDS, 0)
     for change in ordered:
         by_section[change.section] += 1
         by_kind[change.kind] += 1

@@ -241,6 +241,8 @@ def _check_update(
     update: dml.Update, parameters: Sequence[Mapping[str, Any]], *, writing: bool, own: bool
 ) -> None:
     table = _name(update.table)
+    if table is None:  # not a plain table of the default schema: never one Agent Desk updates
+        raise WriteRefused(f"Agent Desk does not update {update.table!r}")
     if table in OWN_UPDATE_ALLOWED:
         allowed = OWN_UPDATE_ALLOWED[table]
         if writing and not own:
@@ -250,7 +252,7 @@ def _check_update(
         if own:
             raise WriteRefused(f"a bookkeeping (own) grant never updates Dify's {table!r}")
     else:
-        raise WriteRefused(f"Agent Desk does not update {table or update.table!r}")
+        raise WriteRefused(f"Agent Desk does not update {table!r}")
     if not writing:
         raise WriteRefused("an UPDATE only inside the write transaction")
     extra = _set_columns(update, parameters) - allowed
@@ -426,9 +428,17 @@ def require_bookkeeping(
     return WriteGrant(actor, needed, tenant_id, "own", guard.tokens["own"])
 
 
+def _driver(conn: sa.Connection) -> Any:
+    """The DBAPI connection under `conn`; None only once the pool invalidated it, which is an error."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise sa.exc.InvalidRequestError("the DBAPI connection was invalidated; nothing to run on")
+    return driver
+
+
 def _raw(conn: sa.Connection, statement: str) -> None:
     """The guard's own session statements, on the driver connection (no SQLAlchemy events)."""
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = _driver(conn).cursor()
     try:
         cursor.execute(statement)
     finally:
@@ -448,7 +458,7 @@ def write_transaction(
         raise WritesDisabled("no write grant for this engine")
     with engine.connect() as conn:
         dialect = conn.dialect.name
-        conn.connection.driver_connection.rollback()  # end what pre_ping began: the mode comes first
+        _driver(conn).rollback()  # end what pre_ping began: the mode comes first
         if dialect == "sqlite":
             _raw(conn, "PRAGMA query_only = 0")
         elif dialect in ("mysql", "mariadb"):

@@ -388,7 +388,7 @@ def bindings_for_agent(
                 pinned_snapshot_id=r.current_snapshot_id,
                 pinned_version=versions.get(r.current_snapshot_id),
                 runs_snapshot_id=runs,
-                runs_version=versions.get(runs),
+                runs_version=None if runs is None else versions.get(runs),
                 is_live=(
                     None
                     if "apps" not in has_core
@@ -601,7 +601,8 @@ def list_home_snapshots(
             )
             .order_by(AgentConfigSnapshot.version)
         ):
-            by_snapshot.setdefault(home_id, []).append(version)
+            if home_id is not None:  # excluded in SQL already; narrows the column's Optional type
+                by_snapshot.setdefault(home_id, []).append(version)
     by_draft: dict[str, list[str]] = {}
     for d in drafts:
         if d.home_snapshot_id:

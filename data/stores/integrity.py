@@ -30,10 +30,12 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
-from data.models import Agent, AgentConfigRevision, AgentConfigSnapshot, AgentRuntimeSession
+from data.models import Agent, AgentConfigRevision, AgentConfigSnapshot, AgentRuntimeSession, DifyBase
 from data.models import WorkflowAgentNodeBinding as Binding
 from data.models.enums import (
     AgentIconType,
@@ -131,33 +133,50 @@ class Finding:
 # --- the shared shape: a bounded driving read, tested row by row -----------------------------------
 
 
-def _driving(model: type, columns: Sequence[sa.ColumnElement], scope: Scope) -> sa.CTE:
+def _column(model: type[DifyBase], name: str) -> orm.InstrumentedAttribute[Any]:
+    """`model.<name>`: the mirrors share `id`, `tenant_id`, `agent_id`, ... by convention, not by a base
+    class, so the checks that take any mirror look the column up (AttributeError when it has none)."""
+    column = getattr(model, name)
+    if not isinstance(column, orm.InstrumentedAttribute):
+        raise TypeError(f"{model.__name__}.{name} is not a mapped column")
+    return column
+
+
+def _driving(model: type[DifyBase], columns: Sequence[sa.SQLColumnExpression[Any]], scope: Scope) -> sa.CTE:
     """At most `scan_limit` rows of `model` (one workspace, or all), nothing filtered but the tenant.
 
     A MATERIALIZED CTE on PostgreSQL: planned on its own, so the outer sample query's small LIMIT
     cannot talk the planner into a "fast start" sequential scan of the whole table filtered by
     tenant (which, when anomalies are rare, reads every row of every workspace)."""
-    query = _restrict(sa.select(*columns), model, model.id, scope)
+    query = _restrict(sa.select(*columns), model, _column(model, "id"), scope)
     return query.limit(scope.scan_limit).cte("scanned").prefix_with("MATERIALIZED", dialect="postgresql")
 
 
-def _restrict(query: sa.Select, model: type, key: sa.ColumnElement, scope: Scope) -> sa.Select:
+def _restrict(
+    query: sa.Select, model: type[DifyBase], key: sa.SQLColumnExpression[Any], scope: Scope
+) -> sa.Select:
     """The scope's filters on a driving read: workspace, key window (on `key`), chosen rows."""
     if scope.tenant_id:
-        query = query.where(model.tenant_id == scope.tenant_id)
+        query = query.where(_column(model, "tenant_id") == scope.tenant_id)
     if scope.key_after is not None:
         query = query.where(key > scope.key_after)
     if scope.key_upto is not None:
         query = query.where(key <= scope.key_upto)
     if scope.only_ids is not None:
-        query = query.where(model.id.in_(scope.only_ids))
+        query = query.where(_column(model, "id").in_(scope.only_ids))
     if scope.only_agents is not None:
-        query = query.where(model.agent_id.in_(scope.only_agents))
+        query = query.where(_column(model, "agent_id").in_(scope.only_agents))
     return query
 
 
 def window_upto(
-    conn: sa.Connection, model: type, key: str, *, tenant_id: str | None, after: str | None, rows: int
+    conn: sa.Connection,
+    model: type[DifyBase],
+    key: str,
+    *,
+    tenant_id: str | None,
+    after: str | None,
+    rows: int,
 ) -> str | None:
     """The key of the `rows`-th row after `after` in key order (the end of the next window), or None
     when fewer rows remain (the window runs to the end). An index-only walk of at most `rows` keys."""
@@ -166,7 +185,7 @@ def window_upto(
     return conn.execute(query.order_by(column).offset(rows - 1).limit(1)).scalar()
 
 
-def table_estimate(conn: sa.Connection, model: type) -> int | None:
+def table_estimate(conn: sa.Connection, model: type[DifyBase]) -> int | None:
     """A cheap row estimate for progress (PostgreSQL statistics, MySQL table status), else None."""
     from data.stores.counts import estimated_rows  # the guard's constant planner-estimate statements
 
@@ -182,7 +201,7 @@ def _find(
     anomaly: sa.ColumnElement[bool],
     scope: Scope,
     make: Callable[[sa.Row], Anomaly],
-    extra: Sequence[sa.ColumnElement] = (),
+    extra: Sequence[sa.SQLColumnExpression[Any]] = (),
 ) -> Finding:
     """Count rows read and rows matching `anomaly` in one pass; fetch samples only when some match."""
     scanned_rows, found = conn.execute(
@@ -197,7 +216,9 @@ def _find(
     return Finding(int(found), int(scanned_rows), int(scanned_rows) >= scope.scan_limit, samples)
 
 
-def _exists(model: type, *conditions: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+def _exists(
+    model: type[DifyBase] | sa.FromClause, *conditions: sa.ColumnElement[bool]
+) -> sa.ColumnElement[bool]:
     """Whether a row matching `conditions` exists, probed once per row read.
 
     Written as `(SELECT 1 ... LIMIT 1) IS NOT NULL`, not EXISTS: PostgreSQL may turn an EXISTS into
@@ -208,11 +229,15 @@ def _exists(model: type, *conditions: sa.ColumnElement[bool]) -> sa.ColumnElemen
     )
 
 
-def _agent_exists(agent_id: sa.ColumnElement, tenant_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
+def _agent_exists(
+    agent_id: sa.SQLColumnExpression[Any], tenant_id: sa.SQLColumnExpression[Any]
+) -> sa.ColumnElement[bool]:
     return _exists(Agent, Agent.id == agent_id, Agent.tenant_id == tenant_id)
 
 
-def _snapshot_exists(snapshot_id: sa.ColumnElement, tenant_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
+def _snapshot_exists(
+    snapshot_id: sa.SQLColumnExpression[Any], tenant_id: sa.SQLColumnExpression[Any]
+) -> sa.ColumnElement[bool]:
     return _exists(Snapshot, Snapshot.id == snapshot_id, Snapshot.tenant_id == tenant_id)
 
 
@@ -434,20 +459,24 @@ def revision_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
     return _find(conn, s, anomaly, scope, make, extra=extra)
 
 
-def _numbering_gaps(conn: sa.Connection, scope: Scope, model: type, number: sa.ColumnElement) -> Finding:
+def _numbering_gaps(
+    conn: sa.Connection, scope: Scope, model: type[DifyBase], number: orm.InstrumentedAttribute[int]
+) -> Finding:
     """Agents whose numbers are not exactly 1..max, streamed in agent order.
 
     The order is exactly an index's, so a bounded read needs no sort of everything first: (agent_id,
     number) UNIQUE for all workspaces (index-only), (tenant_id, agent_id, created_at) for one. When the
     scan limit cuts the read, the last agent may be incomplete, so it is not judged (no invented gaps)."""
-    query = _restrict(sa.select(model.agent_id, number.label("n")), model, model.agent_id, scope)
+    agent = _column(model, "agent_id")
+    query = _restrict(sa.select(agent, number.label("n")), model, agent, scope)
     if scope.tenant_id:
-        query = query.order_by(model.agent_id, model.created_at)
+        query = query.order_by(agent, _column(model, "created_at"))
     else:
-        query = query.order_by(model.agent_id, number)
+        query = query.order_by(agent, number)
     result = conn.execute(query.limit(scope.scan_limit).execution_options(yield_per=STREAM_BATCH))
     gaps: list[tuple[str, list[int], int, int]] = []
-    rows, current, numbers = 0, None, set()
+    rows, current = 0, None
+    numbers: set[int] = set()
     for agent_id, n in (row for batch in result.partitions() for row in batch):
         rows += 1
         if agent_id != current:
@@ -484,11 +513,13 @@ def _listed(missing: list[int]) -> str:
     return text + (f" … ({len(missing)} in all)" if len(missing) > MAX_LISTED_GAPS else "")
 
 
-def _tenant_of(conn: sa.Connection, model: type, agent_id: str, scope: Scope) -> str:
+def _tenant_of(conn: sa.Connection, model: type[DifyBase], agent_id: str, scope: Scope) -> str:
     """A sample's workspace (all-workspace reads leave tenant_id out to stay index-only)."""
     if scope.tenant_id:
         return scope.tenant_id
-    return conn.execute(sa.select(model.tenant_id).where(model.agent_id == agent_id).limit(1)).scalar_one()
+    return conn.execute(
+        sa.select(_column(model, "tenant_id")).where(_column(model, "agent_id") == agent_id).limit(1)
+    ).scalar_one()
 
 
 def version_gaps(conn: sa.Connection, scope: Scope) -> Finding:
@@ -579,7 +610,8 @@ def session_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
 def _owner_problems(r: sa.Row) -> list[str]:
     """Owner columns a session of its `owner_type` must (or must not) set (schema reference, 2.5)."""
     if r.owner_type == SessionOwnerType.WORKFLOW_RUN:
-        required, forbidden = ("workflow_run_id", "node_id"), ("conversation_id",)
+        required: tuple[str, ...] = ("workflow_run_id", "node_id")
+        forbidden: tuple[str, ...] = ("conversation_id",)
     else:
         required, forbidden = ("conversation_id",), ("workflow_run_id", "binding_id")
     return [f"{c} is empty" for c in required if getattr(r, c) is None] + [
@@ -610,7 +642,7 @@ def session_owner_mismatch(conn: sa.Connection, scope: Scope) -> Finding:
 
 #: Enum columns per table: (column, enum, empty string allowed). Values newer Dify versions write are
 #: members of our enums (data.models.enums), so "unknown" means unknown to every Dify we know of.
-ENUM_COLUMNS: dict[type, tuple[tuple[sa.orm.InstrumentedAttribute, type[StrEnum], bool], ...]] = {
+ENUM_COLUMNS: dict[type[DifyBase], tuple[tuple[orm.InstrumentedAttribute[Any], type[StrEnum], bool], ...]] = {
     Agent: (
         (Agent.scope, AgentScope, False),
         (Agent.source, AgentSource, False),
@@ -624,7 +656,9 @@ ENUM_COLUMNS: dict[type, tuple[tuple[sa.orm.InstrumentedAttribute, type[StrEnum]
 }
 
 
-def _unknown(column: sa.ColumnElement, enum: type[StrEnum], empty_ok: bool) -> sa.ColumnElement[bool]:
+def _unknown(
+    column: sa.SQLColumnExpression[Any], enum: type[StrEnum], empty_ok: bool
+) -> sa.ColumnElement[bool]:
     known = [m.value for m in enum] + ([""] if empty_ok else [])
     return sa.and_(column.is_not(None), column.not_in(known))
 
@@ -637,8 +671,12 @@ def unknown_enum_values(conn: sa.Connection, scope: Scope) -> Finding:
     for model, columns in ENUM_COLUMNS.items():
         if not scope.has(model.__tablename__) or not scope.covers(model.__tablename__):
             continue
-        extra = (model.agent_id,) if hasattr(model, "agent_id") else ()
-        s = _driving(model, (model.id, model.tenant_id, *extra, *(c for c, _, _ in columns)), scope)
+        extra = (_column(model, "agent_id"),) if hasattr(model, "agent_id") else ()
+        s = _driving(
+            model,
+            (_column(model, "id"), _column(model, "tenant_id"), *extra, *(c for c, _, _ in columns)),
+            scope,
+        )
         anomaly = sa.or_(*(_unknown(s.c[c.key], enum, empty_ok) for c, enum, empty_ok in columns))
         table = model.__tablename__
 
@@ -671,8 +709,8 @@ def _with_samples(scope: Scope, taken: int) -> Scope:
 
 @dataclass(frozen=True)
 class JsonColumn:
-    model: type
-    column: sa.orm.InstrumentedAttribute
+    model: type[DifyBase]
+    column: orm.InstrumentedAttribute[Any]
     shape: type  # dict or list
 
 
@@ -726,12 +764,14 @@ def json_prefilter(conn: sa.Connection) -> bool:
     return False
 
 
-def _surely_fine(conn: sa.Connection, column: sa.ColumnElement, shape: type) -> sa.ColumnElement[bool]:
+def _surely_fine(
+    conn: sa.Connection, column: sa.SQLColumnExpression[Any], shape: type
+) -> sa.ColumnElement[bool]:
     """True only for texts that are valid JSON of `shape`; NULL or False for everything else. The type
     test sits behind the validity test in a CASE, so it never sees invalid text."""
     name = conn.dialect.name
     if name == "postgresql":
-        valid = sa.func.pg_input_is_valid(column, sa.literal("json"))
+        valid: sa.ColumnElement[Any] = sa.func.pg_input_is_valid(column, sa.literal("json"))
         kind = sa.func.json_typeof(sa.cast(column, sa.JSON))
         want = "object" if shape is dict else "array"
     elif name == "mysql":
@@ -785,8 +825,8 @@ def invalid_json(conn: sa.Connection, scope: Scope) -> Finding:
     return Finding(count, scanned, bounded, _only_existing_agents(conn, samples))
 
 
-def _window_count(conn: sa.Connection, model: type, scope: Scope) -> int:
-    query = _restrict(sa.select(sa.literal(1)).select_from(model), model, model.id, scope).limit(
+def _window_count(conn: sa.Connection, model: type[DifyBase], scope: Scope) -> int:
+    query = _restrict(sa.select(sa.literal(1)).select_from(model), model, _column(model, "id"), scope).limit(
         scope.scan_limit
     )
     return int(conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one())
@@ -794,13 +834,13 @@ def _window_count(conn: sa.Connection, model: type, scope: Scope) -> int:
 
 def _stream(
     conn: sa.Connection,
-    model: type,
-    columns: Iterable[sa.ColumnElement],
+    model: type[DifyBase],
+    columns: Iterable[sa.SQLColumnExpression[Any]],
     scope: Scope,
     where: sa.ColumnElement[bool] | None = None,
 ) -> Iterable[sa.RowMapping]:
-    raw_id = sa.type_coerce(model.id, sa.String).label("id")  # no per-row uuid conversion
-    query = _restrict(sa.select(raw_id, *columns), model, model.id, scope)
+    raw_id = sa.type_coerce(_column(model, "id"), sa.String).label("id")  # no per-row uuid conversion
+    query = _restrict(sa.select(raw_id, *columns), model, _column(model, "id"), scope)
     if where is not None:
         query = query.where(where)
     result = conn.execute(query.limit(scope.scan_limit).execution_options(yield_per=STREAM_BATCH))
@@ -808,7 +848,7 @@ def _stream(
         yield from batch
 
 
-def _json_samples(conn: sa.Connection, model: type, bad: dict[str, str]) -> list[Anomaly]:
+def _json_samples(conn: sa.Connection, model: type[DifyBase], bad: dict[str, str]) -> list[Anomaly]:
     if not bad:
         return []
     refs = [
@@ -817,7 +857,9 @@ def _json_samples(conn: sa.Connection, model: type, bad: dict[str, str]) -> list
         if c is not None
     ]
     rows = conn.execute(
-        sa.select(model.id, model.tenant_id, *refs).where(model.id.in_(sorted(bad)))
+        sa.select(_column(model, "id"), _column(model, "tenant_id"), *refs).where(
+            _column(model, "id").in_(sorted(bad))
+        )
     ).mappings()
     found = {
         row["id"]: Anomaly(
@@ -835,7 +877,7 @@ def _json_samples(conn: sa.Connection, model: type, bad: dict[str, str]) -> list
     return [found[i] for i in bad if i in found]
 
 
-def _attr(model: type, name: str) -> sa.ColumnElement | None:
+def _attr(model: type[DifyBase], name: str) -> sa.SQLColumnExpression[Any] | None:
     # Sessions have a node_id and workflow_id but are linked as sessions, not as bindings.
     if model is Session and name in ("workflow_id", "node_id"):
         return None
