@@ -89,6 +89,11 @@ if not audit_ready and settings.is_demo:
 indexes = context.read(sessions_store.session_indexes)
 
 
+#: Viewers get no cleanup control at all (only the sentence saying why); operators and admins get the
+#: controls, disabled with the reason when the deployment, the audit tables or the workspace scope forbid.
+may_operate = actor.role >= Role.OPERATOR
+
+
 def clean_block(tenant_id: str | None) -> str | None:
     """Why this actor may not clean here (shown next to disabled controls), or None."""
     if not audit_ready:
@@ -309,7 +314,7 @@ def show_detail(session_id: str) -> None:
     blocked = clean_block(row.tenant_id)
     if str(row.status) != "active":
         st.caption("This session is not active: nothing to clean.")
-    elif st.button(
+    elif may_operate and st.button(
         "Preview cleanup of this session",
         disabled=blocked is not None,
         help=safe_md(blocked) or None,
@@ -563,7 +568,7 @@ def show_list() -> None:
     st.subheader("Cleanup")
     blocked = clean_block(flt.tenant_id)
     cols = st.columns(2)
-    if cols[0].button(
+    if may_operate and cols[0].button(
         f"Preview cleanup of {len(selected)} selected",
         disabled=blocked is not None or not selected,
         help=safe_md(blocked or "Select rows in the table first."),
@@ -575,7 +580,7 @@ def show_list() -> None:
         if flt.run_id or flt.conversation_id or flt.is_unfiltered
         else f", reading at most {FILTER_MAX_SCAN:,} sessions"
     )
-    if cols[1].button(
+    if may_operate and cols[1].button(
         "Preview cleanup of everything matching this filter",
         disabled=blocked is not None,
         help=safe_md(blocked or f"Bounded: {bound}."),

@@ -668,5 +668,5 @@ def test_page_viewer_sees_but_cannot_clean(planted_demo: Path, monkeypatch: pyte
     at.run()
     no_exception(at)
     assert len(at.dataframe[0].value) > 0
-    assert at.button(key="cleanup_filter").disabled
+    assert not {"cleanup_filter", "cleanup_selected"} & {b.key for b in at.button}  # no cleanup control
     assert any("may not clean sessions" in c.value.replace("\\", "") for c in at.caption)

@@ -98,6 +98,11 @@ class _View:
 
     # --- gates ---------------------------------------------------------------------------------------
 
+    @property
+    def may_operate(self) -> bool:
+        """Viewers get no retire control at all (only the sentence saying why)."""
+        return self.actor.role >= Role.OPERATOR
+
     def retire_block(self, tenant_id: str | None) -> str | None:
         if not self.audit_ready:
             return "the audit tables are missing: run `python -m data migrate` first"
@@ -321,7 +326,7 @@ class _View:
         blocked = self.retire_block(row.tenant_id)
         if row.status != "active":
             st.caption("This binding is not active: nothing to retire.")
-        elif st.button(
+        elif self.may_operate and st.button(
             "Preview retiring this binding",
             disabled=blocked is not None,
             help=safe_md(blocked) or None,
@@ -443,7 +448,7 @@ class _View:
         st.subheader("Retire")
         blocked = self.retire_block(f.tenant_id)
         if f.status == "active" or f.active_guard is not None:
-            if st.button(
+            if self.may_operate and st.button(
                 "Preview retiring this workspace",
                 disabled=blocked is not None,
                 help=safe_md(blocked) or None,
@@ -671,7 +676,7 @@ class _View:
         st.subheader("Retire")
         blocked = self.retire_block(flt.tenant_id)
         cols = st.columns(2)
-        if cols[0].button(
+        if self.may_operate and cols[0].button(
             f"Preview retiring {len(selected)} selected",
             disabled=blocked is not None or not selected,
             help=safe_md(blocked or "Select rows in the table first."),
@@ -679,7 +684,7 @@ class _View:
         ):
             self.start_preview(bindings=selected, source={"selection": len(selected), **flt.describe()})
         can_rule = rule in ("finished-run", "orphaned", "inconsistent", "idle")
-        if cols[1].button(
+        if self.may_operate and cols[1].button(
             safe_md(f"Preview retiring everything matching {rule}")
             if can_rule
             else "Pick a rule (not uncollected) to retire its matches",
