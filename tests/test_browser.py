@@ -3,21 +3,15 @@ frame (the entrypoint runs: banner and navigation), which is why pages live in a
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from data.demo import DemoIds
+from tests.streamlit_server import ROOT, free_port, streamlit_server  # noqa: F401  (re-exported)
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -33,55 +27,13 @@ CHROMIUM_ARGS = [
 pytestmark = pytest.mark.browser
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path, seeded_sqlite_file: Path) -> Iterator[str]:
     data_dir = tmp_path / "agent-desk"
     data_dir.mkdir()
     shutil.copy(seeded_sqlite_file, data_dir / "demo.sqlite")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_DESK_") and k != "DATABASE_URL"}
-    env["AGENT_DESK_DATA_DIR"] = str(data_dir)
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not become healthy: " + (proc.stdout.read() or b"").decode()[-2000:])
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with streamlit_server(data_dir) as base:
+        yield base
 
 
 @pytest.fixture

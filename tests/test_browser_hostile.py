@@ -4,11 +4,7 @@ from data (zero) and checks, as a positive control, that the hostile text itself
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +16,8 @@ import sqlalchemy as sa
 from data.demo import DemoIds
 from data.models import Agent, AgentConfigSnapshot
 from data.models.core import App, Conversation, Tenant
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
+from tests.streamlit_server import streamlit_server
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -76,44 +73,8 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite_file:
     data_dir.mkdir()
     shutil.copy(seeded_sqlite_file, data_dir / "demo.sqlite")
     plant(data_dir / "demo.sqlite")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_DESK_") and k != "DATABASE_URL"}
-    env["AGENT_DESK_DATA_DIR"] = str(data_dir)
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not become healthy")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with streamlit_server(data_dir) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
