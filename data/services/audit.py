@@ -20,7 +20,7 @@ import data
 from data import migrate
 from data.actor import Actor, Role
 from data.db import create_migration_engine
-from data.guard import require_write, write_transaction
+from data.guard import WriteGrant, require_write, write_transaction
 from data.masking import mask_session_snapshot
 from data.models import AgentRuntimeSession, AuditAction, AuditBatch, AuditTarget, naive_utc_now, uuidv7
 from data.settings import Settings
@@ -149,6 +149,34 @@ def record_batch(
 
 
 # --- the audited read: a session's conversation history ------------------------------------------
+
+
+def record_batch_quietly(
+    engine: sa.Engine,
+    grant: WriteGrant,
+    action_id: str,
+    batch_no: int | None,
+    applied: int,
+    skipped: int,
+    outcome: str,
+    detail: Mapping[str, Any],
+) -> bool:
+    """A batch audit row in its own write transaction (after a failed batch, or the closing row of a
+    cleanup or retire); never raises, so a failing audit write cannot mask the failure it records."""
+    try:
+        with write_transaction(engine, grant) as conn:
+            record_batch(
+                conn,
+                action_id,
+                batch_no=batch_no,
+                applied=applied,
+                skipped=skipped,
+                outcome=outcome,
+                detail=detail,
+            )
+        return True
+    except Exception:
+        return False
 
 
 @dataclass(frozen=True)

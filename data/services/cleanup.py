@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from data.actor import Actor, NotAllowed, Role
-from data.guard import WriteGrant, require_write, write_transaction
+from data.guard import require_write, write_transaction
 from data.models import AgentRuntimeSession, naive_utc_now
 from data.models.enums import SessionOwnerType, SessionStatus
 from data.rules.session_leaks import RULE_NAMES, RuleContext, classify, in_flight
@@ -277,33 +277,6 @@ def _run_batch(
     return batch
 
 
-def _record_quietly(
-    engine: sa.Engine,
-    grant: WriteGrant,
-    action_id: str,
-    batch_no: int | None,
-    applied: int,
-    skipped: int,
-    outcome: str,
-    detail: Mapping[str, Any],
-) -> bool:
-    """An audit row in its own transaction, after a failure or at the end; never raises."""
-    try:
-        with write_transaction(engine, grant) as conn:
-            audit.record_batch(
-                conn,
-                action_id,
-                batch_no=batch_no,
-                applied=applied,
-                skipped=skipped,
-                outcome=outcome,
-                detail=detail,
-            )
-        return True
-    except Exception:
-        return False
-
-
 def _require_own_workspace(engine: sa.Engine, actor: Actor, ids: Sequence[str]) -> None:
     """A workspace-scoped actor may name only its own workspace's rows: read their workspaces now (the
     preview is the caller's object) and refuse, before anything is written, if any is another's."""
@@ -369,7 +342,9 @@ def apply_cleanup(
             error = (
                 f"batch {number} of {len(batches)} failed and was rolled back: {type(exc).__name__}: {exc}"
             )
-            _record_quietly(engine, grant, action_id, number, 0, 0, "failed", {"error": error[:2_000]})
+            audit.record_batch_quietly(
+                engine, grant, action_id, number, 0, 0, "failed", {"error": error[:2_000]}
+            )
             break
         done_batches = number
         transitioned.extend(batch.transitioned)
@@ -387,7 +362,9 @@ def apply_cleanup(
         detail["not_processed"] = len(not_processed)
     skipped_total = sum(len(v) for v in skipped.values())
     outcome = "failed" if error else "done"
-    if not _record_quietly(engine, grant, action_id, None, len(transitioned), skipped_total, outcome, detail):
+    if not audit.record_batch_quietly(
+        engine, grant, action_id, None, len(transitioned), skipped_total, outcome, detail
+    ):
         # The per-batch rows are already exact; only the closing row is missing ("interrupted").
         error = (error + "; " if error else "") + "the audit's closing row could not be written"
     return CleanupResult(

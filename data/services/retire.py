@@ -574,33 +574,6 @@ def _update(conn: sa.Connection, statement: Any, id_column: Any, ids: Sequence[s
         raise RuntimeError("the number of updated rows differs from the locked rows: batch rolled back")
 
 
-def _record_quietly(
-    engine: sa.Engine,
-    grant: WriteGrant,
-    action_id: str,
-    batch_no: int | None,
-    applied: int,
-    skipped: int,
-    outcome: str,
-    detail: Mapping[str, Any],
-) -> bool:
-    """An audit row in its own write transaction, after a failure or at the end; never raises."""
-    try:
-        with write_transaction(engine, grant) as conn:
-            audit.record_batch(
-                conn,
-                action_id,
-                batch_no=batch_no,
-                applied=applied,
-                skipped=skipped,
-                outcome=outcome,
-                detail=detail,
-            )
-        return True
-    except Exception:
-        return False
-
-
 def _retired_batch(action_id: str, number: int, batch: _Batch) -> RetiredBatch:
     workspaces: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for wid, tenant, _ in batch.workspaces:
@@ -674,7 +647,9 @@ def apply_retire(
             error = (
                 f"batch {number} of {len(batches)} failed and was rolled back: {type(exc).__name__}: {exc}"
             )
-            _record_quietly(engine, grant, action_id, number, 0, 0, "failed", {"error": error[:2_000]})
+            audit.record_batch_quietly(
+                engine, grant, action_id, number, 0, 0, "failed", {"error": error[:2_000]}
+            )
             break
         done = number
         retired_w += [i for i, _, _ in batch.workspaces]
@@ -698,7 +673,7 @@ def apply_retire(
     }
     if error:
         detail.update(error=error[:2_000], not_processed=len(not_processed))
-    if not _record_quietly(
+    if not audit.record_batch_quietly(
         engine, grant, action_id, None, changed, skipped_total, "failed" if error else "done", detail
     ):
         error = (error + "; " if error else "") + "the audit's closing row could not be written"
