@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from data import pages
 from data.actor import Role
 from ui import context
 from ui.render import own_identity_md, safe_md
@@ -62,17 +63,23 @@ if settings.auth_enabled:
         st.button("Sign out", on_click=st.logout)
         st.stop()
 
-PAGES = [
-    st.Page("app_pages/overview.py", title="Overview", icon="🏠", default=True),
-    st.Page("app_pages/roster.py", title="Roster", icon="🗂️", url_path="roster"),
-    st.Page("app_pages/agent.py", title="Agent", icon="🤖", url_path="agent"),
-    st.Page("app_pages/compare.py", title="Compare", icon="🔀", url_path="compare"),
-    st.Page("app_pages/bindings.py", title="Bindings", icon="🔗", url_path="bindings"),
-    st.Page("app_pages/health.py", title="Health", icon="🩺", url_path="health"),
-    st.Page("app_pages/sessions.py", title="Sessions", icon="🧹", url_path="sessions"),
-    st.Page("app_pages/audit.py", title="Audit", icon="📜", url_path="audit"),
-]
-navigation = st.navigation(PAGES)
+# The navigation comes from the page registry (data/pages.py): sections, hidden detail pages, URL paths.
+navigation = st.navigation(
+    {
+        section: [
+            st.Page(
+                page.script,
+                title=page.title,
+                icon=page.icon,
+                url_path=page.url_path or None,
+                default=page.default,
+                visibility="hidden" if page.hidden else "visible",
+            )
+            for page in group
+        ]
+        for section, group in pages.sections().items()
+    }
+)
 
 with st.sidebar:
     id_box()  # on every page: paste any id, open its view

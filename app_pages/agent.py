@@ -9,8 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data import links
-from data.params import parse_params
+from data import links, pages
 from data.stores import agents as agents_store
 from ui import context, render
 from ui.render import (
@@ -105,7 +104,7 @@ def version_label(snapshot_id: str | None, version: int | None) -> str:
 
 report = context.schema_report()
 settings = context.settings()
-params = parse_params(dict(st.query_params), {"agent": "uuid"})
+params = pages.AGENT.read(dict(st.query_params))
 notice_invalid(params.notices)
 agent_id = params.values.get("agent")
 has_accounts = report.has_table("accounts")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data import links
+from data import links, pages
 from data.masking import mask_text
-from data.params import parse_params
 from data.services import audit as audit_service
 from data.services.export import to_csv
 from data.stores import audit as audit_store
@@ -15,17 +14,8 @@ from ui import context, render
 from ui.render import already_masked, notice_invalid, page_url_box, plain, safe_md, set_params, utc
 from ui.widgets import workspace_select
 
-SPEC = {
-    "actor": "text",
-    "action": "slug",
-    "tenant": "uuid",
-    "target": "uuid",
-    "from": "date",
-    "to": "date",
-}
-
 settings = context.settings()
-params = parse_params(dict(st.query_params), SPEC)
+params = pages.AUDIT.read(dict(st.query_params))
 values = dict(params.values)
 notice_invalid(params.notices)
 if context.current_actor().tenant_id:

@@ -11,14 +11,11 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-from data import links
-from data.params import parse_params
+from data import links, pages
 from data.stores import bindings as store
 from ui import context, render
 from ui.render import already_masked, literal, notice_invalid, page_url_box, plain, safe_md, set_params, utc
 from ui.widgets import workspace_select
-
-SPEC = {"tenant": "uuid", "app": "uuid", "workflow": "uuid", "node": "text", "against": "uuid"}
 
 report = context.schema_report()
 core = report.core_tables
@@ -27,7 +24,7 @@ optional = {
     "has_marked_name": report.has_column("workflows", "marked_name"),
     "has_apps": report.has_table("apps"),
 }
-params = parse_params(dict(st.query_params), SPEC)
+params = pages.BINDINGS.read(dict(st.query_params))
 values = dict(params.values)
 notice_invalid(params.notices)
 st.title("Node bindings")

@@ -6,34 +6,21 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data import links
+from data import links, pages
 from data.diff import DiffResult, diff_configs, format_value, normalized_json, unified_lines
-from data.params import parse_params
 from data.stores import compare as compare_store
 from data.stores import roster as roster_store
 from ui import context, diff_view, render
 from ui.render import already_masked, literal, notice_invalid, page_url_box, safe_md, set_params, utc
 
-VIEWS = ("summary", "split", "unified", "raw")
-SPEC = {
-    "agent": "uuid",
-    "left": "int",
-    "right": "int",
-    "left_snapshot": "uuid",
-    "right_snapshot": "uuid",
-    "left_draft": "uuid",
-    "right_draft": "uuid",
-    "left_binding": "uuid",
-    "right_binding": "uuid",
-    "view": VIEWS,
-}
+VIEWS = pages.VIEWS
 
 report = context.schema_report()
 has_accounts = report.has_table("accounts")
-params = parse_params(dict(st.query_params), SPEC)
+params = pages.COMPARE.read(dict(st.query_params))
 values = dict(params.values)
 notice_invalid(params.notices)
-view = values.get("view", "summary")
+view = params.model.view
 st.title("Compare")
 
 

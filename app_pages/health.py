@@ -11,9 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data import links
+from data import links, pages
 from data.actor import NotAllowed, WritesDisabled
-from data.params import parse_params
 from data.services import check_jobs, integrity
 from data.services.audit import upgrade_demo_audit_tables
 from data.stores.check_runs import tables_present
@@ -21,12 +20,11 @@ from ui import context, render
 from ui.render import literal, notice_invalid, page_url_box, safe_md, set_params
 from ui.widgets import workspace_select
 
-SPEC = {"tenant": "uuid", "check": integrity.ALL_CHECK_NAMES}
 SEVERITY_ICONS = {"error": "🔴 error", "warning": "🟠 warning", "info": "🔵 info"}
 LINK_LABELS = ("bindings", "agent", "session")
 POLL_SECONDS = 2
 
-params = parse_params(dict(st.query_params), SPEC)
+params = pages.HEALTH.read(dict(st.query_params), choices={"check": integrity.ALL_CHECK_NAMES})
 values = dict(params.values)
 notice_invalid(params.notices)
 tenant_id = context.scoped_tenant(values.get("tenant"))

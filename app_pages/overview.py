@@ -5,15 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data import links
-from data.params import parse_params
+from data import links, pages
 from data.stores import overview as overview_store
 from ui import context, render
 from ui.render import notice_invalid, page_url_box, plain, safe_md, set_params
 from ui.widgets import workspace_select
 
 report = context.schema_report()
-params = parse_params(dict(st.query_params), {"tenant": "uuid"})
+params = pages.OVERVIEW.read(dict(st.query_params))
 notice_invalid(params.notices)
 tenant_id = context.scoped_tenant(params.values.get("tenant"))
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data import links
+from data import links, pages
 from data.models.enums import AgentKind, AgentScope, AgentSource, AgentStatus
-from data.params import parse_params
 from data.services.export import to_csv
 from data.stores import agents as agents_store
 from data.stores import roster as roster_store
@@ -17,23 +16,10 @@ from ui.render import icon_text, notice_invalid, page_url_box, plain, relative_t
 from ui.widgets import workspace_select
 
 EXPORT_CAP = 5_000
-SPEC = {
-    "tenant": "uuid",
-    "q": "text",
-    "scope": "slug",
-    "status": "slug",
-    "source": "slug",
-    "kind": "slug",
-    "updated_from": "date",
-    "updated_to": "date",
-    "sort": roster_store.SORTS,
-    "after": "cursor",
-    "before": "cursor",
-}
 
 report = context.schema_report()
 settings = context.settings()
-params = parse_params(dict(st.query_params), SPEC)
+params = pages.ROSTER.read(dict(st.query_params))
 values = params.values
 if context.current_actor().tenant_id:
     values["tenant"] = context.scoped_tenant(None)

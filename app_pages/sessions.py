@@ -13,10 +13,9 @@ import json
 import pandas as pd
 import streamlit as st
 
-from data import links
+from data import links, pages
 from data.actor import NotAllowed, Role, WritesDisabled
 from data.models import naive_utc_now
-from data.params import parse_params
 from data.services import audit as audit_service
 from data.services.cleanup import (
     CleanupPreview,
@@ -44,21 +43,6 @@ from ui.widgets import workspace_select
 #: "Everything matching this filter" takes at most this many ids, reading at most FILTER_MAX_SCAN rows.
 FILTER_CAP = 5_000
 FILTER_MAX_SCAN = 200_000
-SPEC = {
-    "tenant": "uuid",
-    "app": "uuid",
-    "agent": "uuid",
-    "owner": sessions_store.OWNER_TYPES,
-    "status": "slug",  # known or not (a newer Dify may write other values)
-    "rule": RULE_NAMES,
-    "run": "uuid",
-    "conversation": "uuid",
-    "updated_from": "date",
-    "updated_to": "date",
-    "after": "cursor",
-    "before": "cursor",
-    "session": "uuid",
-}
 PENDING, RESULT, REVEALED = "sessions_cleanup_pending", "sessions_cleanup_result", "sessions_revealed"
 
 report = context.schema_report()
@@ -70,7 +54,9 @@ if not report.has_sessions:  # no runtime table at all
     st.warning(render.safe_md(report.runtime_unavailable() or ""))
     st.stop()
 settings = context.settings()
-params = parse_params(dict(st.query_params), SPEC)
+params = pages.SESSIONS.read(
+    dict(st.query_params), choices={"owner": sessions_store.OWNER_TYPES, "rule": RULE_NAMES}
+)
 values = dict(params.values)
 notice_invalid(params.notices)
 if context.current_actor().tenant_id:

@@ -1,94 +1,50 @@
 """The one link builder for the URL contract (shared/design/interfaces.md): pages never hand-format URLs.
 
 `link` and `query` return a relative URL (path + query string) or its parameters, for `st.page_link` and
-`st.switch_page`. Parameters that are None or "" are left out, so a link carries exactly the state that
-matters. `absolute` is the one place the public address (AGENT_DESK_PUBLIC_URL) is put in front, for
+`st.switch_page`; paths and parameter names come from the page registry (`data.pages`). Parameters that
+are None or "" are left out, so a link carries exactly the state that matters. `absolute` is the one place the public address (AGENT_DESK_PUBLIC_URL) is put in front, for
 links meant to be pasted into a ticket (the "link to this view" box, the CLI's JSON).
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-PAGES = {
-    "overview": "/",
-    "roster": "/roster",
-    "agent": "/agent",
-    "compare": "/compare",
-    "bindings": "/bindings",
-    "health": "/health",
-    "sessions": "/sessions",
-    "audit": "/audit",
-}
-
-PARAMS = {
-    "overview": ("tenant",),
-    "roster": (
-        "tenant",
-        "q",
-        "scope",
-        "status",
-        "source",
-        "kind",
-        "updated_from",
-        "updated_to",
-        "sort",
-        "after",
-        "before",
-    ),
-    "agent": ("agent",),
-    "compare": (
-        "agent",
-        "left",
-        "right",
-        "left_snapshot",
-        "right_snapshot",
-        "left_draft",
-        "right_draft",
-        "left_binding",
-        "right_binding",
-        "view",
-    ),
-    "bindings": ("tenant", "app", "workflow", "node", "against"),
-    "health": ("tenant", "check"),
-    "sessions": (
-        "tenant",
-        "app",
-        "agent",
-        "owner",
-        "status",
-        "rule",
-        "run",
-        "conversation",
-        "workspace",  # Dify 1.17+: an agent_workspaces id
-        "updated_from",
-        "updated_to",
-        "after",
-        "before",
-        "session",
-    ),
-    "audit": ("actor", "action", "tenant", "target", "from", "to"),
-}
+from data.pages import BY_NAME, PageParams, page_of, url_fields
 
 
-def link(page: str, **params: object) -> str:
-    """URL of `page` with the contract's parameters; unknown parameter names are a programming error."""
-    allowed = PARAMS[page]
-    unknown = set(params) - set(allowed)
-    if unknown:
-        raise ValueError(f"{page} takes no parameter(s) {sorted(unknown)}")
-    query = [(name, str(params[name])) for name in allowed if params.get(name) not in (None, "")]
-    path = PAGES[page]
-    return f"{path}?{urlencode(query)}" if query else path
+def link(page: str | PageParams, /, **params: Any) -> str:
+    """URL of `page` (a registry name, or a page's parameter model) with its URL parameters."""
+    target = page_of(page) if isinstance(page, PageParams) else BY_NAME[page]
+    carried = query(page, **params)
+    return f"{target.path}?{urlencode(carried)}" if carried else target.path
 
 
-def query(page: str, **params: object) -> dict[str, str]:
-    """The query parameters `link(page, ...)` would carry, as a dict (for `st.page_link`/`switch_page`)."""
-    allowed = PARAMS[page]
-    unknown = set(params) - set(allowed)
-    if unknown:
-        raise ValueError(f"{page} takes no parameter(s) {sorted(unknown)}")
-    return {name: str(params[name]) for name in allowed if params.get(name) not in (None, "")}
+def query(page: str | PageParams, /, **params: Any) -> dict[str, str]:
+    """The query parameters `link(page, ...)` carries, as a dict (for `st.page_link`/`switch_page`), in
+    the model's field order. By name, `params` are URL names (`from`); one its model does not declare is
+    a programming error. A model carries the fields that were set, the typed way to build a link."""
+    if isinstance(page, PageParams):
+        if params:
+            raise TypeError("pass either a parameter model or keyword parameters, not both")
+        given = {
+            url: getattr(page, attr)
+            for url, attr in _attrs(type(page)).items()
+            if attr in page.model_fields_set
+        }
+        model: type[PageParams] = type(page)
+    else:
+        model = BY_NAME[page].params
+        unknown = set(params) - set(url_fields(model))
+        if unknown:
+            raise ValueError(f"{page} takes no parameter(s) {sorted(unknown)}")
+        given = params
+    return {url: str(given[url]) for url in url_fields(model) if given.get(url) not in (None, "")}
+
+
+def _attrs(model: type[PageParams]) -> dict[str, str]:
+    return {(f.alias or name): name for name, f in model.model_fields.items()}
 
 
 def absolute(relative: str, base_url: str | None) -> str:

@@ -59,26 +59,42 @@ def parse_params(raw: Mapping[str, str | list[str]], spec: Mapping[str, object])
     values: dict[str, object] = {}
     notices: list[str] = []
     for name, kind in spec.items():
-        given = raw.get(name)
-        if isinstance(given, list):
-            given = given[-1] if given else None
-        if given is None:
+        text, notice = given_text(raw, name)
+        if notice is not None:
+            notices.append(notice)
+        if text is None:
             continue
-        text = str(given)
-        if len(text) > MAX_RAW:
-            notices.append(f"Ignored `{name}`: its value is {len(text):,} characters long.")
-            continue
-        problem = text_problem(text)  # before strip(): it would drop some control characters
-        stripped = text.strip()
-        if stripped == "" and problem is None:
-            continue
-        if problem is None:
-            parsed, problem = _parse(stripped, kind)
+        parsed, problem = parse_value(text.strip(), kind)
         if problem is None:
             values[name] = parsed
         else:
-            notices.append(f"Ignored invalid value for `{name}` ({problem}): {quote(text)}")
+            notices.append(invalid_notice(name, problem, text))
     return Params(values, notices)
+
+
+def given_text(raw: Mapping[str, str | list[str]], name: str) -> tuple[str | None, str | None]:
+    """The raw value of parameter `name` (a repeated name: its last value) as `(text, None)`, ready for
+    its kind; `(None, None)` when it is absent or blank; `(None, notice)` when it is refused before its
+    kind is looked at (too long, a control character)."""
+    given = raw.get(name)
+    if isinstance(given, list):
+        given = given[-1] if given else None
+    if given is None:
+        return None, None
+    text = str(given)
+    if len(text) > MAX_RAW:
+        return None, f"Ignored `{name}`: its value is {len(text):,} characters long."
+    problem = text_problem(text)  # before strip(): it would drop some control characters
+    if problem is not None:
+        return None, invalid_notice(name, problem, text)
+    if text.strip() == "":
+        return None, None
+    return text, None
+
+
+def invalid_notice(name: str, problem: str, text: str) -> str:
+    """The notice of a refused value: which parameter, why, and the value quoted safely."""
+    return f"Ignored invalid value for `{name}` ({problem}): {quote(text)}"
 
 
 def text_problem(text: str) -> str | None:
@@ -101,7 +117,9 @@ def quote(text: str) -> str:
     return repr(shown)
 
 
-def _parse(text: str, kind: object) -> tuple[object, str | None]:
+def parse_value(text: str, kind: object) -> tuple[object, str | None]:
+    """`text` (stripped, already free of control characters) read as `kind`: `(value, None)` or
+    `(None, problem)`."""
     if kind == "uuid":
         value = normalize_uuid(text) if len(text) <= 64 else None
         return value, None if value else "not an id"

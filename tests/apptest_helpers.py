@@ -6,17 +6,11 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from data.pages import PAGES as REGISTRY
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = {
-    "overview": "app_pages/overview.py",
-    "roster": "app_pages/roster.py",
-    "agent": "app_pages/agent.py",
-    "compare": "app_pages/compare.py",
-    "bindings": "app_pages/bindings.py",
-    "health": "app_pages/health.py",
-    "sessions": "app_pages/sessions.py",
-    "audit": "app_pages/audit.py",
-}
+#: Page name -> its script (as `at.switch_page` takes it), from the page registry.
+PAGES = {page.name: page.script for page in REGISTRY}
 
 
 def open_page(page: str, **params: str) -> AppTest:

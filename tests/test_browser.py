@@ -58,6 +58,11 @@ def test_cold_deep_link_runs_the_app_frame(server: str, page) -> None:
     nav = page.locator('[data-testid="stSidebarNav"]')
     assert "Roster" in nav.inner_text() and "Compare" in nav.inner_text()
     assert f"agent={DemoIds.SHOWCASE_AGENT}" in page.url
+    # The menu comes from the page registry: its sections, and without the hidden detail page that this
+    # deep link just opened.
+    entries = [line.strip() for line in nav.inner_text().splitlines() if line.strip()]
+    assert {"Agents", "Operations"} <= set(entries), entries
+    assert "Agent" not in entries, entries
 
 
 def test_roster_deep_link_with_filters(server: str, page) -> None:

@@ -1,10 +1,9 @@
 """Every URL parameter survives anything: hypothesis drives every page's every parameter (read from the
-page's own `parse_params` spec) through AppTest with hostile values; no page raises, and every value
-the parser refuses is named in a visible notice. Plus the parser alone, many more examples."""
+page's model in the registry, data/pages.py) through AppTest with hostile values; no page raises, and
+every value the parser refuses is named in a visible notice. Plus the parser alone, many more examples."""
 
 from __future__ import annotations
 
-import ast
 import unicodedata
 from datetime import date
 from pathlib import Path
@@ -14,35 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data.demo import DemoIds
+from data.pages import BY_NAME, url_fields
 from data.params import MAX_DATE, MAX_INT, MIN_DATE, MIN_INT, parse_params
 from tests.apptest_helpers import PAGES, open_page
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def page_spec(page: str) -> dict[str, str]:
-    """The parameters a page parses (the dict it hands to `parse_params`): name -> kind ("choice" for a
-    tuple of allowed values)."""
-    tree = ast.parse((ROOT / PAGES[page]).read_text())
-    assigned = {
-        t.id: node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign)
-        for t in node.targets
-        if isinstance(t, ast.Name)
-    }
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "parse_params":
-            spec = node.args[1]
-            if isinstance(spec, ast.Name):
-                spec = assigned[spec.id]
-            assert isinstance(spec, ast.Dict), page
-            return {
-                k.value: v.value if isinstance(v, ast.Constant) else "choice"
-                for k, v in zip(spec.keys, spec.values, strict=True)
-                if isinstance(k, ast.Constant)
-            }
-    raise AssertionError(f"{page} calls no parse_params")
+    """The parameters a page reads (its model in the page registry): name -> kind ("choice" for a set of
+    allowed values)."""
+    return {name: kind.label for name, kind in url_fields(BY_NAME[page].params).items()}
 
 
 SPECS = {page: page_spec(page) for page in PAGES}

@@ -17,11 +17,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from data import links
+from data import links, pages
 from data.actor import NotAllowed, Role, WritesDisabled
 from data.models import naive_utc_now
 from data.models.generations import WORKSPACES
-from data.params import parse_params
 from data.rules.workspace_leaks import OWNER_TYPES, RULE_NAMES, RULES, STATUSES, WorkspaceRuleContext
 from data.services import audit as audit_service
 from data.services.retire import (
@@ -49,22 +48,6 @@ from ui.render import (
 from ui.widgets import workspace_select
 
 FILTER_CAP = 5_000
-SPEC = {
-    "tenant": "uuid",
-    "app": "uuid",
-    "agent": "uuid",
-    "owner": OWNER_TYPES,
-    "status": "slug",
-    "rule": RULE_NAMES,
-    "run": "uuid",
-    "conversation": "uuid",
-    "workspace": "uuid",
-    "updated_from": "date",
-    "updated_to": "date",
-    "after": "text",
-    "before": "text",
-    "session": "uuid",
-}
 PENDING, RESULT, REVEALED = "ws_retire_pending", "ws_retire_result", "ws_revealed"
 
 
@@ -77,7 +60,9 @@ class _View:
     def __init__(self) -> None:
         self.report = context.schema_report()
         self.settings = context.settings()
-        params = parse_params(dict(st.query_params), SPEC)
+        params = pages.SESSIONS.read(
+            dict(st.query_params), choices={"owner": OWNER_TYPES, "rule": RULE_NAMES}
+        )
         self.values = dict(params.values)
         notice_invalid(params.notices)
         self.actor = context.current_actor()
