@@ -147,7 +147,7 @@ def _text(value: str) -> str:
 
 
 def _m(value: str | None) -> str:
-    """Diff output (already masked by data/diff.py)."""
+    """Diff output (already masked by data.diff)."""
     return already_masked(value)
 
 
