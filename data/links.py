@@ -48,6 +48,7 @@ PARAMS = {
         "left_binding",
         "right_binding",
         "view",
+        "binding",  # extension: the workflow node binding whose pinned vs running snapshots these are
     ),
     "bindings": ("tenant", "app", "workflow", "node", "against"),
     "health": ("tenant", "check"),

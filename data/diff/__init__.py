@@ -32,6 +32,7 @@ Modules (each imports only modules listed above it; `__init__` re-exports the pu
 """
 
 from data.diff.configs import diff_configs, diff_documents, normalized_json
+from data.diff.labels import BindingPins, SideFacts, binding_matches, side_titles
 from data.diff.matching import (
     IDENTITY_RULES,
     IdentityRule,
@@ -105,6 +106,7 @@ __all__ = [
     "TEXT_FIELDS",
     "WORD_DIFF_MAX_LINE_CHARS",
     "WORD_DIFF_MAX_PAIRS",
+    "BindingPins",
     "Change",
     "ChangeKind",
     "ConfigKind",
@@ -116,10 +118,12 @@ __all__ = [
     "PathKey",
     "Segment",
     "SegmentOp",
+    "SideFacts",
     "SplitRow",
     "TextDiff",
     "TextHunk",
     "TextLine",
+    "binding_matches",
     "diff_configs",
     "diff_documents",
     "diff_text",
@@ -128,6 +132,7 @@ __all__ = [
     "match_lists",
     "normalize_document",
     "normalized_json",
+    "side_titles",
     "split_rows",
     "stable_pairs",
     "unified_lines",

@@ -3,7 +3,8 @@ and what the views are built from. Texts in them are already masked."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 ConfigKind = Literal["soul", "node_job"]
@@ -62,11 +63,14 @@ class TextHunk:
 
 @dataclass(frozen=True, slots=True)
 class TextDiff:
-    """Line diff of two texts, masked. Only hunks are kept, not the unchanged bulk of a long text.
+    """Line diff of two texts, masked. Only hunks are kept, not the unchanged bulk of a long text: that is
+    masked on demand, for the lines a viewer unfolds (`unchanged_lines`).
 
     `compared_masked` is True when a token spans lines, so lines could not be masked one by one and the
     masked texts were compared instead; then a change hidden inside a masked token shows no hunk.
     `masked` tells whether any shown line differs from its raw text because of masking.
+    `unchanged_source` masks old lines on demand (it holds the text to mask, so it is left out of
+    repr and equality; only masked lines ever come out of it).
     """
 
     hunks: tuple[TextHunk, ...]
@@ -78,6 +82,16 @@ class TextDiff:
     word_diff_capped: bool = False
     compared_masked: bool = False
     masked: bool = False
+    unchanged_source: Callable[[int, int], tuple[str, ...] | None] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def unchanged_lines(self, start: int, stop: int) -> tuple[str, ...] | None:
+        """The old text's lines `start`..`stop`-1 (0-based), masked: the unchanged text between or around
+        hunks, for a viewer to unfold. None when this diff cannot show them line for line."""
+        if self.unchanged_source is None or not 0 <= start <= stop <= self.old_line_count:
+            return None
+        return self.unchanged_source(start, stop)
 
 
 @dataclass(frozen=True, slots=True)

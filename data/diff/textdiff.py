@@ -79,6 +79,17 @@ class _TextSide:
             return None
         return lines[lo - start : hi - start]
 
+    def unchanged(self, lo: int, hi: int) -> tuple[str, ...] | None:
+        """Masked lines lo..hi-1 for unfolding unchanged text: by window, else from the whole masked
+        text when it keeps the line count, else None."""
+        lines = self.masked(lo, hi)
+        if lines is None:
+            whole = self.all_masked()
+            if len(whole) != len(self.raw):
+                return None
+            lines = whole[lo:hi]
+        return tuple(lines)
+
     def all_masked(self) -> list[str]:
         """All lines, masked as one text (used when lines cannot be masked one by one)."""
         if self._masked is not None:
@@ -321,6 +332,7 @@ def _diff_sides(old: _TextSide, new: _TextSide) -> TextDiff:
         builder.changed,
         word_diff_capped=builder.capped,
         masked=builder.masked,
+        unchanged_source=old.unchanged,
     )
 
 
@@ -339,6 +351,8 @@ def _diff_masked(old: _TextSide, new: _TextSide) -> TextDiff:
         word_diff_capped=result.word_diff_capped,
         compared_masked=True,
         masked=True,
+        # Hunk line numbers are those of the masked text: unfold only when it kept the line count.
+        unchanged_source=plain_old.unchanged if len(a) == len(old.raw) else None,
     )
 
 
