@@ -91,6 +91,7 @@ def runs_card(b: agents_store.AgentBinding, *, agent_id: str) -> None:
                     agent=agent_id,
                     left_snapshot=b.pinned_snapshot_id,
                     right_snapshot=b.runs_snapshot_id,
+                    binding=b.id,
                 ),
             )
 

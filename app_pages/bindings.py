@@ -230,7 +230,12 @@ if node_id:
             st.page_link(
                 "app_pages/compare.py",
                 label="Compare pinned vs running snapshot",
-                query_params={"left_snapshot": binding.pinned.id, "right_snapshot": binding.runs.id},
+                query_params=links.query(
+                    "compare",
+                    left_snapshot=binding.pinned.id,
+                    right_snapshot=binding.runs.id,
+                    binding=binding.id,
+                ),
             )
         job = store.node_job_view(binding.node_job_config)
         st.subheader("Node-job config")
@@ -284,7 +289,7 @@ frame = pd.DataFrame(
             "runs": snapshot_text(b.runs, b.agent_id),
             "drift": "⚠ drift" if b.drifts else "",
             "compare": (
-                links.link("compare", left_snapshot=b.pinned.id, right_snapshot=b.runs.id)
+                links.link("compare", left_snapshot=b.pinned.id, right_snapshot=b.runs.id, binding=b.id)
                 if b.drifts and b.pinned and b.runs
                 else None
             ),

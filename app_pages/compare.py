@@ -7,7 +7,15 @@ import pandas as pd
 import streamlit as st
 
 from data import links, pages
-from data.diff import DiffResult, diff_configs, format_value, normalized_json, unified_lines
+from data.diff import (
+    DiffResult,
+    binding_matches,
+    diff_configs,
+    format_value,
+    normalized_json,
+    side_titles,
+    unified_lines,
+)
 from data.stores import compare as compare_store
 from data.stores import roster as roster_store
 from ui import context, diff_view, render
@@ -142,10 +150,19 @@ context.require_visible(left.tenant_id)
 context.require_visible(right.tenant_id)
 
 # --- headers ----------------------------------------------------------------------------------
-if versions is None and left.agent_id:
-    versions = context.read(compare_store.agent_versions, left.agent_id)
-active_version = versions.active_version if versions is not None else None
-titles = [diff_view.side_title(s.kind, s.version, active_version, s.label) for s in (left, right)]
+pins = None
+if values.get("binding"):
+    if left.kind == "snapshot" and right.kind == "snapshot":
+        pins = context.read(compare_store.binding_pins, values["binding"], tenant_id=left.tenant_id)
+    if pins is None or not binding_matches(left.facts(), right.facts(), pins):
+        notice_invalid(
+            [
+                f"Binding {values['binding']} pins and runs neither side of this comparison (or is not in "
+                "this workspace): the sides are named by version."
+            ]
+        )
+        pins = None
+titles = side_titles(left.facts(), right.facts(), binding=pins)
 for column, side, title in zip(st.columns(2), (left, right), titles, strict=True):
     with column:
         st.subheader(safe_md(title))

@@ -136,7 +136,7 @@ class CompareParams(PageParams):
     left_binding: Uuid = None  # binding ids: their node-job configs
     right_binding: Uuid = None
     view: CompareView = "summary"
-    binding: Uuid = None  # one binding whose history to compare (the diff helper's addition)
+    binding: Uuid = None  # extension: the node binding whose pinned vs running snapshots these sides are
 
 
 class BindingsParams(PageParams):

@@ -294,6 +294,7 @@ def test_deep_link_to_a_workflow_shows_the_drift_badge(demo_app_env: Path) -> No
     )
     assert answer["compare"] == (
         f"/compare?left_snapshot={DemoIds.SHOWCASE_SNAPSHOTS[3]}&right_snapshot={DemoIds.SHOWCASE_SNAPSHOTS[5]}"
+        f"&binding={DemoIds.DRIFT_BINDING}"  # issue 13: the compare page titles the sides Pinned / Runs
     )
     assert frame.set_index("title").loc["Classify ticket", "drift"] == ""  # inline: runs what it pins
 

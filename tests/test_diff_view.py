@@ -130,11 +130,79 @@ def test_unchanged_runs_fold_and_gaps_are_counted() -> None:
     result = diff_configs(soul("\n".join(old_lines)), soul("\n".join(new_lines)))
     for build in (diff_view.split_view, diff_view.unified_view):
         markup = build(result, SideLabel("L"), SideLabel("R")).markup
-        assert markup.count("<details") == 1
+        # One fold inside a hunk; the three runs between and around hunks unfold too (issue 13).
+        assert markup.count('<details class="dv-fold">') == 1
+        assert markup.count('<details class="dv-unfold">') == 3
         assert "<summary>show 3 lines unchanged</summary>" in markup
         assert "⋯ 1 line unchanged" in markup  # line 1, before the first hunk
         assert "⋯ 18 lines unchanged" in markup  # lines 15-32, between the hunks
-        assert "⋯ 1 line unchanged" in markup and "line 40" not in markup.split("line 36 changed")[0]
+        # Line 40, after the last hunk, is shown only inside the last (folded) run.
+        head, _, tail = markup.rpartition('<details class="dv-unfold">')
+        assert "⋯ 1 line unchanged" in tail and "line 40" in tail and "line 40" not in head
+
+
+def unfolded(markup: str) -> list[str]:
+    """The text of each unfolded run between hunks (`<details class="dv-unfold">`)."""
+    return [
+        "".join(parsed(part.split("</details>")[0]).text)
+        for part in markup.split('<details class="dv-unfold">')[1:]
+    ]
+
+
+def test_unchanged_text_between_hunks_unfolds_masked_and_escaped() -> None:
+    token = "sk-PLANTEDgapToken1234567890abcdef"
+    old_lines = [f"line {k}" for k in range(1, 41)]
+    old_lines[20] = f"key {token} <img src=x onerror=alert(1)> **bold** [l](http://x)"  # line 21
+    new_lines = list(old_lines)
+    new_lines[4] = "line five changed"
+    new_lines[35] = "line 36 changed"
+    result = diff_configs(soul("\n".join(old_lines)), soul("\n".join(new_lines)))
+    for build in (diff_view.split_view, diff_view.unified_view):
+        markup = build(result, SideLabel("L"), SideLabel("R")).markup
+        assert_only_allowed(markup)
+        assert token not in markup
+        runs = unfolded(markup)
+        assert len(runs) == 3  # lines 1, 9-32, 40
+        assert "<summary>⋯ 24 lines unchanged · show</summary>" in markup
+        between = runs[1]
+        assert "line 9" in between and "line 32" in between and "line 33" not in between
+        assert "<img src=x onerror=alert(1)> **bold** [l](http://x)" in between
+        assert "line 40" in runs[2] and "line 1" in runs[0]
+    split = diff_view.split_view(result, SideLabel("L"), SideLabel("R")).markup
+    # The unfolded rows carry both sides' line numbers (equal here: the edits kept the line count).
+    assert '<span class="dv-no">21</span><span class="dv-t dv-ctx">key ' in split
+
+
+@pytest.mark.parametrize("build", [diff_view.split_view, diff_view.unified_view])
+def test_unfolded_runs_never_show_a_key_block_spanning_lines(build) -> None:
+    pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAplantedPEMbody0001\nplantedPEMbody0002\n-----END RSA PRIVATE KEY-----"
+    body = [f"line {k}" for k in range(1, 11)] + pem.split("\n") + [f"tail {k}" for k in range(1, 11)]
+    changed = list(body)
+    changed[0], changed[-1] = "line one", "tail ten"
+    markup = build(
+        diff_configs(soul("\n".join(body)), soul("\n".join(changed))), SideLabel("L"), SideLabel("R")
+    ).markup
+    assert_only_allowed(markup)
+    assert "plantedPEMbody" not in markup
+    assert "line 8" in "".join(unfolded(markup))  # the run is there, masked as a whole
+
+
+def test_unfolded_runs_follow_shifted_line_numbers_and_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    old_lines = [f"line {k}" for k in range(1, 31)]
+    new_lines = ["inserted a", "inserted b", *old_lines]
+    new_lines[-1] = "line 30 changed"
+    result = diff_configs(soul("\n".join(old_lines)), soul("\n".join(new_lines)))
+    split = diff_view.split_view(result, SideLabel("L"), SideLabel("R")).markup
+    # Old line 10 is new line 12 in the run between the two hunks.
+    assert (
+        '<span class="dv-no">10</span><span class="dv-t dv-ctx">line 10</span><span class="dv-no">12</span>'
+        in split
+    )
+    monkeypatch.setattr(diff_view, "GAP_UNFOLD_MAX", 5)
+    capped = diff_view.unified_view(result, SideLabel("L"), SideLabel("R")).markup
+    run = unfolded(capped)[0]
+    assert "line 4 " not in run and "line 8" in run and "line 9" not in run
+    assert "more unchanged: the raw view has the whole text" in run
 
 
 def test_every_change_has_an_anchor_and_a_next_change_link() -> None:
@@ -166,8 +234,6 @@ def test_trusted_html_takes_only_the_builders_blocks() -> None:
     with pytest.raises(TypeError):
         diff_view.SafeHtml("<script>alert(1)</script>", object())
     assert diff_view.count_lines(1) == "1 line" and diff_view.count_lines(2) == "2 lines"
-    assert diff_view.side_title("snapshot", 5, 5, "A v5") == "Active v5"
-    assert diff_view.side_title("snapshot", 3, 5, "A v3") == "Snapshot v3"
 
 
 # --- the page (AppTest) -------------------------------------------------------------------------------

@@ -248,6 +248,7 @@ def test_compare_draft_against_snapshot_renamed_cli_tool_is_one_change(workspace
     at = open_page("compare", left_snapshot=active, right_draft=WorkspaceIds.GEN_E_SHARED_DRAFT)
     no_exception(at)
     text = _markdown(at)
+    assert [s.value for s in at.subheader][:2] == ["Active", "Draft"]  # titled by meaning (issue 13)
     assert "**What:** Draft · Discharge Summary Writer" in text
     assert "**Last edited by:** " in text and "**Last edit:** " in text and "**Note:** based on v2" in text
     rows = [r for frame in at.dataframe for r in frame.value.to_dict("records")]
@@ -269,6 +270,7 @@ def test_compare_two_drafts(workspaces_app: str) -> None:
     text = _markdown(at)
     assert "**What:** Draft · Acme Support Assistant" in text
     assert "**What:** Build draft of Maya Chen · Acme Support Assistant" in text
+    assert [s.value for s in at.subheader][:2] == ["Draft", "Build draft of Maya Chen"]
     assert "prompt" in {r["path"].split(".")[0] for f in at.dataframe for r in f.value.to_dict("records")}
 
 

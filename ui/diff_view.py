@@ -54,11 +54,14 @@ CLASSES = frozenset(
         "dv-empty",
         "dv-gap",
         "dv-fold",
+        "dv-unfold",
         "dv-info",
     }
 )
 #: Runs of at least this many unchanged lines inside a hunk are folded, keeping one line at each end.
 FOLD_MIN = 5
+#: At most this many unchanged lines between hunks are unfolded into the page (the raw view has all).
+GAP_UNFOLD_MAX = 2000
 #: Values longer than this (both sides together), or sharing under 40% of their text, are shown whole,
 #: without word highlights.
 WORD_VALUE_MAX = 2000
@@ -89,7 +92,7 @@ background:rgba(128,128,128,.12);border-top:1px solid rgba(128,128,128,.3);scrol
 .dv-wadd{background:rgba(46,160,67,.45);border-radius:2px}
 .dv-empty{background:rgba(128,128,128,.08)}
 .dv-gap,.dv-info{padding:.1em .6em;opacity:.8;background:rgba(56,139,253,.1)}
-.dv-fold summary{cursor:pointer;padding:.1em .6em;opacity:.8;background:rgba(56,139,253,.1)}
+.dv-fold summary,.dv-unfold summary{cursor:pointer;padding:.1em .6em;opacity:.8;background:rgba(56,139,253,.1)}
 """
 
 
@@ -147,7 +150,7 @@ def _text(value: str) -> str:
 
 
 def _m(value: str | None) -> str:
-    """Diff output (already masked by data/diff.py)."""
+    """Diff output (already masked by data.diff)."""
     return already_masked(value)
 
 
@@ -178,22 +181,14 @@ def text_counts(text: TextDiff) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SideLabel:
-    """How a side is named above the diff: by meaning ("Active v5", "Draft"), with its note and author.
+    """How a side is named above the diff: by meaning ("Pinned v3", "Active v5", "Draft": the title comes
+    from `data.diff.labels`), with its note and author.
     `title`, `note` and `author` may come from the database: they are masked and escaped when shown."""
 
     title: str
     note: str | None = None
     author: str | None = None
     author_label: str = "Author"
-
-
-def side_title(kind: str, version: int | None, active_version: int | None, label: str) -> str:
-    """A side named by what it is: "Active v5" / "Snapshot v3", the draft's label, "Binding <node>"."""
-    if kind == "snapshot" and version is not None:
-        return f"Active v{version}" if version == active_version else f"Snapshot v{version}"
-    if kind == "binding":
-        return f"Binding {label}"
-    return label
 
 
 def _sides(left: SideLabel, right: SideLabel) -> _Frag:
@@ -248,19 +243,60 @@ def _old_range(hunk: TextHunk) -> tuple[int, int]:
     return start, start + hunk.old_count
 
 
-def _hunks_with_gaps(text: TextDiff) -> Iterable[tuple[int, TextHunk | None]]:
+def _new_range(hunk: TextHunk) -> tuple[int, int]:
+    """0-based [start, end) of a hunk's new lines."""
+    start = hunk.new_start - 1 if hunk.new_count else hunk.new_start
+    return start, start + hunk.new_count
+
+
+@dataclass(frozen=True, slots=True)
+class _Gap:
+    """Unchanged lines between hunks: old lines [start, stop), the same text from `new_start` on."""
+
+    start: int
+    stop: int
+    new_start: int
+
+    @property
+    def count(self) -> int:
+        return self.stop - self.start
+
+
+def _hunks_with_gaps(text: TextDiff) -> Iterable[tuple[_Gap, TextHunk | None]]:
     """(unchanged lines before, hunk) pairs, then (unchanged lines after the last hunk, None)."""
     end = 0
     for hunk in text.hunks:
         start, stop = _old_range(hunk)
-        yield start - end, hunk
+        new_start = _new_range(hunk)[0]
+        yield _Gap(end, start, new_start - (start - end)), hunk
         end = stop
-    yield (text.old_line_count - end if text.hunks else 0), None
+    if text.hunks:
+        count = text.old_line_count - end
+        yield _Gap(end, end + count, text.new_line_count - count), None
+    else:
+        yield _Gap(0, 0, 0), None
 
 
-def _gap(n: int) -> _Frag | None:
-    # The diff keeps only hunks, so text between them cannot be unfolded here (the raw view has it).
-    return _el("div", f"⋯ {count_lines(n)} unchanged", cls="dv-gap") if n > 0 else None
+def _gap(text: TextDiff, gap: _Gap, row: Any) -> _Frag | None:
+    """The unchanged lines between hunks, folded: "⋯ N lines unchanged", unfolded to the (masked) text,
+    at most GAP_UNFOLD_MAX lines (the raw view has the rest). A plain count when the diff cannot give
+    the lines (a token spans lines and masking changed the line count)."""
+    if gap.count <= 0:
+        return None
+    label = f"⋯ {count_lines(gap.count)} unchanged"
+    shown = min(gap.count, GAP_UNFOLD_MAX)
+    lines = text.unchanged_lines(gap.start, gap.start + shown)
+    if lines is None:
+        return _el("div", label, cls="dv-gap")
+    rows = [
+        r
+        for k, line in enumerate(lines)
+        for r in row(TextLine("equal", gap.start + k + 1, gap.new_start + k + 1, line, line))
+    ]
+    if shown < gap.count:
+        rest = f"… {count_lines(gap.count - shown)} more unchanged: the raw view has the whole text"
+        rows.append(_el("div", rest, cls="dv-info"))
+    return _el("details", _el("summary", label + " · show"), *rows, cls="dv-unfold")
 
 
 def _fold_runs(lines: Sequence[TextLine]) -> list[TextLine | list[TextLine]]:
@@ -295,7 +331,7 @@ def _text_rows(text: TextDiff, row: Any) -> list[_Frag]:
     if text.compared_masked and not text.hunks:
         out.append(_el("div", "changed inside masked content only", cls="dv-info"))
     for gap, hunk in _hunks_with_gaps(text):
-        out += [g for g in (_gap(gap),) if g is not None]
+        out += [g for g in (_gap(text, gap, row),) if g is not None]
         if hunk is None:
             continue
         for item in _fold_runs(hunk.lines):
@@ -386,6 +422,11 @@ def _urow(old_no: int | None, new_no: int | None, sign: str, cls: str, body: lis
                cls="dv-urow")  # fmt: skip
 
 
+def _unified_context(line: TextLine) -> list[_Frag]:
+    """One unchanged line in the unified view."""
+    return [_urow(line.old_no, line.new_no, " ", "dv-t dv-ctx", [_m(line.old_text)])]
+
+
 def _unified_hunk_lines(lines: Sequence[TextLine]) -> list[_Frag]:
     """diff -u order: inside a run of changes, the old lines first, then the new ones."""
     out: list[_Frag] = []
@@ -417,7 +458,7 @@ def _unified_text(text: TextDiff) -> list[_Frag]:
     if text.compared_masked and not text.hunks:
         out.append(_el("div", "changed inside masked content only", cls="dv-info"))
     for gap, hunk in _hunks_with_gaps(text):
-        out += [g for g in (_gap(gap),) if g is not None]
+        out += [g for g in (_gap(text, gap, _unified_context),) if g is not None]
         if hunk is None:
             continue
         # Fold long unchanged runs; changed runs keep diff -u order between the folds.

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from data.diff.labels import BindingPins, SideFacts
 from data.models import (
     Account,
     Agent,
@@ -16,6 +17,7 @@ from data.models import (
     AgentConfigSnapshot,
     WorkflowAgentNodeBinding,
 )
+from data.models.enums import BindingType
 from data.stores.agents import draft_label, workflow_label
 from data.tolerant import EnumValue
 
@@ -39,6 +41,14 @@ class Side:
     #: How the header names `author` and `created_at` (a draft shows its last edit).
     author_label: str = "Author"
     time_label: str = "Time"
+    #: A snapshot that is its agent's active one (`agents.active_config_snapshot_id`).
+    active: bool = False
+    #: A draft's own name ("Draft", "Build draft of <account>"), for the side's title.
+    draft_label: str | None = None
+
+    def facts(self) -> SideFacts:
+        """What the side's title is made from (`data.diff.labels`)."""
+        return SideFacts(self.kind, self.id, self.version, self.active, self.draft_label or self.label)
 
 
 def _author(conn: sa.Connection, account_id: str | None, has_accounts: bool) -> str | None:
@@ -59,16 +69,22 @@ def snapshot_side(conn: sa.Connection, snapshot_id: str, has_accounts: bool) -> 
     row = conn.execute(sa.select(AgentConfigSnapshot).where(AgentConfigSnapshot.id == snapshot_id)).first()
     if row is None:
         return None
-    operations = tuple(
-        conn.execute(
-            sa.select(AgentConfigRevision.operation)
-            .where(
-                AgentConfigRevision.tenant_id == row.tenant_id,
-                AgentConfigRevision.current_snapshot_id == row.id,
-            )
-            .order_by(AgentConfigRevision.revision)
-        ).scalars()
-    )
+    active_id = conn.execute(
+        sa.select(Agent.active_config_snapshot_id).where(
+            Agent.id == row.agent_id, Agent.tenant_id == row.tenant_id
+        )
+    ).scalar()
+    revisions = conn.execute(
+        sa.select(AgentConfigRevision.operation, AgentConfigRevision.version_note)
+        .where(
+            AgentConfigRevision.tenant_id == row.tenant_id,
+            AgentConfigRevision.current_snapshot_id == row.id,
+        )
+        .order_by(AgentConfigRevision.revision)
+    ).all()
+    operations = tuple(r.operation for r in revisions)
+    # The snapshot's own note, else the latest note a revision that led to it carries.
+    note = row.version_note or next((r.version_note for r in reversed(revisions) if r.version_note), None)
     name = _agent_name(conn, row.agent_id, row.tenant_id)
     return Side(
         kind="snapshot",
@@ -78,11 +94,12 @@ def snapshot_side(conn: sa.Connection, snapshot_id: str, has_accounts: bool) -> 
         agent_name=name,
         version=row.version,
         operations=operations,
-        note=row.version_note,
+        note=note,
         author=_author(conn, row.created_by, has_accounts),
         created_at=row.created_at,
         label=f"{name or row.agent_id} v{row.version}",
         text=row.config_snapshot,
+        active=active_id is not None and active_id == row.id,
     )
 
 
@@ -136,6 +153,7 @@ def draft_side(conn: sa.Connection, draft_id: str, has_accounts: bool) -> Side |
         text=row.config_snapshot,
         author_label="Last edited by",
         time_label="Last edit",
+        draft_label=draft_label(row.draft_type, owner),
     )
 
 
@@ -171,6 +189,34 @@ def binding_side(conn: sa.Connection, binding_id: str, has_accounts: bool) -> Si
         label=f"node {row.node_id} · {workflow_label(row.workflow_version)}",
         text=row.node_job_config,
     )
+
+
+def binding_pins(conn: sa.Connection, binding_id: str, *, tenant_id: str) -> BindingPins | None:
+    """What a workflow node binding of `tenant_id` pins and what Dify runs for it (schema reference §7:
+    a roster binding runs its agent's active snapshot, an inline one its pinned snapshot); None when the
+    workspace has no such binding."""
+    row = conn.execute(
+        sa.select(
+            WorkflowAgentNodeBinding.node_id,
+            WorkflowAgentNodeBinding.binding_type,
+            WorkflowAgentNodeBinding.agent_id,
+            WorkflowAgentNodeBinding.current_snapshot_id,
+        ).where(WorkflowAgentNodeBinding.id == binding_id, WorkflowAgentNodeBinding.tenant_id == tenant_id)
+    ).first()
+    if row is None:
+        return None
+    runs = row.current_snapshot_id
+    if row.binding_type == BindingType.ROSTER_AGENT:
+        runs = (
+            conn.execute(
+                sa.select(Agent.active_config_snapshot_id).where(
+                    Agent.id == row.agent_id, Agent.tenant_id == tenant_id
+                )
+            ).scalar()
+            if row.agent_id
+            else None
+        )
+    return BindingPins(binding_id, row.node_id, row.current_snapshot_id, runs)
 
 
 @dataclass(frozen=True)
