@@ -15,7 +15,6 @@ from data import links
 from data.actor import NotAllowed, WritesDisabled
 from data.params import parse_params
 from data.services import check_jobs, integrity
-from data.services.audit import upgrade_demo_audit_tables
 from data.stores.check_runs import tables_present
 from ui import context, render
 from ui.render import literal, notice_invalid, page_url_box, safe_md, set_params
@@ -41,7 +40,6 @@ if chosen != tenant_id:
 
 @st.cache_resource(show_spinner=False, ttl=60)
 def _jobs_available() -> bool:
-    upgrade_demo_audit_tables(context.settings())  # the embedded demo only: brings its own tables up
     with context.engines().write.connect() as conn:
         return tables_present(conn)
 
