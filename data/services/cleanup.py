@@ -4,6 +4,9 @@ What a cleanup does to a row is exactly what Dify's own `mark_cleaned` does (sch
 `status='cleaned'`, `cleaned_at` = now and `updated_at` = now (naive UTC), and nothing else. It never
 deletes a row and never touches `backend_run_id` or `session_snapshot`.
 
+The statements are in `data.stores.session_writes` (and the audit INSERTs in `data.stores.audit_writes`); this
+module orchestrates them. Each batch, its failure and the end are logged (`data.logs`).
+
 Invariants (tested on PostgreSQL with real concurrent connections):
 
 * Server-side gate first: `require_write(engine, actor, Role.OPERATOR, ...)` applies the policy the

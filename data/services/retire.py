@@ -13,6 +13,9 @@ What a retire does is exactly Dify's own (reference section 5, rules 2-3), nothi
 Never a DELETE, never another column (session_snapshot, the pending fields, the refs and the callers'
 pointers are never touched), tenant id in every statement, naive UTC.
 
+The statements are in `data.stores.workspace_writes` (and the audit INSERTs in `data.stores.audit_writes`); this
+module orchestrates them. Each batch, its failure and the end are logged (`data.logs`).
+
 Invariants (tested on PostgreSQL with real concurrent connections, and MariaDB):
 * Server-side gate first: `require_write(engine, actor, Role.OPERATOR, ...)` applies the write policy
   the engine was built with (data/guard.py), then the role and the workspace scope. Every write, the
