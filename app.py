@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from data import pages
+from data import logs, pages
 from data.actor import Role
 from ui import context
 from ui.render import own_identity_md, safe_md
@@ -31,6 +31,7 @@ def fail(title: str, lines: list[str]) -> None:
 
 try:
     settings = context.settings()
+    logs.configure_from(settings)  # AGENT_DESK_LOG_LEVEL / AGENT_DESK_LOG_FORMAT (data/logs.py)
     if settings.is_demo and not settings.demo_db_path.exists():
         # The first start builds the demo (a few seconds): say so instead of showing a blank page.
         with st.spinner("Seeding the demo database (first start)…"):

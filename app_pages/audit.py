@@ -23,12 +23,8 @@ if context.current_actor().tenant_id:
 
 st.title("Audit log")
 if not context.read(audit_store.audit_tables_present):
-    if settings.is_demo:
-        audit_service.upgrade_demo_audit_tables(settings)
-        context.clear_caches()
-    else:
-        st.warning("The audit tables are missing: run `python -m data migrate` (Agent Desk's own tables).")
-        st.stop()
+    st.warning("The audit tables are missing: run `python -m data migrate` (Agent Desk's own tables).")
+    st.stop()
 
 names = {w.id: w.name for w in context.workspaces()}
 with st.form("audit-filters"):

@@ -14,7 +14,6 @@ import streamlit as st
 from data import links, pages
 from data.actor import NotAllowed, WritesDisabled
 from data.services import check_jobs, integrity
-from data.services.audit import upgrade_demo_audit_tables
 from data.stores.check_runs import tables_present
 from ui import context, render
 from ui.render import literal, notice_invalid, page_url_box, safe_md, set_params
@@ -39,7 +38,6 @@ if chosen != tenant_id:
 
 @st.cache_resource(show_spinner=False, ttl=60)
 def _jobs_available() -> bool:
-    upgrade_demo_audit_tables(context.settings())  # the embedded demo only: brings its own tables up
     with context.engines().write.connect() as conn:
         return tables_present(conn)
 

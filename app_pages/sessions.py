@@ -15,14 +15,10 @@ import streamlit as st
 
 from data import links, pages
 from data.actor import NotAllowed, Role, WritesDisabled
+from data.commands import sessions as commands
 from data.models import naive_utc_now
 from data.services import audit as audit_service
-from data.services.cleanup import (
-    CleanupPreview,
-    CleanupResult,
-    apply_cleanup,
-    preview_cleanup,
-)
+from data.services.cleanup import CleanupPreview, CleanupResult
 from data.services.leaks import RULE_NAMES, RULES, RuleContext
 from data.stores import audit as audit_store
 from data.stores import sessions as sessions_store
@@ -68,10 +64,6 @@ ctx = RuleContext.from_report(
     report, now=naive_utc_now().replace(second=0, microsecond=0), idle_days=settings.idle_days
 )
 audit_ready = context.read(audit_store.audit_tables_present)
-if not audit_ready and settings.is_demo:
-    audit_service.upgrade_demo_audit_tables(settings)
-    context.clear_caches()
-    audit_ready = context.read(audit_store.audit_tables_present)
 indexes = context.read(sessions_store.session_indexes)
 
 
@@ -100,8 +92,7 @@ def age(row: sessions_store.SessionRow) -> str:
 
 def start_preview(ids: list[str], source: dict, rule: str | None = None) -> None:
     """Preview on the primary (the apply re-checks against it), then open the dialog on the next run."""
-    with context.engines().write.connect() as conn:
-        preview = preview_cleanup(conn, ids, ctx, source=source, rule=rule)
+    preview = commands.preview_cleanup(context.engines().write, ids, ctx, source=source, rule=rule)
     st.session_state[PENDING] = preview
     st.session_state.pop(RESULT, None)
     st.rerun()
@@ -149,12 +140,12 @@ def confirm_dialog(preview: CleanupPreview) -> None:
     ):
         bar = st.progress(0.0, text="Cleaning…")
         try:
-            result = apply_cleanup(
+            result = commands.apply_cleanup(
                 context.engines().write,
+                context.settings(),
                 actor,
                 preview,
                 reason=reason,
-                batch_size=context.settings().cleanup_batch_size,
                 progress=lambda done, total: bar.progress(done / max(total, 1), text=f"{done:,} / {total:,}"),
             )
         except (NotAllowed, WritesDisabled, ValueError, audit_service.AuditUnavailable) as exc:
@@ -365,7 +356,7 @@ def show_history(row: sessions_store.SessionRow) -> None:
             "Reveal history (audited)", disabled=why_not is not None or not reason.strip(), key="reveal"
         ):
             try:
-                result = audit_service.reveal_history(
+                result = commands.reveal_history(
                     context.engines().write,
                     actor,
                     row.id,

@@ -5,6 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from data.errors import NotAllowed, WritesDisabled
+
+__all__ = [
+    "Actor",
+    "NotAllowed",
+    "Role",
+    "WritesDisabled",
+    "read_only_reason",
+    "require",
+    "write_block_reason",
+]
+
 
 class Role(IntEnum):
     """Agent Desk roles, ordered: each includes the powers of the ones below it."""
@@ -30,19 +42,11 @@ class Actor:
         return self.tenant_id is None or tenant_id == self.tenant_id
 
 
-class NotAllowed(PermissionError):
-    """The actor's role does not allow this action (checked in `data`, not only in the UI)."""
-
-
 def require(actor: Actor, needed: Role, *, tenant_id: str | None = None) -> None:
     if not actor.can(needed, tenant_id=tenant_id):
         raise NotAllowed(
             f"{actor.identity} ({actor.role.name.lower()}) may not do this: needs {needed.name.lower()}"
         )
-
-
-class WritesDisabled(PermissionError):
-    """Writes are off for this deployment (read-only mode, or local mode without AGENT_DESK_ALLOW_WRITES)."""
 
 
 def read_only_reason() -> str:

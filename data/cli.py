@@ -15,17 +15,13 @@ from typing import NoReturn
 
 import sqlalchemy as sa
 
-from data import links, migrate
+from data import links, logs, migrate
 from data.actor import Actor, Role
 from data.db import SeedRefused, create_engine, create_migration_engine, seed_database
 from data.schema_check import check_schema
 from data.settings import Settings, load_settings
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
-
-
-class UsageError(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -213,25 +209,20 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     """`sessions clean`: collect the rule's matches (window by window), preview, then apply if --yes."""
     from data.actor import NotAllowed, WritesDisabled
-    from data.db import ensure_demo_database, os_user
+    from data.commands import sessions as commands
+    from data.db import ensure_demo_database, os_user, upgrade_demo_own_tables
+    from data.errors import AuditUnavailable
     from data.guard import block_reason
     from data.models import naive_utc_now
-    from data.services.audit import AuditUnavailable
-    from data.services.cleanup import apply_cleanup, preview_cleanup
-    from data.services.leaks import RULE_NAMES, RuleContext
+    from data.rules.session_leaks import RULE_NAMES
     from data.stores.sessions import SessionFilter, collect_ids
 
     if not args.reason.strip() or args.limit < 1:
         print("error: --reason must not be empty and --limit must be positive", file=sys.stderr)
         return EXIT_USAGE
     actor = Actor(identity=f"cli:{args.actor or os_user()}", role=Role.OPERATOR, local_mode=True)
-    if settings.is_demo:
-        ensure_demo_database(settings)
-        # The embedded demo may predate the audit tables: bring its own branch up to date (not read-only).
-        if not settings.read_only:
-            unguarded = create_migration_engine(settings)
-            migrate.upgrade(unguarded, "app")
-            unguarded.dispose()
+    if settings.is_demo and not ensure_demo_database(settings):
+        upgrade_demo_own_tables(settings)  # the embedded demo may predate Agent Desk's own tables
     engine = _engine(settings)
     block = block_reason(engine, actor)  # the gate's own policy, for the early message only
     if args.yes and block:
@@ -264,7 +255,7 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_REFUSED
         with engine.connect() as conn:
             now = naive_utc_now()
-            ctx = RuleContext.from_report(report, now=now, idle_days=settings.idle_days)
+            ctx = commands.rule_context(report, settings, now)
             flt = SessionFilter(
                 tenant_id=args.tenant,
                 rule=args.rule,
@@ -272,7 +263,7 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             )
             collected = collect_ids(conn, flt, ctx, cap=args.limit)
             source = {**flt.describe(), "limit": args.limit, "complete": collected.complete, "via": "cli"}
-            preview = preview_cleanup(conn, collected.ids, ctx, source=source, rule=args.rule)
+        preview = commands.preview_cleanup(engine, collected.ids, ctx, source=source, rule=args.rule)
         print("filter: " + ", ".join(f"{k}={v}" for k, v in flt.describe().items()))
         print(
             f"requested: {preview.count}" + ("" if collected.complete else f" (limit {args.limit:,} reached)")
@@ -291,13 +282,7 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"  ... and {preview.count - 50:,} more")
             print("dry run: nothing changed")
             return EXIT_OK
-        result = apply_cleanup(
-            engine,
-            actor,
-            preview,
-            reason=args.reason,
-            batch_size=settings.cleanup_batch_size,
-        )
+        result = commands.apply_cleanup(engine, settings, actor, preview, reason=args.reason)
     except (NotAllowed, WritesDisabled, AuditUnavailable) as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -437,4 +422,5 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings()
+    logs.configure_from(settings)  # AGENT_DESK_LOG_LEVEL / AGENT_DESK_LOG_FORMAT: records on stderr
     return COMMANDS[args.command](args, settings)

@@ -31,11 +31,9 @@ def is_workspaces_generation(conn: sa.Connection, report: Any) -> bool:
 
 
 def rule_context(report: Any, settings: Settings, now: Any):
-    from data.rules.workspace_leaks import WorkspaceRuleContext
+    from data.commands.workspaces import rule_context
 
-    return WorkspaceRuleContext.from_report(
-        report, now=now, idle_days=settings.idle_days, uncollected_hours=settings.uncollected_hours
-    )
+    return rule_context(report, settings, now)
 
 
 def _print_preview(preview: Any) -> None:
@@ -53,10 +51,10 @@ def cmd_clean(
     actor: Any,
 ) -> int:
     from data.actor import NotAllowed, WritesDisabled
+    from data.commands import workspaces as commands
+    from data.errors import AuditUnavailable
     from data.models import naive_utc_now
     from data.rules.workspace_leaks import RETIRE_RULES
-    from data.services.audit import AuditUnavailable
-    from data.services.retire import apply_retire, collect_after_retire, preview_retire
     from data.stores.workspaces import collect_rule_targets
 
     if args.rule not in RETIRE_RULES:
@@ -83,14 +81,14 @@ def cmd_clean(
             **({"updated_before": updated_before.isoformat(sep=" ")} if updated_before else {}),
         }
         source = {**flt, "limit": args.limit, "complete": targets.complete, "via": "cli"}
-        preview = preview_retire(
-            conn,
-            ctx,
-            workspace_ids=targets.workspace_ids,
-            binding_ids=targets.binding_ids,
-            source=source,
-            rule=args.rule,
-        )
+    preview = commands.preview_retire(
+        engine,
+        ctx,
+        workspace_ids=targets.workspace_ids,
+        binding_ids=targets.binding_ids,
+        source=source,
+        rule=args.rule,
+    )
     print("filter: " + ", ".join(f"{k}={v}" for k, v in flt.items()))
     print(f"requested: {preview.count}" + ("" if targets.complete else f" (limit {args.limit:,} reached)"))
     _print_preview(preview)
@@ -115,25 +113,16 @@ def cmd_clean(
             print(f"  ... and {len(lines) - SHOWN:,} more")
         print("dry run: nothing changed")
         return EXIT_OK
-    collect = None
-    collector = None
+    collect = False
     if args.collect:
-        from data.services.collector import NO_BROKER_NOTICE, Collector
+        from data.services.collector import NO_BROKER_NOTICE
 
-        collector = Collector.from_settings(settings)
-        if not collector.enabled:
+        collect = commands.collector(settings).enabled
+        if not collect:
             print(f"warning: {NO_BROKER_NOTICE}", file=sys.stderr)
-        else:
-            collect = collect_after_retire(engine, args.reason, collector)
     try:
-        result = apply_retire(
-            engine,
-            actor,
-            preview,
-            ctx,
-            reason=args.reason,
-            batch_size=settings.cleanup_batch_size,
-            collect=collect,
+        result = commands.apply_retire(
+            engine, settings, actor, preview, ctx, reason=args.reason, collect=collect
         )
     except (NotAllowed, WritesDisabled, AuditUnavailable) as exc:
         print(f"refused: {exc}", file=sys.stderr)
@@ -145,7 +134,7 @@ def cmd_clean(
     reasons = ", ".join(f"{why}: {len(ids)}" for why, ids in result.skipped)
     print(f"skipped: {result.skipped_count}" + (f" ({reasons})" if reasons else ""))
     print(f"audit action: {result.action_id}")
-    if collect is not None:
+    if collect:
         outcomes = [e for batch in result.collection for e in batch]
         sent = sum(1 for e in outcomes if e.outcome.sent)
         print(f"collection: {sent} sent, {len(outcomes) - sent} failed")
@@ -172,26 +161,27 @@ def cmd_collect(
     from datetime import timedelta
 
     from data.actor import NotAllowed, WritesDisabled
+    from data.commands import workspaces as commands
+    from data.errors import AuditUnavailable, CollectorUnavailable
     from data.models import naive_utc_now
-    from data.services.audit import AuditUnavailable
-    from data.services.collector import (
-        NO_BROKER_NOTICE,
-        Collector,
-        CollectorUnavailable,
-        collect_again,
-        plan_collect_again,
-    )
+    from data.services.collector import NO_BROKER_NOTICE, plan_collect_again
+    from data.stores.collection import tenants_of
     from data.stores.workspaces import collect_rule_targets
 
     now = naive_utc_now()
     ctx = rule_context(report, settings, now)
     older = args.older_than or timedelta(hours=settings.uncollected_hours)
-    collector = Collector.from_settings(settings)
+    collector = commands.collector(settings)
     with engine.connect() as conn:
         targets = collect_rule_targets(
             conn, "uncollected", ctx, tenant_id=args.tenant, retired_before=now - older, cap=args.limit
         )
-        ws_tenant = {r.id: r.tenant_id for r in _tenants(conn, targets)}
+        ws_tenant = tenants_of(
+            conn,
+            workspace_ids=targets.workspace_ids,
+            binding_ids=targets.binding_ids,
+            home_snapshot_ids=targets.home_ids,
+        )
         grouped: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for kind, ids in (
             ("workspace_ids", targets.workspace_ids),
@@ -227,13 +217,8 @@ def cmd_collect(
     sent = failed = 0
     try:
         for tenant, asked in grouped.items():
-            result = collect_again(
-                engine,
-                actor=actor,
-                tenant_id=tenant,
-                reason=args.reason,
-                collector=collector,
-                **asked,
+            result = commands.collect_again(
+                engine, settings, actor, tenant_id=tenant, reason=args.reason, **asked
             )
             sent += len(result.sent)
             failed += len(result.failed)
@@ -247,20 +232,3 @@ def cmd_collect(
     print(f"sent: {sent}")
     print(f"failed: {failed}")
     return EXIT_PROBLEMS if failed else EXIT_OK
-
-
-def _tenants(conn: sa.Connection, targets: Any) -> list[Any]:
-    from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
-
-    rows: list[Any] = []
-    for model, ids in (
-        (AgentWorkspace, targets.workspace_ids),
-        (AgentWorkspaceBinding, targets.binding_ids),
-        (AgentHomeSnapshot, targets.home_ids),
-    ):
-        ids = list(ids)
-        for start in range(0, len(ids), 500):
-            rows += conn.execute(
-                sa.select(model.id, model.tenant_id).where(model.id.in_(ids[start : start + 500]))
-            ).all()
-    return rows

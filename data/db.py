@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from filelock import FileLock
 
 from data.actor import WritesDisabled
+from data.errors import SeedRefused
 from data.guard import WritePolicy, WriteRefused, check_statement, install
 from data.settings import Settings
 
@@ -127,18 +128,15 @@ class Engines:
 
 
 def open_engines(settings: Settings) -> Engines:
-    if settings.is_demo:
-        ensure_demo_database(settings)
+    # A demo built just now has every table already; an older one gets Agent Desk's newer own tables.
+    if settings.is_demo and not ensure_demo_database(settings):
+        upgrade_demo_own_tables(settings)
     write = create_engine(settings.write_url, settings)
     read = create_engine(settings.read_url, settings, replica=True) if settings.database_read_url else write
     return Engines(read=read, write=write, is_demo=settings.is_demo)
 
 
 # --- the embedded demo ----------------------------------------------------------------------
-
-
-class SeedRefused(PermissionError):
-    """Demo or benchmark data would be written into a database that holds Dify data."""
 
 
 def ensure_demo_database(settings: Settings, *, now: datetime | None = None) -> bool:
@@ -165,6 +163,23 @@ def ensure_demo_database(settings: Settings, *, now: datetime | None = None) -> 
             engine.dispose()
         building.rename(path)
         return True
+
+
+def upgrade_demo_own_tables(settings: Settings) -> None:
+    """An embedded demo created before Agent Desk's own tables (audit, check jobs) existed gets them.
+
+    The one place a migration runs implicitly: when the engines are opened (once per process; the app
+    caches them), on the embedded demo only, never in read-only mode, never against a real Dify
+    database and never on a page load. A real deployment runs `python -m data migrate`."""
+    if not settings.is_demo or settings.read_only:
+        return
+    from data import migrate
+
+    engine = create_migration_engine(settings)
+    try:
+        migrate.upgrade(engine, "app")
+    finally:
+        engine.dispose()
 
 
 def seed_database(engine: sa.Engine, *, generation: str, now: datetime | None = None, scale: str = "S"):

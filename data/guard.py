@@ -38,6 +38,7 @@ workspace scope) refuses an `own` grant, not the local-mode `AGENT_DESK_ALLOW_WR
 
 from __future__ import annotations
 
+import logging
 import re
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -48,8 +49,12 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.sql import dml, elements, functions, operators, selectable, visitors
 
-from data.actor import Actor, Role, WritesDisabled, read_only_reason, require, write_block_reason
+from data import logs
+from data.actor import Actor, NotAllowed, Role, WritesDisabled, read_only_reason, require, write_block_reason
+from data.errors import WriteRefused
 from data.models import AppBase
+
+_log = logs.get_logger("guard")
 
 # --- the declarative policy ----------------------------------------------------------------------------
 
@@ -144,10 +149,6 @@ REFLECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         rf"DESCRIBE ({_MYSQL_IDENT}\.)?{_MYSQL_IDENT}",
     )
 )
-
-
-class WriteRefused(PermissionError):
-    """A statement is not one of the kinds Agent Desk may send to Dify's database."""
 
 
 # --- classification --------------------------------------------------------------------------------------
@@ -410,9 +411,32 @@ def require_write(engine: sa.Engine, actor: Actor, needed: Role, *, tenant_id: s
     guard = _guard_of(engine)
     reason = guard.policy.block_reason(actor)
     if reason:
+        _refused(actor, needed, tenant_id, "dify", "writes_disabled")
         raise WritesDisabled(reason)
-    require(actor, needed, tenant_id=tenant_id)
+    _require(actor, needed, tenant_id, "dify")
     return WriteGrant(actor, needed, tenant_id, "dify", guard.tokens["dify"])
+
+
+def _refused(actor: Actor, needed: Role, tenant_id: str | None, kind: str, refusal: str) -> None:
+    logs.event(
+        _log,
+        "write.gate",
+        "refused",
+        actor=actor,
+        level=logging.WARNING,
+        tenant_id=tenant_id,
+        needed=needed.name.lower(),
+        grant=kind,
+        refusal=refusal,
+    )
+
+
+def _require(actor: Actor, needed: Role, tenant_id: str | None, kind: str) -> None:
+    try:
+        require(actor, needed, tenant_id=tenant_id)
+    except NotAllowed:
+        _refused(actor, needed, tenant_id, kind, "not_allowed")
+        raise
 
 
 def require_bookkeeping(
@@ -423,8 +447,9 @@ def require_bookkeeping(
     transactions can write no Dify table (`OWN_UPDATE_ALLOWED`, inserts into own tables only)."""
     guard = _guard_of(engine)
     if guard.policy.read_only:
+        _refused(actor, needed, tenant_id, "own", "writes_disabled")
         raise WritesDisabled(read_only_reason())
-    require(actor, needed, tenant_id=tenant_id)
+    _require(actor, needed, tenant_id, "own")
     return WriteGrant(actor, needed, tenant_id, "own", guard.tokens["own"])
 
 

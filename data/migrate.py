@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from data.errors import MigrationRefused
 from data.models import AppBase, DifyBase
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -39,10 +40,6 @@ BRANCHES = {
     "app": Branch("app", AppBase.metadata, "agent_desk_alembic_version"),
     "mirror": Branch("mirror", DifyBase.metadata, "agent_desk_mirror_version"),
 }
-
-
-class MigrationRefused(RuntimeError):
-    """The mirror would be created over a database that already holds Dify's tables."""
 
 
 def alembic_config(branch: str, connection: sa.Connection) -> Config:

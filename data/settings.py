@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -56,9 +57,19 @@ class Settings(BaseSettings):
     collect_queue: str = Field(default="retention", min_length=1, alias="AGENT_DESK_COLLECT_QUEUE")
     # The `uncollected` rule: retired this many hours ago and still present.
     uncollected_hours: int = Field(default=24, ge=1, alias="AGENT_DESK_UNCOLLECTED_HOURS")
+    # Structured logs of every write and refusal (data/logs.py): a level (DEBUG, INFO, WARNING...) turns
+    # on one stderr handler on the `agent_desk` loggers; unset, nothing is configured. Format kv or json.
+    log_level: str | None = Field(default=None, alias="AGENT_DESK_LOG_LEVEL")
+    log_format: Literal["kv", "json"] = Field(default="kv", alias="AGENT_DESK_LOG_FORMAT")
 
     @field_validator(
-        "database_url", "database_read_url", "console_url", "public_url", "celery_broker_url", mode="before"
+        "database_url",
+        "database_read_url",
+        "console_url",
+        "public_url",
+        "celery_broker_url",
+        "log_level",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -19,18 +19,12 @@ import streamlit as st
 
 from data import links, pages
 from data.actor import NotAllowed, Role, WritesDisabled
+from data.commands import workspaces as commands
 from data.models import naive_utc_now
 from data.models.generations import WORKSPACES
 from data.rules.workspace_leaks import OWNER_TYPES, RULE_NAMES, RULES, STATUSES, WorkspaceRuleContext
 from data.services import audit as audit_service
-from data.services.retire import (
-    RetirePreview,
-    RetireResult,
-    apply_retire,
-    collect_after_retire,
-    preview_retire,
-)
-from data.services.workspace_reveal import reveal_binding_history
+from data.services.retire import RetirePreview, RetireResult
 from data.stores import audit as audit_store
 from data.stores import workspaces as store
 from ui import context, render
@@ -76,10 +70,6 @@ class _View:
             uncollected_hours=self.settings.uncollected_hours,
         )
         self.audit_ready = context.read(audit_store.audit_tables_present)
-        if not self.audit_ready and self.settings.is_demo:
-            audit_service.upgrade_demo_audit_tables(self.settings)
-            context.clear_caches()
-            self.audit_ready = context.read(audit_store.audit_tables_present)
 
     # --- gates ---------------------------------------------------------------------------------------
 
@@ -102,15 +92,14 @@ class _View:
     def start_preview(
         self, *, workspaces: list[str] = (), bindings: list[str] = (), source: dict, rule=None
     ) -> None:
-        with context.engines().write.connect() as conn:
-            preview = preview_retire(
-                conn,
-                self.ctx,
-                workspace_ids=list(workspaces),
-                binding_ids=list(bindings),
-                source=source,
-                rule=rule,
-            )
+        preview = commands.preview_retire(
+            context.engines().write,
+            self.ctx,
+            workspace_ids=list(workspaces),
+            binding_ids=list(bindings),
+            source=source,
+            rule=rule,
+        )
         st.session_state[PENDING] = preview
         st.session_state.pop(RESULT, None)
         st.rerun()
@@ -156,9 +145,9 @@ class _View:
                     safe_md(f"Type the number of rows ({preview.count}) to confirm"), key="ws_retire_typed"
                 )
                 typed_ok = typed.strip().replace(",", "") == str(preview.count)
-            from data.services.collector import NO_BROKER_NOTICE, Collector
+            from data.services.collector import NO_BROKER_NOTICE
 
-            collector = Collector.from_settings(view.settings)
+            collector = commands.collector(view.settings)
             send = st.checkbox(
                 "Send the retired ids to Dify's collector after each batch",
                 value=collector.enabled,
@@ -178,17 +167,17 @@ class _View:
                 bar = st.progress(0.0, text="Retiring…")
                 engine = context.engines().write
                 try:
-                    result = apply_retire(
+                    result = commands.apply_retire(
                         engine,
+                        view.settings,
                         view.actor,
                         preview,
                         view.ctx,
                         reason=reason,
-                        batch_size=view.settings.cleanup_batch_size,
                         progress=lambda done, total: bar.progress(
                             done / max(total, 1), text=f"{done:,} / {total:,}"
                         ),
-                        collect=collect_after_retire(engine, reason, collector) if send else None,
+                        collect=send,
                     )
                 except (NotAllowed, WritesDisabled, ValueError, audit_service.AuditUnavailable) as exc:
                     st.error(safe_md(f"Refused: {exc}"))
@@ -357,7 +346,7 @@ class _View:
                 key="ws_reveal",
             ):
                 try:
-                    result = reveal_binding_history(
+                    result = commands.reveal_binding_history(
                         context.engines().write,
                         self.actor,
                         row.id,

@@ -1,14 +1,18 @@
 """Writing the audit log, and the audited read of a session's conversation history.
 
-The log is append-only (INSERTs only; the least-privilege role has no UPDATE on it). The write helpers
-take the caller's connection: callers put them in the same transaction as the change they record (see
-`data.services.cleanup`). Every write runs in `data.guard.write_transaction` on the guarded engine,
-which allows inserts into Agent Desk's own tables only (plus the session cleanup transition).
+The log is append-only (INSERTs only; the least-privilege role has no UPDATE on it). The statements
+are in `data.stores.audit_writes`; these helpers add the rules (a reason is required) and the log
+record, and take the caller's connection: callers put them in the same transaction as the change they
+record (see `data.services.cleanup`). Every write runs in `data.guard.write_transaction` on the guarded
+engine, which allows inserts into Agent Desk's own tables only (plus the session cleanup transition).
+
+Agent Desk's own tables are created by `python -m data migrate`; the embedded demo gets them when its
+engines are opened (`data.db.upgrade_demo_own_tables`), never on a page load.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,26 +20,40 @@ from typing import Any
 
 import sqlalchemy as sa
 
-import data
-from data import migrate
+from data import logs
 from data.actor import Actor, Role
-from data.db import create_migration_engine
+from data.errors import AuditUnavailable, InvalidParameter, NotFound
 from data.guard import WriteGrant, require_write, write_transaction
 from data.masking import mask_session_snapshot
-from data.models import AgentRuntimeSession, AuditAction, AuditBatch, AuditTarget, naive_utc_now, uuidv7
-from data.settings import Settings
+from data.stores import audit_writes
 from data.stores.audit import audit_tables_present
+from data.stores.session_writes import session_for_reveal
 from data.tolerant import parse_json
+
+__all__ = [
+    "ACTIONS",
+    "CLEAN_ACTION",
+    "MAX_REASON",
+    "RETIRE_ACTION",
+    "REVEAL_ACTION",
+    "AuditUnavailable",
+    "RevealedHistory",
+    "ensure_audit_tables",
+    "record_batch",
+    "record_batch_quietly",
+    "record_targets",
+    "require_reason",
+    "reveal_history",
+    "start_action",
+]
+
+_log = logs.get_logger("audit")
 
 CLEAN_ACTION = "sessions.clean"
 REVEAL_ACTION = "session.reveal_history"
 RETIRE_ACTION = "workspaces.retire"  # Dify 1.17+ (data/services/retire.py)
 ACTIONS = (CLEAN_ACTION, REVEAL_ACTION, RETIRE_ACTION)
 MAX_REASON = 2_000
-
-
-class AuditUnavailable(RuntimeError):
-    """The audit tables do not exist: run `python -m data migrate` (the app's own branch)."""
 
 
 def ensure_audit_tables(conn: sa.Connection) -> None:
@@ -45,23 +63,11 @@ def ensure_audit_tables(conn: sa.Connection) -> None:
         )
 
 
-def upgrade_demo_audit_tables(settings: Settings) -> None:
-    """An embedded demo created before the audit tables existed gets them (the demo only: migrations
-    never run implicitly against a real Dify database, nor in read-only mode)."""
-    if not settings.is_demo or settings.read_only:
-        return
-    engine = create_migration_engine(settings)
-    try:
-        migrate.upgrade(engine, "app")
-    finally:
-        engine.dispose()
-
-
 def require_reason(reason: str | None) -> str:
     """Every audited action needs a reason a colleague can read later."""
     text = (reason or "").strip()
     if not text:
-        raise ValueError("a reason is required")
+        raise InvalidParameter("a reason is required")
     return text[:MAX_REASON]
 
 
@@ -79,47 +85,34 @@ def start_action(
     now: datetime | None = None,
 ) -> str:
     """The action row, written (and committed by the caller) before anything changes."""
-    action_id = uuidv7()
-    conn.execute(
-        sa.insert(AuditAction).values(
-            id=action_id,
-            created_at=now or naive_utc_now(),
-            actor=actor.identity,
-            action=action,
-            tenant_id=tenant_id,
-            target_id=target_id,
-            reason=require_reason(reason),
-            rule=rule,
-            filter=json.dumps(dict(filter), sort_keys=True, default=str) if filter else None,
-            requested=requested,
-            app_version=data.__version__,
-        )
+    action_id = audit_writes.insert_action(
+        conn,
+        actor_identity=actor.identity,
+        action=action,
+        reason=require_reason(reason),
+        tenant_id=tenant_id,
+        target_id=target_id,
+        rule=rule,
+        filter=filter,
+        requested=requested,
+        now=now,
+    )
+    logs.event(
+        _log,
+        "audit.action",
+        "recorded",
+        actor=actor,
+        tenant_id=tenant_id,
+        audit_action=action,
+        action_id=action_id,
+        rows=requested,
     )
     return action_id
 
 
 def record_targets(conn: sa.Connection, action_id: str, targets: Sequence[Mapping[str, Any]]) -> None:
     """One row per affected id (`target_id`, `tenant_id`, `from_status`, `to_status`, ...)."""
-    if not targets:
-        return
-    now = naive_utc_now()
-    conn.execute(
-        sa.insert(AuditTarget),
-        [
-            {
-                "id": uuidv7(),
-                "action_id": action_id,
-                "created_at": now,
-                "tenant_id": None,
-                "from_status": None,
-                "to_status": None,
-                "prior_updated_at": None,
-                "cleaned_at": None,
-                **t,
-            }
-            for t in targets
-        ],
-    )
+    audit_writes.insert_targets(conn, action_id, targets)
 
 
 def record_batch(
@@ -134,17 +127,8 @@ def record_batch(
 ) -> None:
     """A batch's outcome (in the batch's own transaction), a failed batch's error (after its rollback),
     or, with `batch_no` None, the closing row of the whole action."""
-    conn.execute(
-        sa.insert(AuditBatch).values(
-            id=uuidv7(),
-            action_id=action_id,
-            batch_no=batch_no,
-            applied=applied,
-            skipped=skipped,
-            outcome=outcome,
-            detail=json.dumps(dict(detail), sort_keys=True, default=str) if detail else None,
-            created_at=naive_utc_now(),
-        )
+    audit_writes.insert_batch(
+        conn, action_id, batch_no=batch_no, applied=applied, skipped=skipped, outcome=outcome, detail=detail
     )
 
 
@@ -175,7 +159,17 @@ def record_batch_quietly(
                 detail=detail,
             )
         return True
-    except Exception:
+    except Exception as exc:
+        logs.event(
+            _log,
+            "audit.batch",
+            "failed",
+            actor=grant.actor,
+            level=logging.ERROR,
+            action_id=action_id,
+            batch=batch_no,
+            error_type=logs.error_type(exc),
+        )
         return False
 
 
@@ -194,15 +188,9 @@ def reveal_history(engine: sa.Engine, actor: Actor, session_id: str, *, reason: 
     text = require_reason(reason)
     with engine.connect() as conn:
         ensure_audit_tables(conn)
-        row = conn.execute(
-            sa.select(
-                AgentRuntimeSession.tenant_id,
-                AgentRuntimeSession.status,
-                AgentRuntimeSession.session_snapshot,
-            ).where(AgentRuntimeSession.id == session_id)
-        ).first()
+        row = session_for_reveal(conn, session_id)
     if row is None:
-        raise LookupError(f"no runtime session has id {session_id}")
+        raise NotFound(f"no runtime session has id {session_id}")
     grant = require_write(engine, actor, Role.ADMIN, tenant_id=row.tenant_id)
     with write_transaction(engine, grant) as conn:
         action_id = start_action(
@@ -217,7 +205,7 @@ def reveal_history(engine: sa.Engine, actor: Actor, session_id: str, *, reason: 
         record_targets(
             conn,
             action_id,
-            [{"target_id": session_id, "tenant_id": row.tenant_id, "from_status": str(row.status)}],
+            [{"target_id": session_id, "tenant_id": row.tenant_id, "from_status": row.status}],
         )
         record_batch(conn, action_id, batch_no=None, applied=1, skipped=0, outcome="done")
     parsed = parse_json(row.session_snapshot, expect_object=True)

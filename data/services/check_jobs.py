@@ -31,6 +31,7 @@ Invariants:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +41,9 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from data import logs
 from data.actor import Actor, Role
+from data.errors import InvalidParameter, JobsUnavailable, SchemaUnsupported
 from data.guard import WriteGrant, policy_of, read_only_reason, require_bookkeeping, write_transaction
 from data.models import (
     Agent,
@@ -53,6 +56,7 @@ from data.models import (
 from data.models.check_runs import ALL_SCOPE
 from data.services import integrity
 from data.stores import check_runs as runs
+from data.stores import check_windows
 from data.stores import integrity as checks_store
 from data.stores.integrity import Anomaly, Scope
 
@@ -72,10 +76,7 @@ MODELS: dict[str, Any] = {
 }
 
 Mode = Literal["auto", "full", "incremental"]
-
-
-class JobsUnavailable(RuntimeError):
-    """Agent Desk's check-job tables do not exist: run `python -m data migrate` first."""
+_log = logs.get_logger("check_jobs")
 
 
 @dataclass(frozen=True)
@@ -142,13 +143,15 @@ def request(
     check. The gate comes first: `require_bookkeeping` (operator, this workspace, not read-only)."""
     check = integrity.BY_NAME[check_name]
     if table is not None and table not in check.tables:
-        raise ValueError(f"{check_name} does not read {table!r} (it reads {', '.join(check.tables) or '-'})")
+        raise InvalidParameter(
+            f"{check_name} does not read {table!r} (it reads {', '.join(check.tables) or '-'})"
+        )
     grant = require_bookkeeping(engine, actor, Role.OPERATOR, tenant_id=tenant_id)
     scope = scope_key(tenant_id)
     with engine.connect() as conn:  # the reads: read-only, before any write transaction
         missing = integrity.missing_needs([check], integrity.present_names(conn))
         if missing:
-            raise ValueError(f"{check_name} does not apply to this schema: it needs {missing[0][1]}")
+            raise SchemaUnsupported(f"{check_name} does not apply to this schema: it needs {missing[0][1]}")
         ensure_tables(conn)
         exists = runs.claim_row_exists(conn, check_name, scope)
         estimate = _estimate(conn, check, table)
@@ -160,7 +163,17 @@ def request(
             pass  # another server created it just now
     for attempt in range(5):
         try:
-            return _claim(engine, grant, check, scope, table, mode, window_rows, stale_after, estimate)
+            claimed = _claim(engine, grant, check, scope, table, mode, window_rows, stale_after, estimate)
+            logs.event(
+                _log,
+                "checks.claim",
+                "claimed" if claimed.started else "held",
+                actor=actor,
+                tenant_id=tenant_id,
+                check=check_name,
+                run_id=claimed.run_id or None,
+            )
+            return claimed
         except sa.exc.OperationalError:
             # SQLite: a concurrent writer ("database is locked"); PostgreSQL / MySQL: the lock timeout
             # while another server's claim transaction commits. Its result decides on the next try.
@@ -342,6 +355,18 @@ def execute(
     with write_transaction(engine, grant) as w:
         runs.finish(w, claimed.run_id, status=status, now=naive_utc_now(), error=error)
         runs.release(w, claimed.check, claimed.scope, claimed.run_id)
+    logs.event(
+        _log,
+        "checks.finish",
+        status,
+        actor=grant.actor,
+        level=logging.ERROR if status == "failed" else logging.INFO,
+        tenant_id=tenant_id,
+        check=claimed.check,
+        run_id=claimed.run_id,
+        rows=done.rows_read,
+        found=done.found,
+    )
     return Outcome(claimed.run_id, status, True, done.rows_read, done.found, error)
 
 
@@ -375,13 +400,7 @@ def _walk(
 def _last_key(
     conn: sa.Connection, model: Any, key: str, tenant_id: str | None, after: str | None
 ) -> str | None:
-    column = getattr(model, key)
-    query = sa.select(column)
-    if tenant_id:
-        query = query.where(model.tenant_id == tenant_id)
-    if after is not None:
-        query = query.where(column > after)
-    value = conn.execute(query.order_by(column.desc()).limit(1)).scalar()
+    value = check_windows.last_key(conn, model, key, tenant_id=tenant_id, after=after)
     conn.commit()
     return value
 
@@ -401,14 +420,10 @@ def _rejudge_agents(
     model = MODELS[table]
     mark = cursor.get(f"{table}@id") or None
     newest = _last_key(conn, model, "id", scope.tenant_id, None)
-    query = sa.select(model.agent_id, sa.func.count()).group_by(model.agent_id)
-    if scope.tenant_id:
-        query = query.where(model.tenant_id == scope.tenant_id)
-    if mark:
-        query = query.where(model.id > mark)
-    if newest is not None:
-        query = query.where(model.id <= newest)
-    added: dict[str, int] = {a: n for a, n in conn.execute(query).all()}  # a PK range scan of new rows
+    # A primary-key range scan of the rows added since the base run.
+    added = check_windows.rows_per_agent(
+        conn, model, tenant_id=scope.tenant_id, after_id=mark, upto_id=newest
+    )
     previous = [a.id for a in runs.findings(conn, claimed.base.id) if a.table == table]
     conn.commit()
     agents = sorted(set(added) | set(previous))
@@ -548,7 +563,16 @@ def cancel(engine: sa.Engine, run_id: str, *, actor: Actor) -> bool:
     scope = None if run is None or run.scope == ALL_SCOPE else run.scope
     grant = require_bookkeeping(engine, actor, Role.OPERATOR, tenant_id=scope)
     with write_transaction(engine, grant) as conn:
-        return runs.request_cancel(conn, run_id)
+        requested = runs.request_cancel(conn, run_id)
+    logs.event(
+        _log,
+        "checks.cancel",
+        "requested" if requested else "not_running",
+        actor=actor,
+        tenant_id=scope,
+        run_id=run_id,
+    )
+    return requested
 
 
 # --- reading stored results -------------------------------------------------------------------------

@@ -4,6 +4,9 @@ What a cleanup does to a row is exactly what Dify's own `mark_cleaned` does (sch
 `status='cleaned'`, `cleaned_at` = now and `updated_at` = now (naive UTC), and nothing else. It never
 deletes a row and never touches `backend_run_id` or `session_snapshot`.
 
+The statements are in `data.stores.session_writes` (and the audit INSERTs in `data.stores.audit_writes`); this
+module orchestrates them. Each batch, its failure and the end are logged (`data.logs`).
+
 Invariants (tested on PostgreSQL with real concurrent connections):
 
 * Server-side gate first: `require_write(engine, actor, Role.OPERATOR, ...)` applies the policy the
@@ -24,6 +27,7 @@ Invariants (tested on PostgreSQL with real concurrent connections):
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,20 +36,24 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from data import logs
 from data.actor import Actor, NotAllowed, Role
 from data.guard import require_write, write_transaction
-from data.models import AgentRuntimeSession, naive_utc_now
+from data.logs import log_batch, log_batch_failure
+from data.models import naive_utc_now
 from data.models.enums import SessionOwnerType, SessionStatus
 from data.rules.session_leaks import RULE_NAMES, RuleContext, classify, in_flight
 from data.services import audit
+from data.stores import session_writes
 from data.stores.session_leaks import load_facts
 
-S = AgentRuntimeSession
 ACTIVE = SessionStatus.ACTIVE.value
 CLEANED = SessionStatus.CLEANED.value
 DEFAULT_BATCH_SIZE = 1_000
 LOCK_TIMEOUT_MS = 200
 NO_RULE = "no rule"
+CLEAN_OP = "sessions.clean"
+_log = logs.get_logger("cleanup")
 
 SKIP_ALREADY_CLEANED = "already cleaned"
 SKIP_CHANGED = "re-activated or changed since the preview"
@@ -194,10 +202,6 @@ class _Batch:
         self.skipped.setdefault(reason, []).append(session_id)
 
 
-def _locks_rows(conn: sa.Connection) -> bool:
-    return conn.dialect.name in ("postgresql", "mysql", "mariadb")
-
-
 def _run_batch(
     conn: sa.Connection,
     action_id: str,
@@ -208,15 +212,9 @@ def _run_batch(
 ) -> _Batch:
     """One batch inside the caller's transaction: lock, re-check, transition, audit."""
     batch = _Batch()
-    locking = _locks_rows(conn)
-    query = sa.select(S.id, S.tenant_id, S.status, S.updated_at).where(S.id.in_(list(ids)))
-    if locking:
-        query = query.with_for_update(skip_locked=True)
-    locked = {r.id: r for r in conn.execute(query)}
+    locked = session_writes.lock_sessions(conn, ids)
     unseen = [i for i in ids if i not in locked]
-    present = (
-        set(conn.execute(sa.select(S.id).where(S.id.in_(unseen))).scalars()) if unseen and locking else set()
-    )
+    present = session_writes.existing_ids(conn, unseen) if session_writes.locks_rows(conn) else set()
     for session_id in unseen:
         batch.skip(SKIP_LOCKED if session_id in present else SKIP_GONE, session_id)
     eligible = []
@@ -224,7 +222,7 @@ def _run_batch(
         row = locked.get(session_id)
         if row is None:
             continue
-        if str(row.status) != ACTIVE:
+        if row.status != ACTIVE:
             batch.skip(SKIP_ALREADY_CLEANED, session_id)
         elif allowed_tenant is not None and row.tenant_id != allowed_tenant:
             batch.skip(SKIP_OUTSIDE, session_id)
@@ -234,20 +232,8 @@ def _run_batch(
             eligible.append(row)
     if eligible:
         now = naive_utc_now()
-        statement = (
-            sa.update(S)
-            .where(S.id.in_([r.id for r in eligible]), S.status == ACTIVE)  # the re-check in the statement
-            .values(status=CLEANED, cleaned_at=now, updated_at=now)
-        )
-        if conn.dialect.update_returning:
-            done = set(conn.execute(statement.returning(S.id)).scalars())
-        else:
-            # Without RETURNING (MySQL) the rows are ours (locked above): all or the batch is suspect.
-            if conn.execute(statement).rowcount != len(eligible):
-                raise RuntimeError(
-                    "the number of updated rows differs from the locked rows: batch rolled back"
-                )
-            done = {r.id for r in eligible}
+        # The UPDATE re-checks status = 'active' itself.
+        done = session_writes.mark_cleaned(conn, [r.id for r in eligible], now=now)
         targets = []
         for row in eligible:
             if row.id in done:
@@ -280,13 +266,19 @@ def _run_batch(
 def _require_own_workspace(engine: sa.Engine, actor: Actor, ids: Sequence[str]) -> None:
     """A workspace-scoped actor may name only its own workspace's rows: read their workspaces now (the
     preview is the caller's object) and refuse, before anything is written, if any is another's."""
-    others: set[str] = set()
+    assert actor.tenant_id is not None
     with engine.connect() as conn:
-        for start in range(0, len(ids), 1_000):
-            chunk = list(ids[start : start + 1_000])
-            query = sa.select(S.tenant_id).where(S.id.in_(chunk), S.tenant_id != actor.tenant_id).distinct()
-            others.update(conn.execute(query).scalars())
+        others = session_writes.tenants_other_than(conn, ids, tenant_id=actor.tenant_id)
     if others:
+        logs.event(
+            _log,
+            CLEAN_OP,
+            "refused",
+            actor=actor,
+            level=logging.WARNING,
+            refusal="outside_workspace",
+            rows=len(ids),
+        )
         raise NotAllowed(
             f"{actor.identity} ({actor.role.name.lower()}) may act only in workspace {actor.tenant_id}: "
             f"{len(others)} other workspace(s) among the requested sessions"
@@ -342,11 +334,23 @@ def apply_cleanup(
             error = (
                 f"batch {number} of {len(batches)} failed and was rolled back: {type(exc).__name__}: {exc}"
             )
+            log_batch_failure(_log, CLEAN_OP, actor, exc, action_id=action_id, batch=number, rows=len(chunk))
             audit.record_batch_quietly(
                 engine, grant, action_id, number, 0, 0, "failed", {"error": error[:2_000]}
             )
             break
         done_batches = number
+        log_batch(
+            _log,
+            CLEAN_OP,
+            actor,
+            action_id,
+            number,
+            len(batch.transitioned),
+            batch.skipped,
+            stale=SKIP_CHANGED,
+            locked=SKIP_LOCKED,
+        )
         transitioned.extend(batch.transitioned)
         for why, skipped_ids in batch.skipped.items():
             skipped.setdefault(why, []).extend(skipped_ids)
@@ -367,6 +371,18 @@ def apply_cleanup(
     ):
         # The per-batch rows are already exact; only the closing row is missing ("interrupted").
         error = (error + "; " if error else "") + "the audit's closing row could not be written"
+    logs.event(
+        _log,
+        CLEAN_OP,
+        outcome,
+        actor=actor,
+        level=logging.ERROR if error else logging.INFO,
+        tenant_id=tenants[0] if len(tenants) == 1 else None,
+        action_id=action_id,
+        rows=len(transitioned),
+        skipped=skipped_total,
+        batches=f"{done_batches}/{len(batches)}",
+    )
     return CleanupResult(
         action_id=action_id,
         requested=len(ids),

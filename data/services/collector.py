@@ -19,11 +19,13 @@ Invariants:
 * A broker that is down or silent fails fast (short connect/read timeouts, one bounded retry): a page
   never hangs on it. The broker URL may hold a password: it is never shown or audited unmasked.
 
-No streamlit, no SQL: the audit rows go through `data.services.audit`.
+No streamlit, no SQL: the audit rows go through `data.services.audit`; each attempt is logged
+(`agent_desk.collector`, operation `collect.enqueue`, outcome `sent` or `failed`, never the broker URL).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -32,7 +34,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from data import logs
 from data.actor import Actor, Role
+from data.errors import CollectorUnavailable
 from data.guard import WriteGrant, require_write, write_transaction
 from data.services import audit
 from data.settings import Settings
@@ -42,6 +46,7 @@ TASK_NAME = "tasks.collect_agent_resources_task.collect_agent_resources"
 DEFAULT_QUEUE = "retention"
 COLLECT_ACTION = "collect_enqueue"
 RETIRED = "retired"
+_log = logs.get_logger("collector")
 
 #: Why a hand-off is not there, for pages and the CLI.
 NO_BROKER_NOTICE = (
@@ -384,15 +389,23 @@ def send_and_record(
                 related_action_id=related_action_id,
                 broker_label=collector.broker_label,
             )
+        logs.event(
+            _log,
+            "collect.enqueue",
+            outcome.outcome,
+            actor=grant.actor,
+            level=logging.INFO if outcome.sent else logging.ERROR,
+            tenant_id=batch.tenant_id,
+            trigger=trigger,
+            action_id=action_id,
+            related_action_id=related_action_id,
+            rows=len(batch.ids),
+        )
         results.append(AuditedEnqueue(outcome, action_id))
     return results
 
 
 # --- "collect again" -------------------------------------------------------------------------------
-
-
-class CollectorUnavailable(RuntimeError):
-    """No broker is configured: nothing can be sent (pages show `NO_BROKER_NOTICE` and a preview)."""
 
 
 @dataclass(frozen=True)
@@ -468,6 +481,15 @@ def collect_again(
     text = audit.require_reason(reason)
     grant = require_write(engine, actor, Role.OPERATOR, tenant_id=tenant_id)
     if not collector.enabled:
+        logs.event(
+            _log,
+            "collect.again",
+            "refused",
+            actor=actor,
+            level=logging.WARNING,
+            tenant_id=tenant_id,
+            refusal="no_broker",
+        )
         raise CollectorUnavailable(NO_BROKER_NOTICE)
     with engine.connect() as conn:
         audit.ensure_audit_tables(conn)

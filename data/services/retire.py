@@ -13,6 +13,9 @@ What a retire does is exactly Dify's own (reference section 5, rules 2-3), nothi
 Never a DELETE, never another column (session_snapshot, the pending fields, the refs and the callers'
 pointers are never touched), tenant id in every statement, naive UTC.
 
+The statements are in `data.stores.workspace_writes` (and the audit INSERTs in `data.stores.audit_writes`); this
+module orchestrates them. Each batch, its failure and the end are logged (`data.logs`).
+
 Invariants (tested on PostgreSQL with real concurrent connections, and MariaDB):
 * Server-side gate first: `require_write(engine, actor, Role.OPERATOR, ...)` applies the write policy
   the engine was built with (data/guard.py), then the role and the workspace scope. Every write, the
@@ -36,6 +39,7 @@ Invariants (tested on PostgreSQL with real concurrent connections, and MariaDB):
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,13 +48,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from data import logs
 from data.actor import Actor, Role
 from data.guard import WriteGrant, require_write, write_transaction
-from data.models import WorkflowPause, WorkflowRun, naive_utc_now
-from data.models.workspaces import AgentWorkspace, AgentWorkspaceBinding
+from data.logs import log_batch, log_batch_failure
+from data.models import naive_utc_now
 from data.rules.workspace_leaks import (
     ACTIVE,
-    ENDED,
     OWNER_CONVERSATION,
     OWNER_RUN,
     RETIRE_RULES,
@@ -63,13 +67,14 @@ from data.rules.workspace_leaks import (
     workspace_protected,
 )
 from data.services import audit
+from data.stores import workspace_writes as writes
 from data.stores.workspaces import active_bindings_of, load_binding_facts, load_workspace_facts
 
-W, B = AgentWorkspace, AgentWorkspaceBinding
 RETIRE_ACTION = audit.RETIRE_ACTION
 DEFAULT_BATCH_SIZE = 500  # units (workspaces) per transaction
 LOCK_TIMEOUT_MS = 200
 NO_RULE = "no rule"
+_log = logs.get_logger("retire")
 
 SKIP_ALREADY_RETIRED = "already retired"
 SKIP_CHANGED = "changed since the preview (in use again)"
@@ -307,43 +312,6 @@ class _Batch:
         self.skipped.setdefault(reason, []).extend(ids)
 
 
-def _locks_rows(conn: sa.Connection) -> bool:
-    return conn.dialect.name in ("postgresql", "mysql", "mariadb")
-
-
-def _lock(conn: sa.Connection, query: sa.Select) -> list[sa.Row]:
-    if _locks_rows(conn):
-        query = query.with_for_update(skip_locked=True)
-    return list(conn.execute(query))
-
-
-def _runs_in_flight(conn: sa.Connection, ctx: WorkspaceRuleContext, owners: Mapping[str, str]) -> set[str]:
-    """Workspace ids (of `owners`: workspace -> run id) whose run is running, paused or unknown now."""
-    if not owners:
-        return set()
-    if not ctx.has("workflow_runs"):
-        return set(owners)
-    statuses = {
-        r.id: str(r.status)
-        for r in conn.execute(
-            sa.select(WorkflowRun.id, WorkflowRun.status).where(WorkflowRun.id.in_(list(owners.values())))
-        )
-    }
-    paused: set[str] = set()
-    if ctx.has("workflow_pauses"):
-        paused = set(
-            conn.execute(
-                sa.select(WorkflowPause.workflow_run_id).where(
-                    WorkflowPause.workflow_run_id.in_(list(owners.values())),
-                    WorkflowPause.resumed_at.is_(None),
-                )
-            ).scalars()
-        )
-    return {
-        w for w, run in owners.items() if (run in statuses and statuses[run] not in ENDED) or run in paused
-    }
-
-
 def _run_batch(
     conn: sa.Connection,
     ctx: WorkspaceRuleContext,
@@ -364,50 +332,18 @@ def _run_batch(
             continue
         wids = [u.workspace_id for u in tunits]
         # Lock order: workspaces, then bindings (as Dify's retire does), never waiting for either.
-        locked_w = {
-            r.id: r
-            for r in _lock(
-                conn,
-                sa.select(W.id, W.status, W.active_guard, W.updated_at, W.owner_type, W.owner_id).where(
-                    W.tenant_id == tenant, W.id.in_(wids)
-                ),
-            )
-        }
-        present_w = set(conn.execute(sa.select(W.id).where(W.tenant_id == tenant, W.id.in_(wids))).scalars())
+        locked_w = writes.lock_workspaces(conn, wids, tenant_id=tenant)
+        present_w = writes.existing_workspace_ids(conn, wids, tenant_id=tenant)
         all_bids = [b for u in tunits for b in u.bindings]
-        # Every ACTIVE binding of these workspaces as committed now (a plain read sees locked rows too).
-        current_active: dict[str, set[str]] = defaultdict(set)
-        for r in conn.execute(
-            sa.select(B.id, B.workspace_id).where(
-                B.tenant_id == tenant, B.workspace_id.in_(wids), B.status == ACTIVE
-            )
-        ):
-            current_active[r.workspace_id].add(r.id)
+        current_active = writes.active_binding_ids(conn, wids, tenant_id=tenant)
         wanted_b = sorted(
             set(all_bids) | {b for u in tunits if u.retire_workspace for b in current_active[u.workspace_id]}
         )
-        locked_b = (
-            {
-                r.id: r
-                for r in _lock(
-                    conn,
-                    sa.select(
-                        B.id,
-                        B.workspace_id,
-                        B.status,
-                        B.updated_at,
-                        B.pending_form_id,
-                        B.pending_tool_call_id,
-                    ).where(B.tenant_id == tenant, B.id.in_(wanted_b)),
-                )
-            }
-            if wanted_b
-            else {}
-        )
-        in_flight = _runs_in_flight(
+        locked_b = writes.lock_bindings(conn, wanted_b, tenant_id=tenant)
+        in_flight = writes.runs_in_flight(
             conn,
             ctx,
-            {r.id: r.owner_id for r in locked_w.values() if str(r.owner_type) == OWNER_RUN},
+            {r.id: r.owner_id for r in locked_w.values() if r.owner_type == OWNER_RUN},
         )
         retire_w: list[str] = []
         retire_b: list[str] = []
@@ -475,40 +411,11 @@ def _run_batch(
         prior_w = {i: locked_w[i].updated_at for i in (*retire_w, *repair)}
         prior_b = {i: (locked_b[i].workspace_id, locked_b[i].updated_at) for i in retire_b}
         if retire_b:
-            _update(
-                conn,
-                sa.update(B)
-                .where(
-                    B.tenant_id == tenant,
-                    B.id.in_(retire_b),
-                    B.status == ACTIVE,
-                    B.pending_form_id.is_(None),
-                    B.pending_tool_call_id.is_(None),
-                )
-                .values(status=RETIRED, retired_at=now, updated_at=now),
-                B.id,
-                retire_b,
-            )
+            writes.retire_bindings(conn, retire_b, tenant_id=tenant, now=now)
         if retire_w:
-            _update(
-                conn,
-                sa.update(W)
-                .where(W.tenant_id == tenant, W.id.in_(retire_w), W.status == ACTIVE)
-                .values(status=RETIRED, retired_at=now, active_guard=None, updated_at=now),
-                W.id,
-                retire_w,
-            )
+            writes.retire_workspaces(conn, retire_w, tenant_id=tenant, now=now)
         if repair:
-            _update(
-                conn,
-                sa.update(W)
-                .where(
-                    W.tenant_id == tenant, W.id.in_(repair), W.status != ACTIVE, W.active_guard.is_not(None)
-                )
-                .values(active_guard=None, updated_at=now),
-                W.id,
-                repair,
-            )
+            writes.clear_guards(conn, repair, tenant_id=tenant, now=now)
         batch.workspaces += [(i, tenant, prior_w[i]) for i in retire_w]
         batch.bindings += [(i, tenant, prior_b[i][0], prior_b[i][1]) for i in retire_b]
         batch.guards += [(i, tenant, prior_w[i]) for i in repair]
@@ -562,16 +469,6 @@ def _run_batch(
         },
     )
     return batch
-
-
-def _update(conn: sa.Connection, statement: Any, id_column: Any, ids: Sequence[str]) -> None:
-    """Run one re-checking UPDATE; every locked, checked row must change, or the batch rolls back."""
-    if conn.dialect.update_returning:
-        done = set(conn.execute(statement.returning(id_column)).scalars())
-        if done != set(ids):
-            raise RuntimeError("rows changed under their locks: batch rolled back")
-    elif conn.execute(statement).rowcount != len(ids):
-        raise RuntimeError("the number of updated rows differs from the locked rows: batch rolled back")
 
 
 def _retired_batch(action_id: str, number: int, batch: _Batch) -> RetiredBatch:
@@ -647,11 +544,24 @@ def apply_retire(
             error = (
                 f"batch {number} of {len(batches)} failed and was rolled back: {type(exc).__name__}: {exc}"
             )
+            log_batch_failure(_log, RETIRE_ACTION, actor, exc, action_id=action_id, batch=number)
             audit.record_batch_quietly(
                 engine, grant, action_id, number, 0, 0, "failed", {"error": error[:2_000]}
             )
             break
         done = number
+        rows = len(batch.workspaces) + len(batch.bindings) + len(batch.guards)
+        log_batch(
+            _log,
+            RETIRE_ACTION,
+            actor,
+            action_id,
+            number,
+            rows,
+            batch.skipped,
+            stale=SKIP_CHANGED,
+            locked=SKIP_LOCKED,
+        )
         retired_w += [i for i, _, _ in batch.workspaces]
         retired_b += [i for i, _, _, _ in batch.bindings]
         guards += [i for i, _, _ in batch.guards]
@@ -662,6 +572,16 @@ def apply_retire(
                 collected.append(collect(_retired_batch(action_id, number, batch), grant))
             except Exception as exc:
                 collect_errors.append(f"batch {number}: {type(exc).__name__}: {exc}"[:500])
+                logs.event(
+                    _log,
+                    "collect.handoff",
+                    "failed",
+                    actor=actor,
+                    level=logging.ERROR,
+                    related_action_id=action_id,
+                    batch=number,
+                    error_type=logs.error_type(exc),
+                )
         if progress is not None:
             progress(min(number * batch_size, len(units)), len(units))
     not_processed = tuple(i for chunk in batches[done:] for u in chunk for i in (u.workspace_id, *u.bindings))
@@ -677,6 +597,18 @@ def apply_retire(
         engine, grant, action_id, None, changed, skipped_total, "failed" if error else "done", detail
     ):
         error = (error + "; " if error else "") + "the audit's closing row could not be written"
+    logs.event(
+        _log,
+        RETIRE_ACTION,
+        "failed" if error else "done",
+        actor=actor,
+        level=logging.ERROR if error else logging.INFO,
+        tenant_id=single,
+        action_id=action_id,
+        rows=changed,
+        skipped=skipped_total,
+        batches=f"{done}/{len(batches)}",
+    )
     return RetireResult(
         action_id=action_id,
         requested=preview.count,

@@ -104,3 +104,28 @@ def retired_for_collection(
         home_snapshot_ids=tuple(sorted(str(h) for h in retired_h)),
         skipped=tuple(i for i in dict.fromkeys([*asked_w, *asked_b, *asked_h]) if i not in found),
     )
+
+
+def tenants_of(
+    conn: sa.Connection,
+    *,
+    workspace_ids: Sequence[str] = (),
+    binding_ids: Sequence[str] = (),
+    home_snapshot_ids: Sequence[str] = (),
+) -> dict[str, str]:
+    """Id -> tenant id of these workspaces, bindings and home snapshots (ids not found are left out):
+    how `sessions collect` groups a rule's matches into one "collect again" per tenant."""
+    found: dict[str, str] = {}
+    for model, ids in (
+        (AgentWorkspace, workspace_ids),
+        (AgentWorkspaceBinding, binding_ids),
+        (AgentHomeSnapshot, home_snapshot_ids),
+    ):
+        for chunk in _chunks(list(ids)):
+            found.update(
+                {
+                    r.id: r.tenant_id
+                    for r in conn.execute(sa.select(model.id, model.tenant_id).where(model.id.in_(chunk)))
+                }
+            )
+    return found

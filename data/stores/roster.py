@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 
+from data import errors
 from data.guard import explain
 from data.models import Account, Agent, AgentConfigSnapshot, Tenant, WorkflowAgentNodeBinding
 from data.stores.counts import EXACT_LIMIT, Count, bounded_count, estimated_rows
@@ -316,8 +317,8 @@ def _page_total(
     return count_roster(conn, flt)
 
 
-class InvalidCursor(ValueError):
-    pass
+#: One class for every keyset cursor (`data.errors.InvalidCursor`); this name stays importable.
+InvalidCursor = errors.InvalidCursor
 
 
 def count_roster(conn: sa.Connection, flt: RosterFilter) -> Count:

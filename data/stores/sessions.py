@@ -33,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from data import errors
 from data.guard import explain
 from data.masking import mask_layer_specs, mask_session_snapshot, mask_text
 from data.models import (
@@ -324,8 +325,8 @@ def _window_edge(
 # --- cursors ---------------------------------------------------------------------------------------
 
 
-class InvalidCursor(ValueError):
-    pass
+#: One class for every keyset cursor (`data.errors.InvalidCursor`); this name stays importable.
+InvalidCursor = errors.InvalidCursor
 
 
 def encode_cursor(session_id: str) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from data import errors
 from data.masking import mask_session_snapshot, mask_text
 from data.models import Agent, AgentConfigSnapshot, App, Conversation, WorkflowPause, WorkflowRun
 from data.models.drafts import AgentConfigDraft
@@ -83,8 +84,8 @@ WORKSPACE_APP_INDEX = "agent_workspace_tenant_app_status_idx"
 WORKSPACE_OWNER_INDEX = "agent_workspace_owner_active_unique"
 
 
-class InvalidCursor(ValueError):
-    pass
+#: One class for every keyset cursor (`data.errors.InvalidCursor`); this name stays importable.
+InvalidCursor = errors.InvalidCursor
 
 
 @dataclass(frozen=True)
