@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from data.demo.agents import _AgentRec, _Version
+from data.demo.builders import conversation_row, session_row
 from data.demo.catalog import FOLLOW_UPS
 from data.demo.context import _Ctx, _Person, _Tenant
 from data.demo.documents import _customer
-from data.demo.primitives import _between, _compact_json, _hex, _iso, _ms, _v4, _v7
-from data.demo.workflows import _AppRec, _BindingRec, _WorkflowRow
+from data.demo.primitives import _between, _hex, _iso, _ms, _v4, _v7
+from data.demo.workflows import _AppRec, _BindingRec, _Node, _WorkflowRow
 from data.models import (
     AgentRuntimeSession,
     Conversation,
@@ -86,46 +88,41 @@ def _soul_bits(doc: Any) -> tuple[str, str, str | None]:
     return prompt, model, tools[0]["tool_name"] if tools else None
 
 
-def _write_workflow_session(
-    ctx: _Ctx,
-    rng: random.Random,
+def _execution_context(
     app: _AppRec,
     row: _WorkflowRow,
     binding: _BindingRec,
+    rng: random.Random,
     *,
     run_id: str,
-    run_at: datetime,
-    saved_at: datetime,
-    status: str,
-    cleaned_at: datetime | None,
-    backend_run_id: str,
-    session_id: str | None = None,
-    snapshot_id: str | None = None,
-    doc: Any = None,
-    invoke_from: str = "web-app",
-    user_id: str | None = None,
-) -> None:
-    """One `workflow_run` session: the node's layers (suspended) and the non-plugin layer specs."""
-    node = binding.node
-    customer = _customer(rng)
-    user_text = node.persona.request.format(company=app.tenant.company, **customer)
-    reply = node.persona.reply.format(**customer)
-    prompt, model, tool = _soul_bits(doc)
-    node_execution_id = _v4(rng)
-    context = {
+    node_execution_id: str,
+    snapshot_id: str | None,
+    invoke_from: str,
+    user_id: str | None,
+) -> dict[str, Any]:
+    """The `dify.execution_context` layer config of a workflow node (draws a user id when none is
+    given, then the trace id)."""
+    return {
         "tenant_id": app.tenant.id,
         "user_id": user_id or _v4(rng),
         "user_from": "account" if invoke_from == "debugger" else "end-user",
         "app_id": app.id,
         "workflow_id": row.id,
         "workflow_run_id": run_id,
-        "node_id": node.node_id,
+        "node_id": binding.node.node_id,
         "node_execution_id": node_execution_id,
         "agent_id": binding.agent_id,
         "agent_config_version_id": snapshot_id,
         "invoke_from": invoke_from,
         "trace_id": _hex(rng, 32),
     }
+
+
+def _workflow_layers(
+    node: _Node, context: dict[str, Any], doc: Any, *, user_text: str, reply: str, saved_at: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(layer specs, layers) of a workflow node's session: the non-plugin specs, the suspended layers."""
+    prompt, model, tool = _soul_bits(doc)
     outputs = node.job["declared_outputs"]
     specs = [
         *([_spec("agent_soul_prompt", "plain.prompt", {"prefix": prompt}, "agent_soul")] if prompt else []),
@@ -152,28 +149,70 @@ def _write_workflow_session(
         }
         specs.append(_spec("output", "dify.output", {"json_schema": schema}))
         layers.append(_layer("output"))
+    return specs, layers
+
+
+def _write_workflow_session(
+    ctx: _Ctx,
+    rng: random.Random,
+    app: _AppRec,
+    row: _WorkflowRow,
+    binding: _BindingRec,
+    *,
+    run_id: str,
+    run_at: datetime,
+    saved_at: datetime,
+    status: str,
+    cleaned_at: datetime | None,
+    backend_run_id: str,
+    session_id: str | None = None,
+    snapshot_id: str | None = None,
+    doc: Any = None,
+    invoke_from: str = "web-app",
+    user_id: str | None = None,
+) -> None:
+    """One `workflow_run` session: the node's layers (suspended) and the non-plugin layer specs."""
+    node = binding.node
+    customer = _customer(rng)
+    user_text = node.persona.request.format(company=app.tenant.company, **customer)
+    reply = node.persona.reply.format(**customer)
+    node_execution_id = _v4(rng)
+    context = _execution_context(
+        app,
+        row,
+        binding,
+        rng,
+        run_id=run_id,
+        node_execution_id=node_execution_id,
+        snapshot_id=snapshot_id,
+        invoke_from=invoke_from,
+        user_id=user_id,
+    )
+    specs, layers = _workflow_layers(node, context, doc, user_text=user_text, reply=reply, saved_at=saved_at)
     created = min(run_at + timedelta(seconds=rng.uniform(0.2, 3)), saved_at)
     ctx.sink.add(
         AgentRuntimeSession,
-        id=session_id or _v7(created, rng),
-        tenant_id=app.tenant.id,
-        app_id=app.id,
-        owner_type="workflow_run",
-        agent_id=binding.agent_id,
-        backend_run_id=backend_run_id,
-        session_snapshot=_compact_json({"schema_version": 1, "layers": layers}),
-        workflow_id=row.id,
-        workflow_run_id=run_id,
-        node_id=node.node_id,
-        node_execution_id=node_execution_id,
-        binding_id=binding.id,
-        agent_config_snapshot_id=snapshot_id,
-        composition_layer_specs=_compact_json(specs),
-        conversation_id=None,
-        status=status,
-        cleaned_at=cleaned_at,
-        created_at=created,
-        updated_at=cleaned_at or saved_at,
+        **session_row(
+            session_id=session_id or _v7(created, rng),
+            tenant_id=app.tenant.id,
+            app_id=app.id,
+            agent_id=binding.agent_id,
+            backend_run_id=backend_run_id,
+            layers=layers,
+            specs=specs,
+            snapshot_id=snapshot_id,
+            status=status,
+            cleaned_at=cleaned_at,
+            created_at=created,
+            updated_at=cleaned_at or saved_at,
+            workflow={
+                "workflow_id": row.id,
+                "workflow_run_id": run_id,
+                "node_id": node.node_id,
+                "node_execution_id": node_execution_id,
+                "binding_id": binding.id,
+            },
+        ),
     )
 
 
@@ -190,6 +229,22 @@ def _session_target(binding: _BindingRec, at: datetime) -> tuple[str | None, Any
         return (version.id, version.doc) if version else None
     version = agent.version_by_id(binding.snapshot_id)  # inline bindings run the pinned snapshot
     return binding.snapshot_id, version.doc if version else None
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A workflow run being written: what its pause and its sessions need to know."""
+
+    id: str
+    app: _AppRec
+    row: _WorkflowRow
+    at: datetime
+    status: str
+    debug: bool
+    reached: Sequence[str]  # the agent nodes it got to, in graph order
+    duration: timedelta
+    finished_at: datetime | None  # None: running or paused
+    user_id: str  # the account (debug run) or the end user who ran it
 
 
 def _write_run(
@@ -223,77 +278,104 @@ def _write_run(
             nodes if status in ("succeeded", "partial-succeeded") else nodes[: rng.randint(1, len(nodes))]
         )
     duration = timedelta(seconds=rng.uniform(4, 40) * len(reached))
-    ended = status in _ENDED
-    finished_at = min(at + duration, ctx.now) if ended else None
+    finished_at = min(at + duration, ctx.now) if status in _ENDED else None
     actor = actor or app.tenant.member(rng)
     end_user = _v4(rng)
-    ctx.sink.add(
-        WorkflowRun,
-        id=run_id,
-        tenant_id=app.tenant.id,
-        app_id=app.id,
-        workflow_id=row.id,
-        type="workflow" if app.mode == "workflow" else "chat",
-        triggered_from="debugging" if debug else rng.choice(("app-run", "app-run", "schedule", "webhook")),
-        version=row.version,
-        status=status,
-        created_by_role="account" if debug else "end_user",
-        created_by=actor.id if debug else end_user,
-        created_at=at,
-        finished_at=finished_at,
-    )
-    if status == "paused" or (ended and rng.random() < 0.04):
-        # A paused run waits for a human (resumed_at NULL); a few finished runs paused and were resumed.
-        paused_at = min(at + duration, ctx.now) if status == "paused" else at + duration / 2
-        # Only a paused run has no finished_at here (every other one reached this branch by ending).
-        resumed_at = None if finished_at is None else _between(rng, paused_at, finished_at)
-        ctx.sink.add(
-            WorkflowPause,
-            id=_v7(paused_at, rng),
-            workflow_id=row.id,
-            workflow_run_id=run_id,
-            resumed_at=resumed_at,
-            state_object_key=f"workflow_pauses/{app.tenant.id}/{run_id}.json",
-            created_at=paused_at,
-            updated_at=resumed_at or paused_at,
-        )
-    step_end = finished_at or ctx.now
+    user_id = actor.id if debug else end_user
+    run = _Run(run_id, app, row, at, status, debug, reached, duration, finished_at, user_id)
+    _write_run_row(ctx, rng, run)
+    _write_pause(ctx, rng, run)
     for i, node_id in enumerate(reached):
-        binding = row.bindings[node_id]
-        target = _session_target(binding, at)
-        if target is None:
-            continue
-        snapshot_id, doc = target
-        saved_at = min(at + duration * (i + 1) / len(reached), step_end)
-        backend_run_id = _v4(rng)
-        if finished_at is None or node_id in leaked or rng.random() < leak_rate:  # None: not ended
-            # Still running / paused (legitimately ACTIVE), or the terminal cleanup never happened.
-            session_status, cleaned_at = "active", None
-        else:
-            # The terminal cleanup layer marks the row cleaned a moment after the run ended.
-            session_status, cleaned_at = (
-                "cleaned",
-                min(finished_at + timedelta(seconds=rng.uniform(0.05, 2)), ctx.now),
-            )
-        _write_workflow_session(
-            ctx,
-            rng,
-            app,
-            row,
-            binding,
-            run_id=run_id,
-            run_at=at,
-            saved_at=saved_at,
-            status=session_status,
-            cleaned_at=cleaned_at,
-            backend_run_id=backend_run_id,
-            session_id=(session_ids or {}).get(node_id),
-            snapshot_id=snapshot_id,
-            doc=doc,
-            invoke_from="debugger" if debug else "web-app",
-            user_id=actor.id if debug else end_user,
+        session_id = (session_ids or {}).get(node_id)
+        _write_node_session(
+            ctx, rng, run, i, leaked=node_id in leaked, leak_rate=leak_rate, session_id=session_id
         )
     return run_id
+
+
+def _write_run_row(ctx: _Ctx, rng: random.Random, run: _Run) -> None:
+    ctx.sink.add(
+        WorkflowRun,
+        id=run.id,
+        tenant_id=run.app.tenant.id,
+        app_id=run.app.id,
+        workflow_id=run.row.id,
+        type="workflow" if run.app.mode == "workflow" else "chat",
+        triggered_from="debugging"
+        if run.debug
+        else rng.choice(("app-run", "app-run", "schedule", "webhook")),
+        version=run.row.version,
+        status=run.status,
+        created_by_role="account" if run.debug else "end_user",
+        created_by=run.user_id,
+        created_at=run.at,
+        finished_at=run.finished_at,
+    )
+
+
+def _write_pause(ctx: _Ctx, rng: random.Random, run: _Run) -> None:
+    """A paused run waits for a human (resumed_at NULL); a few finished runs paused and were resumed."""
+    paused = run.status == "paused"
+    if not (paused or (run.status in _ENDED and rng.random() < 0.04)):
+        return
+    paused_at = min(run.at + run.duration, ctx.now) if paused else run.at + run.duration / 2
+    # Only a paused run has no finished_at here (every other one reached this branch by ending).
+    resumed_at = None if run.finished_at is None else _between(rng, paused_at, run.finished_at)
+    ctx.sink.add(
+        WorkflowPause,
+        id=_v7(paused_at, rng),
+        workflow_id=run.row.id,
+        workflow_run_id=run.id,
+        resumed_at=resumed_at,
+        state_object_key=f"workflow_pauses/{run.app.tenant.id}/{run.id}.json",
+        created_at=paused_at,
+        updated_at=resumed_at or paused_at,
+    )
+
+
+def _write_node_session(
+    ctx: _Ctx,
+    rng: random.Random,
+    run: _Run,
+    i: int,
+    *,
+    leaked: bool,
+    leak_rate: float,
+    session_id: str | None,
+) -> None:
+    """The session the run's i-th reached node saved: cleaned after the run ended, unless leaked."""
+    binding = run.row.bindings[run.reached[i]]
+    target = _session_target(binding, run.at)
+    if target is None:
+        return
+    snapshot_id, doc = target
+    saved_at = min(run.at + run.duration * (i + 1) / len(run.reached), run.finished_at or ctx.now)
+    backend_run_id = _v4(rng)
+    if run.finished_at is None or leaked or rng.random() < leak_rate:  # None: not ended
+        # Still running / paused (legitimately ACTIVE), or the terminal cleanup never happened.
+        status, cleaned_at = "active", None
+    else:
+        # The terminal cleanup layer marks the row cleaned a moment after the run ended.
+        status = "cleaned"
+        cleaned_at = min(run.finished_at + timedelta(seconds=rng.uniform(0.05, 2)), ctx.now)
+    _write_workflow_session(
+        ctx,
+        rng,
+        run.app,
+        run.row,
+        binding,
+        run_id=run.id,
+        run_at=run.at,
+        saved_at=saved_at,
+        status=status,
+        cleaned_at=cleaned_at,
+        backend_run_id=backend_run_id,
+        session_id=session_id,
+        snapshot_id=snapshot_id,
+        doc=doc,
+        invoke_from="debugger" if run.debug else "web-app",
+        user_id=run.user_id,
+    )
 
 
 def _random_run_status(rng: random.Random, age: timedelta) -> str:
@@ -303,6 +385,19 @@ def _random_run_status(rng: random.Random, age: timedelta) -> str:
     if age < timedelta(days=6) and rng.random() < 0.08:
         return "paused"
     return rng.choices(("succeeded", "failed", "stopped", "partial-succeeded"), (80, 9, 4, 7))[0]
+
+
+@dataclass(frozen=True)
+class _Chat:
+    """An Agent App conversation being written: what each of its sessions needs to know."""
+
+    id: str
+    tenant: _Tenant
+    app_id: str
+    agent: _AgentRec
+    console: bool  # started from the console (debugger) rather than the web app
+    first_message: str
+    reply: str
 
 
 def _write_conversation(
@@ -331,20 +426,37 @@ def _write_conversation(
     if write_row:
         ctx.sink.add(
             Conversation,
-            id=conversation_id,
-            app_id=app_id,
-            mode="agent",
-            name=name or first_message[:60],
-            inputs={"customer_tier": rng.choice(("free", "pro", "enterprise"))},
-            status="normal",
-            from_source="console" if console else "api",
-            from_end_user_id=None if console else _v4(rng),
-            from_account_id=tenant.member(rng).id if console else None,
-            is_deleted=is_deleted,
-            created_at=turns[0],
-            updated_at=turns[-1],
+            **conversation_row(
+                conversation_id=conversation_id,
+                app_id=app_id,
+                name=name or first_message[:60],
+                inputs={"customer_tier": rng.choice(("free", "pro", "enterprise"))},
+                end_user_id=None if console else _v4(rng),
+                account_id=tenant.member(rng).id if console else None,
+                is_deleted=is_deleted,
+                created_at=turns[0],
+                updated_at=turns[-1],
+            ),
         )
-    # Group the turns by the snapshot that was active (and the agent runnable) when they happened.
+    reply = agent.persona.reply.format(**customer)
+    chat = _Chat(conversation_id, tenant, app_id, agent, console, first_message, reply)
+    groups = _snapshot_groups(agent, turns)
+    for i, (version, times) in enumerate(groups):
+        latest = i == len(groups) - 1
+        cleaned = not latest and (
+            superseded_cleaned if superseded_cleaned is not None else rng.random() < 0.5
+        )
+        cleaned_at = (
+            min(groups[i + 1][1][0] + timedelta(seconds=rng.uniform(1, 5)), ctx.now) if cleaned else None
+        )
+        session_id = session_ids[i] if i < len(session_ids) else None
+        _write_conversation_session(
+            ctx, rng, chat, version, times, first=i == 0, session_id=session_id, cleaned_at=cleaned_at
+        )
+
+
+def _snapshot_groups(agent: _AgentRec, turns: Sequence[datetime]) -> list[tuple[_Version, list[datetime]]]:
+    """The turns grouped by the snapshot that was active (and the agent runnable) when they happened."""
     groups: list[tuple[_Version, list[datetime]]] = []
     for at in turns:
         version = agent.version_at(at) if agent.runnable_at(at) else None
@@ -354,67 +466,69 @@ def _write_conversation(
             groups[-1][1].append(at)
         else:
             groups.append((version, [at]))
-    reply = agent.persona.reply.format(**customer)
-    for i, (version, times) in enumerate(groups):
-        prompt, model, tool = _soul_bits(version.doc)
-        latest = i == len(groups) - 1
-        cleaned = not latest and (
-            superseded_cleaned if superseded_cleaned is not None else rng.random() < 0.5
-        )
-        cleaned_at = (
-            min(groups[i + 1][1][0] + timedelta(seconds=rng.uniform(1, 5)), ctx.now) if cleaned else None
-        )
-        newer = times[0] > ctx.now - timedelta(days=60)  # newer Dify also stores the runtime layer specs
-        specs = (
-            []
-            if not newer
-            else [
-                _spec("agent_soul_prompt", "plain.prompt", {"prefix": prompt}, "agent_soul"),
-                _spec(
-                    "execution_context",
-                    "dify.execution_context",
-                    {
-                        "tenant_id": tenant.id,
-                        "app_id": app_id,
-                        "conversation_id": conversation_id,
-                        "agent_id": agent.id,
-                        "agent_config_version_id": version.id,
-                        "invoke_from": "debugger" if console else "web-app",
-                    },
-                ),
-                _spec("history", "pydantic_ai.history", None, "agent_session_history"),
-            ]
-        )
-        history = [
-            (t, first_message if j == 0 and i == 0 else rng.choice(FOLLOW_UPS), reply)
-            for j, t in enumerate(times)
-        ]
-        layers = [
-            _layer("agent_soul_prompt"),
-            _layer("execution_context"),
-            _layer("history", _history(history, model, tool)),
-            _layer("llm"),
-            *([_layer("tools")] if tool else []),
-        ]
-        ctx.sink.add(
-            AgentRuntimeSession,
-            id=session_ids[i] if i < len(session_ids) else _v7(times[0], rng),
-            tenant_id=tenant.id,
-            app_id=app_id,
-            owner_type="conversation",
-            agent_id=agent.id,
+    return groups
+
+
+def _write_conversation_session(
+    ctx: _Ctx,
+    rng: random.Random,
+    chat: _Chat,
+    version: _Version,
+    times: Sequence[datetime],
+    *,
+    first: bool,
+    session_id: str | None,
+    cleaned_at: datetime | None,
+) -> None:
+    """One `conversation` session: the turns that ran on one snapshot (cleaned once superseded)."""
+    prompt, model, tool = _soul_bits(version.doc)
+    newer = times[0] > ctx.now - timedelta(days=60)  # newer Dify also stores the runtime layer specs
+    specs = _conversation_specs(chat, version, prompt) if newer else []
+    history = [
+        (t, chat.first_message if j == 0 and first else rng.choice(FOLLOW_UPS), chat.reply)
+        for j, t in enumerate(times)
+    ]
+    layers = [
+        _layer("agent_soul_prompt"),
+        _layer("execution_context"),
+        _layer("history", _history(history, model, tool)),
+        _layer("llm"),
+        *([_layer("tools")] if tool else []),
+    ]
+    ctx.sink.add(
+        AgentRuntimeSession,
+        **session_row(
+            session_id=session_id or _v7(times[0], rng),
+            tenant_id=chat.tenant.id,
+            app_id=chat.app_id,
+            agent_id=chat.agent.id,
             backend_run_id=_v4(rng),
-            session_snapshot=_compact_json({"schema_version": 1, "layers": layers}),
-            workflow_id=None,
-            workflow_run_id=None,
-            node_id=None,
-            node_execution_id=None,
-            binding_id=None,
-            agent_config_snapshot_id=version.id,
-            composition_layer_specs=_compact_json(specs),
-            conversation_id=conversation_id,
-            status="cleaned" if cleaned else "active",
+            layers=layers,
+            specs=specs,
+            snapshot_id=version.id,
+            status="cleaned" if cleaned_at else "active",
             cleaned_at=cleaned_at,
             created_at=times[0],
             updated_at=cleaned_at or times[-1],
-        )
+            conversation_id=chat.id,
+        ),
+    )
+
+
+def _conversation_specs(chat: _Chat, version: _Version, prompt: str) -> list[dict[str, Any]]:
+    return [
+        _spec("agent_soul_prompt", "plain.prompt", {"prefix": prompt}, "agent_soul"),
+        _spec(
+            "execution_context",
+            "dify.execution_context",
+            {
+                "tenant_id": chat.tenant.id,
+                "app_id": chat.app_id,
+                "conversation_id": chat.id,
+                "agent_id": chat.agent.id,
+                "agent_config_version_id": version.id,
+                "invoke_from": "debugger" if chat.console else "web-app",
+            },
+        ),
+        _spec("history", "pydantic_ai.history", None, "agent_session_history"),
+    ]

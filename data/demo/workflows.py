@@ -10,6 +10,7 @@ from itertools import pairwise
 from typing import Any
 
 from data.demo.agents import _AgentBuilder, _AgentRec, _evolve
+from data.demo.builders import app_row
 from data.demo.catalog import _Persona
 from data.demo.context import _Ctx, _Person, _Tenant
 from data.demo.documents import _persona_soul
@@ -105,16 +106,16 @@ def _write_app(
 ) -> None:
     ctx.sink.add(
         App,
-        id=app_id,
-        tenant_id=tenant.id,
-        name=name,
-        mode=mode,
-        icon_type="emoji",
-        icon=icon,
-        status="normal",
-        workflow_id=workflow_id,
-        created_at=created_at,
-        updated_at=updated_at,
+        **app_row(
+            app_id=app_id,
+            tenant_id=tenant.id,
+            name=name,
+            mode=mode,
+            icon=icon,
+            created_at=created_at,
+            updated_at=updated_at,
+            workflow_id=workflow_id,
+        ),
     )
 
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from data.demo.builders import app_row, binding_row, workspace_row
 from data.demo.ids import DemoIds, WorkspaceIds
-from data.demo.primitives import _hex, _v4, _v7
+from data.demo.primitives import _v4, _v7
 from data.demo.scales import CHUNK_SIZE
 from data.demo.sink import _Sink
 from data.models import (
@@ -124,16 +125,15 @@ class WorkspacesSink(_Sink):
             values["backing_app_id"] = app_id
             super().add(
                 App,
-                id=app_id,
-                tenant_id=values["tenant_id"],
-                name=values["name"],
-                mode="agent",
-                icon_type="emoji",
-                icon="🤖",
-                status="normal",
-                workflow_id=None,
-                created_at=values["created_at"],
-                updated_at=values["created_at"],
+                **app_row(
+                    app_id=app_id,
+                    tenant_id=values["tenant_id"],
+                    name=values["name"],
+                    mode="agent",
+                    icon="🤖",
+                    created_at=values["created_at"],
+                    updated_at=values["created_at"],
+                ),
             )
 
     # --- sessions -> workspaces + bindings -------------------------------------------------------
@@ -151,42 +151,40 @@ class WorkspacesSink(_Sink):
         collected = not active and self.rng.random() >= UNCOLLECTED_SHARE
         workspace = self.open.get(key)
         if workspace is None:
-            workspace = {
-                "id": _v7(s["created_at"], self.rng),
-                "tenant_id": s["tenant_id"],
-                "app_id": s["app_id"],
-                "owner_type": s["owner_type"],
-                "owner_id": owner_id,
-                "owner_scope_key": scope_key,
-                "backend_workspace_ref": f"sbx-{_hex(self.rng, 20)}",
-                "created_at": s["created_at"],
-                "bindings": [],
-            }
+            workspace = workspace_row(
+                self.rng,
+                workspace_id=_v7(s["created_at"], self.rng),
+                tenant_id=s["tenant_id"],
+                app_id=s["app_id"],
+                owner_type=s["owner_type"],
+                owner_id=owner_id,
+                scope_key=scope_key,
+                created_at=s["created_at"],
+                bindings=[],
+            )
             self.open[key] = workspace
             while len(self.open) > self.window:
                 self._close_oldest()
         self.open.move_to_end(key)
         run = self.runs.get(owner_id) if workflow else None
         paused = run is not None and run["status"] == "paused"
-        binding = {
-            "id": s["id"],
-            "tenant_id": s["tenant_id"],
-            "app_id": s["app_id"],
-            "workspace_id": workspace["id"],
-            "agent_id": s["agent_id"],
-            "base_home_snapshot_id": None,
-            "agent_config_version_id": s["agent_config_snapshot_id"] or DemoIds.MISSING_SNAPSHOT,
-            "agent_config_version_kind": "snapshot",
-            "backend_binding_ref": f"run-{s['backend_run_id'] or _hex(self.rng, 16)}",
-            "session_snapshot": s["session_snapshot"],
-            "status": "active" if active else "retired",
-            "retired_at": None if active else retired_at,
-            "pending_form_id": _v4(self.rng) if paused and active else None,
-            "pending_tool_call_id": f"call_{_hex(self.rng, 12)}" if paused and active else None,
-            "created_at": s["created_at"],
-            "updated_at": s["updated_at"],
-            "collected": collected,
-        }
+        binding = binding_row(
+            self.rng,
+            binding_id=s["id"],
+            tenant_id=s["tenant_id"],
+            app_id=s["app_id"],
+            workspace_id=workspace["id"],
+            agent_id=s["agent_id"],
+            version=(s["agent_config_snapshot_id"] or DemoIds.MISSING_SNAPSHOT, "snapshot"),
+            run_ref=s["backend_run_id"],
+            session_snapshot=s["session_snapshot"],
+            status="active" if active else "retired",
+            retired_at=None if active else retired_at,
+            pending=paused and active,
+            created_at=s["created_at"],
+            updated_at=s["updated_at"],
+        )
+        binding["collected"] = collected
         workspace["bindings"].append(binding)
         if not workflow and s["conversation_id"] in self.held_conversations:
             self.held_conversations[s["conversation_id"]]["agent_workspace_binding_id"] = s["id"]
