@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import random
 from datetime import datetime, timedelta
+from typing import Any
 
 from data.demo.agents import _AgentBuilder, _AgentRec, _evolve
 from data.demo.catalog import EXTRA_PROMPT_LINES, MODELS, PERSONA, TOOLS
@@ -22,7 +23,15 @@ from data.demo.documents import (
 from data.demo.ids import DemoIds
 from data.demo.primitives import _hex, _spread, _v4
 from data.demo.sessions import _random_run_status, _write_conversation, _write_run, _write_workflow_session
-from data.demo.workflows import _BindEvent, _inline_agent, _Node, _node_id, _write_app, _write_workflow_app
+from data.demo.workflows import (
+    _AppRec,
+    _BindEvent,
+    _inline_agent,
+    _Node,
+    _node_id,
+    _write_app,
+    _write_workflow_app,
+)
 
 
 def _story_acme(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
@@ -59,12 +68,43 @@ def _acme_showcase(
     ctx: _Ctx, rng: random.Random, t: _Tenant, maya: _Person, omar: _Person, lena: _Person
 ) -> _AgentRec:
     """The showcase agent: one of every edit kind, with realistic changes between versions."""
-    persona = PERSONA["support"]
-    ids = DemoIds.SHOWCASE_SNAPSHOTS
     t.reserved.add("Acme Support Assistant")
     b = _AgentBuilder(ctx, rng, t, created_at=ctx.ago(95), agent_id=DemoIds.SHOWCASE_AGENT)
+    _showcase_first_versions(ctx, t, b, maya, omar, lena)
+    _showcase_escalation_versions(ctx, rng, t, b, omar, lena)
+    _showcase_restore_and_publish(ctx, t, b, maya)
+    _write_app(
+        ctx,
+        t,
+        app_id=DemoIds.APP_SUPPORT_ASSISTANT,
+        name="Acme Support Assistant",
+        mode="agent",
+        icon="🛟",
+        created_at=ctx.ago(96),
+        updated_at=ctx.ago(19),
+    )
+    agent = b.finish(
+        name="Acme Support Assistant",
+        scope="roster",
+        source="agent_app",
+        persona=PERSONA["support"],
+        created_by=maya.id,
+        updated_by=maya.id,
+        app_id=DemoIds.APP_SUPPORT_ASSISTANT,
+        icon=("emoji", "🛟", "#E0F2FE"),
+        description="Answers customer questions about orders, returns and warranty for Acme's robot "
+        "arms. Hands refunds over 200 EUR to a human.",
+    )
+    _showcase_conversations(ctx, rng, t, agent)
+    return agent
 
-    v1 = _persona_soul(persona, t, random.Random(1), agent_app=True)
+
+def _showcase_first_versions(
+    ctx: _Ctx, t: _Tenant, b: _AgentBuilder, maya: _Person, omar: _Person, lena: _Person
+) -> None:
+    """v1 (first draft), v2 (refund threshold fix), v3 (tools and knowledge)."""
+    ids = DemoIds.SHOWCASE_SNAPSHOTS
+    v1 = _persona_soul(PERSONA["support"], t, random.Random(1), agent_app=True)
     v1["tools"]["dify_tools"] = []
     v1["knowledge"] = _blank_soul()["knowledge"]
     v1["model"] = _model_entry(MODELS[0], t, 0.7, 2048)
@@ -76,7 +116,6 @@ def _acme_showcase(
         note="First draft of the support assistant",
         snapshot_id=ids[0],
     )
-
     v2 = copy.deepcopy(v1)
     v2["prompt"]["system_prompt"] = v2["prompt"]["system_prompt"].replace(
         "If a refund exceeds 500 EUR", "If a refund exceeds 200 EUR (finance rule FIN-7)"
@@ -89,7 +128,6 @@ def _acme_showcase(
         note="Fix refund threshold: 200 EUR, per finance",
         snapshot_id=ids[1],
     )
-
     v3 = copy.deepcopy(v2)
     v3["tools"]["dify_tools"] = [_tool_entry(TOOLS["zendesk"], t), _tool_entry(TOOLS["tavily"], t)]
     v3["knowledge"] = {
@@ -106,7 +144,12 @@ def _acme_showcase(
         snapshot_id=ids[2],
     )
 
-    v4 = copy.deepcopy(v3)
+
+def _showcase_escalation_versions(
+    ctx: _Ctx, rng: random.Random, t: _Tenant, b: _AgentBuilder, omar: _Person, lena: _Person
+) -> None:
+    """v4 (cheaper model, env and a secret reference), v5 (Slack escalation, a pasted bot token)."""
+    v4 = copy.deepcopy(b.versions[-1].doc)
     v4["model"] = _model_entry(MODELS[1], t, 0.3, 2048)
     v4["env"] = {
         "variables": [
@@ -123,9 +166,8 @@ def _acme_showcase(
         v4,
         by=omar.id,
         note="Cheaper model, temperature 0.7 -> 0.3; Zendesk token from env",
-        snapshot_id=ids[3],
+        snapshot_id=DemoIds.SHOWCASE_SNAPSHOTS[3],
     )
-
     v5 = copy.deepcopy(v4)
     slack = _tool_entry(TOOLS["slack"], t)
     slack["runtime_parameters"]["bot_token"] = (
@@ -145,114 +187,57 @@ def _acme_showcase(
         v5,
         by=lena.id,
         note="Escalate to #support-escalations; drop web search (it invented part numbers)",
-        snapshot_id=ids[4],
+        snapshot_id=DemoIds.SHOWCASE_SNAPSHOTS[4],
     )
 
-    # Newer Dify: restore v3 into the draft (a revision, no snapshot), then publish the draft.
+
+def _showcase_restore_and_publish(ctx: _Ctx, t: _Tenant, b: _AgentBuilder, maya: _Person) -> None:
+    """Newer Dify: restore v3 into the draft (a revision, no snapshot), then publish the draft (v6)."""
+    v3, v4 = b.versions[2], b.versions[3]
     b.restore(
-        b.versions[2],
+        v3,
         ctx.ago(20),
         by=maya.id,
         note="Restore v3 to compare after the CSAT dip",
         revision_id=DemoIds.SHOWCASE_RESTORE_REVISION,
     )
-    v6 = copy.deepcopy(v3)
+    v6 = copy.deepcopy(v3.doc)
     v6["model"] = _model_entry(MODELS[3], t, 0.3, 4096)
-    v6["env"] = copy.deepcopy(v4["env"])
+    v6["env"] = copy.deepcopy(v4.doc["env"])
     b.save(
         "publish_draft",
         ctx.ago(19),
         v6,
         by=maya.id,
         note="Publish restored v3 on Claude Sonnet 4",
-        snapshot_id=ids[5],
+        snapshot_id=DemoIds.SHOWCASE_SNAPSHOTS[5],
     )
 
-    _write_app(
-        ctx,
-        t,
-        app_id=DemoIds.APP_SUPPORT_ASSISTANT,
-        name="Acme Support Assistant",
-        mode="agent",
-        icon="🛟",
-        created_at=ctx.ago(96),
-        updated_at=ctx.ago(19),
-    )
-    agent = b.finish(
-        name="Acme Support Assistant",
-        scope="roster",
-        source="agent_app",
-        persona=persona,
-        created_by=maya.id,
-        updated_by=maya.id,
-        app_id=DemoIds.APP_SUPPORT_ASSISTANT,
-        icon=("emoji", "🛟", "#E0F2FE"),
-        description="Answers customer questions about orders, returns and warranty for Acme's robot "
-        "arms. Hands refunds over 200 EUR to a human.",
-    )
 
+def _showcase_conversations(ctx: _Ctx, rng: random.Random, t: _Tenant, agent: _AgentRec) -> None:
+    """The well-known conversations of the showcase app, then a few random ones."""
+    # fmt: off
+    placed: tuple[dict[str, Any], ...] = (
+        # Two ACTIVE sessions in one conversation: v5 (superseded when v6 was published) and v6.
+        {"conversation_id": DemoIds.CONVERSATION_SUPERSEDED, "name": "Refund for order #48213",
+         "turns": [ctx.ago(22), ctx.ago(22, minutes=-6), ctx.ago(hours=2)],
+         "session_ids": [DemoIds.SUPERSEDED_SESSION, DemoIds.SUPERSEDING_SESSION], "superseded_cleaned": False},
+        {"conversation_id": DemoIds.CONVERSATION_DELETED, "is_deleted": True,
+         "turns": [ctx.ago(6), ctx.ago(5, hours=23)], "session_ids": [DemoIds.DELETED_CONVERSATION_SESSION]},
+        {"conversation_id": DemoIds.MISSING_CONVERSATION, "write_row": False,
+         "turns": [ctx.ago(12, hours=5), ctx.ago(12)], "session_ids": [DemoIds.MISSING_CONVERSATION_SESSION]},
+        {"turns": [ctx.ago(36), ctx.ago(35)], "session_ids": [DemoIds.IDLE_SESSION]},
+        # Spans v4 -> v5; a newer Dify retired the superseded session (cleaned), unlike the first one.
+        {"turns": [ctx.ago(45), ctx.ago(44, hours=20), ctx.ago(30)], "superseded_cleaned": True},
+    )
+    # fmt: on
     app = DemoIds.APP_SUPPORT_ASSISTANT
-    # Two ACTIVE sessions in one conversation: v5 (superseded when v6 was published) and v6.
-    _write_conversation(
-        ctx,
-        rng,
-        t,
-        app,
-        agent,
-        conversation_id=DemoIds.CONVERSATION_SUPERSEDED,
-        turns=[ctx.ago(22), ctx.ago(22, minutes=-6), ctx.ago(hours=2)],
-        name="Refund for order #48213",
-        session_ids=[DemoIds.SUPERSEDED_SESSION, DemoIds.SUPERSEDING_SESSION],
-        superseded_cleaned=False,
-    )
-    _write_conversation(
-        ctx,
-        rng,
-        t,
-        app,
-        agent,
-        conversation_id=DemoIds.CONVERSATION_DELETED,
-        is_deleted=True,
-        turns=[ctx.ago(6), ctx.ago(5, hours=23)],
-        session_ids=[DemoIds.DELETED_CONVERSATION_SESSION],
-    )
-    _write_conversation(
-        ctx,
-        rng,
-        t,
-        app,
-        agent,
-        conversation_id=DemoIds.MISSING_CONVERSATION,
-        write_row=False,
-        turns=[ctx.ago(12, hours=5), ctx.ago(12)],
-        session_ids=[DemoIds.MISSING_CONVERSATION_SESSION],
-    )
-    _write_conversation(
-        ctx, rng, t, app, agent, turns=[ctx.ago(36), ctx.ago(35)], session_ids=[DemoIds.IDLE_SESSION]
-    )
-    # Spans v4 -> v5; a newer Dify retired the superseded session (cleaned), unlike the one above.
-    _write_conversation(
-        ctx,
-        rng,
-        t,
-        app,
-        agent,
-        turns=[ctx.ago(45), ctx.ago(44, hours=20), ctx.ago(30)],
-        superseded_cleaned=True,
-    )
+    for conversation in placed:
+        _write_conversation(ctx, rng, t, app, agent, **conversation)
     for _ in range(8):
         start = ctx.ago(rng.uniform(0.1, 94))
-        _write_conversation(
-            ctx,
-            rng,
-            t,
-            app,
-            agent,
-            turns=_spread(
-                rng, start, min(start + timedelta(hours=rng.uniform(0, 30)), ctx.now), rng.randint(1, 4)
-            ),
-        )
-    return agent
+        end = min(start + timedelta(hours=rng.uniform(0, 30)), ctx.now)
+        _write_conversation(ctx, rng, t, app, agent, turns=_spread(rng, start, end, rng.randint(1, 4)))
 
 
 def _acme_triage(
@@ -261,12 +246,7 @@ def _acme_triage(
     """Chatflow: inline classifier, roster answer node (drifting), escalation promoted to the roster."""
     app_id, draft_id = DemoIds.APP_TICKET_TRIAGE, _v4(rng)
     created = ctx.ago(80)
-    classify_id, answer_id, escalate_id = (
-        _node_id(created, 1000),
-        _node_id(created, 2000),
-        _node_id(ctx.ago(35)),
-    )
-
+    node_ids = (_node_id(created, 1000), _node_id(created, 2000), _node_id(ctx.ago(35)))
     classifier = _inline_agent(
         ctx,
         rng,
@@ -274,20 +254,50 @@ def _acme_triage(
         PERSONA["classifier"],
         app_id=app_id,
         draft_id=draft_id,
-        node_id=classify_id,
+        node_id=node_ids[0],
         created=created,
         edits=[ctx.ago(64), ctx.ago(30)],
         name="Ticket Classifier",
         agent_id=DemoIds.TICKET_CLASSIFIER_AGENT,
     )
-    # The escalation node started inline, then save-to-roster created a roster agent from it. The
-    # inline agent stays behind: active, workflow_only, and no longer referenced by any binding.
+    left_behind, promoted = _triage_escalation_agents(ctx, rng, t, draft_id, node_ids[2], omar, lena)
+    nodes = _triage_nodes(ctx, created, node_ids, (classifier, showcase, left_behind, promoted), omar, lena)
+    publishes = [(_v4(rng), ctx.ago(76)), (_v4(rng), ctx.ago(50)), (_v4(rng), ctx.ago(25))]
+    app = _write_workflow_app(
+        ctx,
+        rng,
+        t,
+        app_id=app_id,
+        draft_id=draft_id,
+        name="Support Ticket Triage",
+        mode="advanced-chat",
+        icon="🎫",
+        created_at=created,
+        created_by=omar,
+        publishes=publishes,
+        nodes=nodes,
+    )
+    _triage_runs(ctx, rng, app, node_ids)
+    _triage_missing_run_session(ctx, rng, app, classifier, node_ids[0])
+
+
+def _triage_escalation_agents(
+    ctx: _Ctx,
+    rng: random.Random,
+    t: _Tenant,
+    draft_id: str,
+    escalate_id: str,
+    omar: _Person,
+    lena: _Person,
+) -> tuple[_AgentRec, _AgentRec]:
+    """The escalation node started inline, then save-to-roster created a roster agent from it. The
+    inline agent stays behind: active, workflow_only, and no longer referenced by any binding."""
     left_behind = _inline_agent(
         ctx,
         rng,
         t,
         PERSONA["escalation"],
-        app_id=app_id,
+        app_id=DemoIds.APP_TICKET_TRIAGE,
         draft_id=draft_id,
         node_id=escalate_id,
         created=ctx.ago(35),
@@ -314,8 +324,21 @@ def _acme_triage(
         created_by=omar.id,
         icon=("emoji", "🧭", "#FCE7F3"),
     )
+    return left_behind, promoted
 
-    nodes = [
+
+def _triage_nodes(
+    ctx: _Ctx,
+    created: datetime,
+    node_ids: tuple[str, str, str],
+    agents: tuple[_AgentRec, _AgentRec, _AgentRec, _AgentRec],
+    omar: _Person,
+    lena: _Person,
+) -> list[_Node]:
+    """Classify (inline), answer (the showcase, rebound: drift), escalate (inline, then the roster)."""
+    classify_id, answer_id, escalate_id = node_ids
+    classifier, showcase, left_behind, promoted = agents
+    return [
         _Node(
             classify_id,
             "Classify ticket",
@@ -349,21 +372,11 @@ def _acme_triage(
             ],
         ),
     ]
-    publishes = [(_v4(rng), ctx.ago(76)), (_v4(rng), ctx.ago(50)), (_v4(rng), ctx.ago(25))]
-    app = _write_workflow_app(
-        ctx,
-        rng,
-        t,
-        app_id=app_id,
-        draft_id=draft_id,
-        name="Support Ticket Triage",
-        mode="advanced-chat",
-        icon="🎫",
-        created_at=created,
-        created_by=omar,
-        publishes=publishes,
-        nodes=nodes,
-    )
+
+
+def _triage_runs(ctx: _Ctx, rng: random.Random, app: _AppRec, node_ids: tuple[str, str, str]) -> None:
+    """Random runs, one of each other ended status, then the well-known leaked, paused and running runs."""
+    classify_id, answer_id, escalate_id = node_ids
     for at in _spread(rng, ctx.ago(75), ctx.ago(1), 14):
         _write_run(
             ctx,
@@ -377,38 +390,25 @@ def _acme_triage(
     # One run of each other ended status, so even the smallest dataset shows them all.
     for days, status in ((60, "failed"), (48, "stopped"), (33, "partial-succeeded")):
         _write_run(ctx, rng, app, at=ctx.ago(days, hours=3), status=status)
-    _write_run(
-        ctx,
-        rng,
-        app,
-        at=ctx.ago(3),
-        status="succeeded",
-        run_id=DemoIds.RUN_SUCCEEDED_LEAKED,
-        reached=[classify_id, answer_id],
-        leaked=[answer_id],
-        session_ids={answer_id: DemoIds.FINISHED_RUN_SESSION},
+    # fmt: off
+    well_known: tuple[dict[str, Any], ...] = (
+        {"at": ctx.ago(3), "status": "succeeded", "run_id": DemoIds.RUN_SUCCEEDED_LEAKED,
+         "reached": [classify_id, answer_id], "leaked": [answer_id],
+         "session_ids": {answer_id: DemoIds.FINISHED_RUN_SESSION}},
+        {"at": ctx.ago(2), "status": "paused", "run_id": DemoIds.RUN_PAUSED,
+         "reached": [classify_id, answer_id, escalate_id], "session_ids": {escalate_id: DemoIds.PAUSED_RUN_SESSION}},
+        {"at": ctx.ago(minutes=4), "status": "running", "run_id": DemoIds.RUN_RUNNING,
+         "reached": [classify_id], "session_ids": {classify_id: DemoIds.RUNNING_RUN_SESSION}},
     )
-    _write_run(
-        ctx,
-        rng,
-        app,
-        at=ctx.ago(2),
-        status="paused",
-        run_id=DemoIds.RUN_PAUSED,
-        reached=[classify_id, answer_id, escalate_id],
-        session_ids={escalate_id: DemoIds.PAUSED_RUN_SESSION},
-    )
-    _write_run(
-        ctx,
-        rng,
-        app,
-        at=ctx.ago(minutes=4),
-        status="running",
-        run_id=DemoIds.RUN_RUNNING,
-        reached=[classify_id],
-        session_ids={classify_id: DemoIds.RUNNING_RUN_SESSION},
-    )
-    # A session whose workflow run row is gone (runs archived / removed by retention tooling).
+    # fmt: on
+    for run in well_known:
+        _write_run(ctx, rng, app, **run)
+
+
+def _triage_missing_run_session(
+    ctx: _Ctx, rng: random.Random, app: _AppRec, classifier: _AgentRec, classify_id: str
+) -> None:
+    """A session whose workflow run row is gone (runs archived / removed by retention tooling)."""
     row = app.published[-1]
     binding = row.bindings[classify_id]
     version = classifier.version_by_id(binding.snapshot_id)
