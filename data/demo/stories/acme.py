@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -434,12 +435,7 @@ def _acme_research_digest(ctx: _Ctx, rng: random.Random, t: _Tenant, kenji: _Per
     """Workflow: a node saved as a new roster agent, and a node bound to an agent archived since."""
     app_id, draft_id = DemoIds.APP_RESEARCH_DIGEST, _v4(rng)
     created = ctx.ago(150)
-    research_id, writer_id, review_id = (
-        _node_id(created, 1000),
-        _node_id(created, 2000),
-        _node_id(ctx.ago(140)),
-    )
-
+    node_ids = (_node_id(created, 1000), _node_id(created, 2000), _node_id(ctx.ago(140)))
     researcher = _inline_agent(
         ctx,
         rng,
@@ -447,7 +443,7 @@ def _acme_research_digest(ctx: _Ctx, rng: random.Random, t: _Tenant, kenji: _Per
         PERSONA["research"],
         app_id=app_id,
         draft_id=draft_id,
-        node_id=research_id,
+        node_id=node_ids[0],
         created=created,
         edits=_spread(rng, ctx.ago(149), ctx.ago(20), 3),
         name="Market Researcher",
@@ -459,11 +455,38 @@ def _acme_research_digest(ctx: _Ctx, rng: random.Random, t: _Tenant, kenji: _Per
         PERSONA["writer"],
         app_id=app_id,
         draft_id=draft_id,
-        node_id=writer_id,
+        node_id=node_ids[1],
         created=created,
         edits=[ctx.ago(140)],
     )
-    # "Save as new agent": the node now uses a new roster agent; the inline one stays behind too.
+    writer = _digest_writer(ctx, rng, t, writer_inline, kenji)
+    reviewer = _digest_archived_reviewer(ctx, rng, t, maya)
+    agents = (researcher, writer_inline, writer, reviewer)
+    app = _write_workflow_app(
+        ctx,
+        rng,
+        t,
+        app_id=app_id,
+        draft_id=draft_id,
+        name="Weekly Market Research Digest",
+        mode="workflow",
+        icon="📈",
+        created_at=created,
+        created_by=kenji,
+        publishes=[(_v4(rng), ctx.ago(145)), (_v4(rng), ctx.ago(100))],
+        nodes=_digest_nodes(ctx, created, node_ids, agents),
+    )
+    # Scheduled every Monday; since the reviewer was archived the review node refuses to run.
+    for week in range(20):
+        at = ctx.ago(139 - 7 * week, hours=rng.uniform(0, 0.2))
+        status = "failed" if at > ctx.ago(15) else _random_run_status(rng, ctx.now - at)
+        _write_run(ctx, rng, app, at=at, status=status, leak_rate=0.05)
+
+
+def _digest_writer(
+    ctx: _Ctx, rng: random.Random, t: _Tenant, writer_inline: _AgentRec, kenji: _Person
+) -> _AgentRec:
+    """ "Save as new agent": the node now uses a new roster agent; the inline one stays behind too."""
     t.reserved.add("Market Report Writer")
     b = _AgentBuilder(ctx, rng, t, created_at=ctx.ago(120), agent_id=DemoIds.SAVED_AS_NEW_AGENT)
     _evolve(
@@ -475,7 +498,7 @@ def _acme_research_digest(ctx: _Ctx, rng: random.Random, t: _Tenant, kenji: _Per
         first_note="Saved as a new agent from Weekly Market Research Digest",
         newer_ops=False,
     )
-    writer = b.finish(
+    return b.finish(
         name="Market Report Writer",
         scope="roster",
         source="workflow",
@@ -483,7 +506,10 @@ def _acme_research_digest(ctx: _Ctx, rng: random.Random, t: _Tenant, kenji: _Per
         created_by=kenji.id,
         icon=("emoji", "📝", "#EDE9FE"),
     )
-    # Jonas Berg built the reviewer before he left; Maya archived it 15 days ago. The draft still binds it.
+
+
+def _digest_archived_reviewer(ctx: _Ctx, rng: random.Random, t: _Tenant, maya: _Person) -> _AgentRec:
+    """Jonas Berg built the reviewer before he left; Maya archived it 15 days ago. The draft still binds it."""
     t.reserved.add("Legacy Compliance Reviewer")
     b = _AgentBuilder(ctx, rng, t, created_at=ctx.ago(200), agent_id=DemoIds.ARCHIVED_BOUND_AGENT)
     b.save(
@@ -493,7 +519,7 @@ def _acme_research_digest(ctx: _Ctx, rng: random.Random, t: _Tenant, kenji: _Per
         by=DemoIds.ACCOUNT_DEPARTED,
         note="Reviewer for outgoing reports",
     )
-    reviewer = b.finish(
+    return b.finish(
         name="Legacy Compliance Reviewer",
         scope="roster",
         source="agent_app",
@@ -506,7 +532,16 @@ def _acme_research_digest(ctx: _Ctx, rng: random.Random, t: _Tenant, kenji: _Per
         icon=("emoji", "⚖️", "#F1F5F9"),
     )
 
-    nodes = [
+
+def _digest_nodes(
+    ctx: _Ctx,
+    created: datetime,
+    node_ids: tuple[str, str, str],
+    agents: tuple[_AgentRec, _AgentRec, _AgentRec, _AgentRec],
+) -> list[_Node]:
+    research_id, writer_id, review_id = node_ids
+    researcher, writer_inline, writer, reviewer = agents
+    return [
         _Node(
             research_id,
             "Research the week",
@@ -536,32 +571,13 @@ def _acme_research_digest(ctx: _Ctx, rng: random.Random, t: _Tenant, kenji: _Per
             draft_binding_id=DemoIds.ARCHIVED_AGENT_BINDING,
         ),
     ]
-    app = _write_workflow_app(
-        ctx,
-        rng,
-        t,
-        app_id=app_id,
-        draft_id=draft_id,
-        name="Weekly Market Research Digest",
-        mode="workflow",
-        icon="📈",
-        created_at=created,
-        created_by=kenji,
-        publishes=[(_v4(rng), ctx.ago(145)), (_v4(rng), ctx.ago(100))],
-        nodes=nodes,
-    )
-    # Scheduled every Monday; since the reviewer was archived the review node refuses to run.
-    for week in range(20):
-        at = ctx.ago(139 - 7 * week, hours=rng.uniform(0, 0.2))
-        status = "failed" if at > ctx.ago(15) else _random_run_status(rng, ctx.now - at)
-        _write_run(ctx, rng, app, at=at, status=status, leak_rate=0.05)
 
 
 def _acme_onboarding(ctx: _Ctx, rng: random.Random, t: _Tenant, lena: _Person) -> None:
     """Never-published workflow whose draft bindings point at things that are not there."""
     app_id, draft_id = DemoIds.APP_ONBOARDING, _v4(rng)
     created = ctx.ago(45)
-    welcome_id, it_id, buddy_id = _node_id(created, 1000), _node_id(created, 2000), _node_id(created, 3000)
+    node_ids = (_node_id(created, 1000), _node_id(created, 2000), _node_id(created, 3000))
     it_helper = _inline_agent(
         ctx,
         rng,
@@ -569,11 +585,42 @@ def _acme_onboarding(ctx: _Ctx, rng: random.Random, t: _Tenant, lena: _Person) -
         PERSONA["onboarding"],
         app_id=app_id,
         draft_id=draft_id,
-        node_id=it_id,
+        node_id=node_ids[1],
         created=ctx.ago(44),
         edits=[ctx.ago(43)],
         name="IT Setup Helper",
     )
+    buddy = _onboarding_buddy(ctx, rng, t, lena)
+    app = _write_workflow_app(
+        ctx,
+        rng,
+        t,
+        app_id=app_id,
+        draft_id=draft_id,
+        name="Employee Onboarding Flow",
+        mode="workflow",
+        icon="🧳",
+        created_at=created,
+        created_by=lena,
+        publishes=[],
+        nodes=_onboarding_nodes(ctx, created, node_ids, it_helper, buddy),
+    )
+    welcome_id = node_ids[0]
+    _write_run(
+        ctx,
+        rng,
+        app,
+        at=ctx.ago(40),
+        status="succeeded",
+        debug=True,
+        actor=lena,
+        reached=[welcome_id],
+        leaked=[welcome_id],
+        session_ids={welcome_id: DemoIds.ORPHANED_SESSION},
+    )
+
+
+def _onboarding_buddy(ctx: _Ctx, rng: random.Random, t: _Tenant, lena: _Person) -> _AgentRec:
     t.reserved.add("New Hire Buddy")
     b = _AgentBuilder(ctx, rng, t, created_at=ctx.ago(60))
     _evolve(
@@ -585,7 +632,7 @@ def _acme_onboarding(ctx: _Ctx, rng: random.Random, t: _Tenant, lena: _Person) -
         first_note="Buddy for new hires",
         newer_ops=False,
     )
-    buddy = b.finish(
+    return b.finish(
         name="New Hire Buddy",
         scope="roster",
         source="agent_app",
@@ -593,8 +640,22 @@ def _acme_onboarding(ctx: _Ctx, rng: random.Random, t: _Tenant, lena: _Person) -
         created_by=lena.id,
         icon=("emoji", "👋", "#FFEDD5"),
     )
+
+
+def _onboarding_nodes(
+    ctx: _Ctx, created: datetime, node_ids: tuple[str, str, str], it_helper: _AgentRec, buddy: _AgentRec
+) -> list[_Node]:
+    """A deleted agent, a missing snapshot, another agent's snapshot: every dangling binding kind."""
+    welcome_id, it_id, buddy_id = node_ids
     persona = PERSONA["onboarding"]
-    nodes = [
+    deleted = _BindEvent(
+        created,
+        "roster_agent",
+        None,
+        agent_id=DemoIds.MISSING_AGENT,
+        snapshot_id=DemoIds.MISSING_AGENT_SNAPSHOT,
+    )
+    return [
         # The agent was deleted by hand (Dify never hard-deletes agents): binding and session remain.
         _Node(
             welcome_id,
@@ -602,15 +663,7 @@ def _acme_onboarding(ctx: _Ctx, rng: random.Random, t: _Tenant, lena: _Person) -
             persona,
             created,
             _job_doc(persona, previous=None),
-            [
-                _BindEvent(
-                    created,
-                    "roster_agent",
-                    None,
-                    agent_id=DemoIds.MISSING_AGENT,
-                    snapshot_id=DemoIds.MISSING_AGENT_SNAPSHOT,
-                )
-            ],
+            [deleted],
             draft_binding_id=DemoIds.DANGLING_AGENT_BINDING,
         ),
         _Node(
@@ -633,32 +686,6 @@ def _acme_onboarding(ctx: _Ctx, rng: random.Random, t: _Tenant, lena: _Person) -
             draft_binding_id=DemoIds.FOREIGN_SNAPSHOT_BINDING,
         ),
     ]
-    app = _write_workflow_app(
-        ctx,
-        rng,
-        t,
-        app_id=app_id,
-        draft_id=draft_id,
-        name="Employee Onboarding Flow",
-        mode="workflow",
-        icon="🧳",
-        created_at=created,
-        created_by=lena,
-        publishes=[],
-        nodes=nodes,
-    )
-    _write_run(
-        ctx,
-        rng,
-        app,
-        at=ctx.ago(40),
-        status="succeeded",
-        debug=True,
-        actor=lena,
-        reached=[welcome_id],
-        leaked=[welcome_id],
-        session_ids={welcome_id: DemoIds.ORPHANED_SESSION},
-    )
 
 
 def _huge_prompt(rng: random.Random) -> str:
@@ -688,100 +715,89 @@ def _huge_prompt(rng: random.Random) -> str:
     return "\n".join(parts)
 
 
+@dataclass(frozen=True)
+class _Hostile:
+    """A hostile roster agent: v1 from the support persona, v2 an edit (or `last`'s raw text)."""
+
+    agent_id: str
+    name: str
+    age: float  # days before now
+    description: str | None = None
+    source: str = "agent_app"
+    status: str = "active"
+    icon: tuple[str | None, str | None, str | None] = ("emoji", "🤖", "#E5E7EB")
+    last: tuple[str, str | None, str | None, str | None] | None = None  # (operation, note, snapshot id, text)
+
+
+_BROKEN_JSON = (
+    '{"app_features":{},"app_variables":[],"env":{"secret_refs":[],"variables":[]},"human":{"contacts":[],'
+    '"tools":[]},"knowledge":{"datasets":[],"query_config":{},"query_mode":null},"prompt":{"system_prompt":'
+    '"You optimize warehouse slotting for spare parts.\\nUse the '
+)  # truncated mid-string by a bad import
+
+# fmt: off
+HOSTILE_AGENTS = (
+    _Hostile(DemoIds.HOSTILE_NAME_AGENT, DemoIds.HOSTILE_NAME, 12,
+             description="Harmless <b>looking</b> description <script>alert('desc')</script> with a "
+             "[link](javascript:alert(2)) and `code`.",
+             last=("save_new_version", "**Bold** note <script>alert('note')</script>", None, None)),
+    _Hostile(DemoIds.RTL_NAME_AGENT, DemoIds.RTL_NAME, 11, icon=("emoji", "🧑\u200d💻", "#FEF3C7"),
+             description="وكيل دعم ثنائي اللغة — סוכן תמיכה דו-לשוני (bilingual support agent)."),
+    _Hostile(DemoIds.INVALID_JSON_AGENT, "Warehouse Slotting Optimizer", 30, source="imported",
+             last=("save_new_version", "Re-imported from slotting-optimizer.yml", DemoIds.INVALID_JSON_SNAPSHOT,
+                   _BROKEN_JSON)),
+    _Hostile(DemoIds.NON_OBJECT_JSON_AGENT, "Quote Generator", 28, source="imported",
+             last=("save_new_version", "Bulk fix script (oops)", DemoIds.NON_OBJECT_JSON_SNAPSHOT, "[]")),
+    _Hostile(DemoIds.UNKNOWN_ENUM_AGENT, "Marketplace Sales Agent", 16, source=DemoIds.UNKNOWN_SOURCE,
+             status=DemoIds.UNKNOWN_STATUS, icon=("emoji", "🛒", "#DCFCE7"),
+             last=(DemoIds.UNKNOWN_OPERATION, "Merged v1 with the marketplace template", None, None)),
+)
+# fmt: on
+
+
 def _acme_hostile_agents(ctx: _Ctx, rng: random.Random, t: _Tenant, maya: _Person, kenji: _Person) -> None:
     """Rows that break naive renderers and parsers."""
+    for spec in HOSTILE_AGENTS:
+        _hostile_agent(ctx, rng, t, spec, maya=maya, kenji=kenji)
+    _huge_prompt_agent(ctx, rng, t, maya)
+
+
+def _hostile_agent(
+    ctx: _Ctx, rng: random.Random, t: _Tenant, spec: _Hostile, *, maya: _Person, kenji: _Person
+) -> None:
     support = PERSONA["support"]
-
-    def simple(
-        agent_id: str,
-        name: str,
-        created: datetime,
-        *,
-        description: str | None = None,
-        source: str = "agent_app",
-        status: str = "active",
-        icon: tuple[str | None, str | None, str | None] = ("emoji", "🤖", "#E5E7EB"),
-        last: tuple[str, str | None, str | None, str | None] | None = None,
-    ) -> None:
-        """v1 from a persona, v2 an edit; `last` = (operation, note, snapshot id, raw text) overrides v2."""
-        t.reserved.add(name)
-        b = _AgentBuilder(ctx, rng, t, created_at=created, agent_id=agent_id)
-        doc = _persona_soul(support, t, rng, agent_app=False)
-        b.save("create_version", created, doc, by=kenji.id, note="First version")
-        op, note, snapshot_id, text = last or ("save_new_version", "Second version", None, None)
-        doc2, _ = _mutate(doc, rng, t)
-        revision_id = DemoIds.UNKNOWN_OPERATION_REVISION if op == DemoIds.UNKNOWN_OPERATION else None
-        b.save(
-            op,
-            created + timedelta(days=3),
-            doc2,
-            by=maya.id,
-            note=note,
-            snapshot_id=snapshot_id,
-            text=text,
-            revision_id=revision_id,
-        )
-        b.finish(
-            name=name,
-            scope="roster",
-            source=source,
-            persona=support,
-            created_by=kenji.id,
-            description=description,
-            status=status,
-            icon=icon,
-        )
-
-    simple(
-        DemoIds.HOSTILE_NAME_AGENT,
-        DemoIds.HOSTILE_NAME,
-        ctx.ago(12),
-        description="Harmless <b>looking</b> description <script>alert('desc')</script> with a "
-        "[link](javascript:alert(2)) and `code`.",
-        last=("save_new_version", "**Bold** note <script>alert('note')</script>", None, None),
+    created = ctx.ago(spec.age)
+    t.reserved.add(spec.name)
+    b = _AgentBuilder(ctx, rng, t, created_at=created, agent_id=spec.agent_id)
+    doc = _persona_soul(support, t, rng, agent_app=False)
+    b.save("create_version", created, doc, by=kenji.id, note="First version")
+    op, note, snapshot_id, text = spec.last or ("save_new_version", "Second version", None, None)
+    doc2, _ = _mutate(doc, rng, t)
+    revision_id = DemoIds.UNKNOWN_OPERATION_REVISION if op == DemoIds.UNKNOWN_OPERATION else None
+    b.save(
+        op,
+        created + timedelta(days=3),
+        doc2,
+        by=maya.id,
+        note=note,
+        snapshot_id=snapshot_id,
+        text=text,
+        revision_id=revision_id,
     )
-    simple(
-        DemoIds.RTL_NAME_AGENT,
-        DemoIds.RTL_NAME,
-        ctx.ago(11),
-        icon=("emoji", "🧑\u200d💻", "#FEF3C7"),
-        description="وكيل دعم ثنائي اللغة — סוכן תמיכה דו-לשוני (bilingual support agent).",
-    )
-    broken = (
-        '{"app_features":{},"app_variables":[],"env":{"secret_refs":[],"variables":[]},"human":{"contacts":[],'
-        '"tools":[]},"knowledge":{"datasets":[],"query_config":{},"query_mode":null},"prompt":{"system_prompt":'
-        '"You optimize warehouse slotting for spare parts.\\nUse the '
-    )  # truncated mid-string by a bad import
-    simple(
-        DemoIds.INVALID_JSON_AGENT,
-        "Warehouse Slotting Optimizer",
-        ctx.ago(30),
-        source="imported",
-        last=(
-            "save_new_version",
-            "Re-imported from slotting-optimizer.yml",
-            DemoIds.INVALID_JSON_SNAPSHOT,
-            broken,
-        ),
-    )
-    simple(
-        DemoIds.NON_OBJECT_JSON_AGENT,
-        "Quote Generator",
-        ctx.ago(28),
-        source="imported",
-        last=("save_new_version", "Bulk fix script (oops)", DemoIds.NON_OBJECT_JSON_SNAPSHOT, "[]"),
-    )
-    simple(
-        DemoIds.UNKNOWN_ENUM_AGENT,
-        "Marketplace Sales Agent",
-        ctx.ago(16),
-        source=DemoIds.UNKNOWN_SOURCE,
-        status=DemoIds.UNKNOWN_STATUS,
-        icon=("emoji", "🛒", "#DCFCE7"),
-        last=(DemoIds.UNKNOWN_OPERATION, "Merged v1 with the marketplace template", None, None),
+    b.finish(
+        name=spec.name,
+        scope="roster",
+        source=spec.source,
+        persona=support,
+        created_by=kenji.id,
+        description=spec.description,
+        status=spec.status,
+        icon=spec.icon,
     )
 
-    # The 200 KB prompt: two versions differing by one line (a diff must stay fast).
+
+def _huge_prompt_agent(ctx: _Ctx, rng: random.Random, t: _Tenant, maya: _Person) -> None:
+    """The 200 KB prompt: two versions differing by one line (a diff must stay fast)."""
     t.reserved.add("Compliance Handbook Expert")
     b = _AgentBuilder(ctx, rng, t, created_at=ctx.ago(26), agent_id=DemoIds.HUGE_PROMPT_AGENT)
     doc = _blank_soul()
