@@ -20,7 +20,7 @@ from data.demo.catalog import (
     _Tool,
 )
 from data.demo.context import _Person, _Tenant
-from data.demo.primitives import _hex
+from data.demo.primitives import _hex, _v4
 
 
 def _blank_soul() -> dict[str, Any]:
@@ -260,3 +260,19 @@ def _customer(rng: random.Random) -> dict[str, str]:
 # ============================================================================================
 # Agents, snapshots and revisions
 # ============================================================================================
+
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _stored_file(
+    rng: random.Random, name: str, kind: str, size: int, mime_type: str, *, description: str | None = None
+) -> dict[str, Any]:
+    """A Gen E `config_skills` / `config_files` entry (draws the file id, then the content hash)."""
+    entry: dict[str, Any] = {"name": name}
+    if description is not None:
+        entry["description"] = description
+    entry.update(
+        file_kind=kind, file_id=_v4(rng), size=size, hash=f"sha256:{_hex(rng, 64)}", mime_type=mime_type
+    )
+    return entry

@@ -6,12 +6,20 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from data.demo.agents import _AgentBuilder, _evolve
+from data.demo.agents import _AgentBuilder, _AgentRec, _evolve
 from data.demo.catalog import MODELS, PERSONA
-from data.demo.context import _Ctx, _Tenant
-from data.demo.documents import _contact, _job_doc, _model_entry, _persona_soul, _secret_value
+from data.demo.context import _Ctx, _Person, _Tenant
+from data.demo.documents import (
+    DOCX_MIME,
+    _contact,
+    _job_doc,
+    _model_entry,
+    _persona_soul,
+    _secret_value,
+    _stored_file,
+)
 from data.demo.ids import GEN_E_CLI_TOOL_ID, DemoIds
-from data.demo.primitives import _hex, _spread, _v4
+from data.demo.primitives import _spread, _v4
 from data.demo.sessions import _random_run_status, _write_conversation, _write_run
 from data.demo.workflows import _BindEvent, _inline_agent, _Node, _node_id, _write_app, _write_workflow_app
 
@@ -19,73 +27,65 @@ from data.demo.workflows import _BindEvent, _inline_agent, _Node, _node_id, _wri
 def _gen_e_soul(t: _Tenant, rng: random.Random, *, note: str, top_k: int) -> dict[str, Any]:
     """A soul written by a newer Dify (Gen E, section 5.5): config_skills/config_files instead of
     skills_files, knowledge `sets`, typed sandbox and app features, CLI tools with their own env."""
-    dataset_id, dataset_name = t.datasets[4]
+    skill = _stored_file(
+        rng, "discharge-letter", "tool_file", 18234, "text/markdown", description="Letter layout and tone"
+    )
+    template = _stored_file(rng, "discharge_template_2026.docx", "upload_file", 48120, DOCX_MIME)
     return {
         "schema_version": 1,
         "prompt": {
             "system_prompt": "You write discharge summaries for Northwind Health.\n"
             "Use the 2026 discharge template.\nList medication changes first.\nNever invent lab values."
         },
-        "config_skills": [
-            {
-                "name": "discharge-letter",
-                "description": "Letter layout and tone",
-                "file_kind": "tool_file",
-                "file_id": _v4(rng),
-                "size": 18234,
-                "hash": f"sha256:{_hex(rng, 64)}",
-                "mime_type": "text/markdown",
-            }
-        ],
-        "config_files": [
-            {
-                "name": "discharge_template_2026.docx",
-                "file_kind": "upload_file",
-                "file_id": _v4(rng),
-                "size": 48120,
-                "hash": f"sha256:{_hex(rng, 64)}",
-                "mime_type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            }
-        ],
+        "config_skills": [skill],
+        "config_files": [template],
         "config_note": note,
-        "tools": {
-            "dify_tools": [],
-            "cli_tools": [
-                {
-                    "id": GEN_E_CLI_TOOL_ID,  # Gen E: the stable id a rename keeps
-                    "name": "pdf-render",
-                    "command": "pdf-render --from markdown --to pdf",
-                    "install_commands": ["pip install pdf-render==1.4.2"],
-                    "env": {
-                        "variables": [{"name": "RENDER_DPI", "value": "300"}],
-                        "secret_refs": [{"name": "PDF_SERVICE_TOKEN", "value": _secret_value(rng)}],
-                    },
-                    "authorization_status": "authorized",
-                    "risk_level": "low",
-                }
-            ],
+        "tools": {"dify_tools": [], "cli_tools": [_pdf_render_tool(rng)]},
+        "knowledge": {"sets": [_clinical_references(t, rng, top_k)]},
+        **_gen_e_settings(t),
+    }
+
+
+def _pdf_render_tool(rng: random.Random) -> dict[str, Any]:
+    return {
+        "id": GEN_E_CLI_TOOL_ID,  # Gen E: the stable id a rename keeps
+        "name": "pdf-render",
+        "command": "pdf-render --from markdown --to pdf",
+        "install_commands": ["pip install pdf-render==1.4.2"],
+        "env": {
+            "variables": [{"name": "RENDER_DPI", "value": "300"}],
+            "secret_refs": [{"name": "PDF_SERVICE_TOKEN", "value": _secret_value(rng)}],
         },
-        "knowledge": {
-            "sets": [
-                {
-                    "id": _v4(rng),
-                    "name": "Clinical references",
-                    "description": "Templates and coding guides",
-                    "datasets": [{"id": dataset_id, "name": dataset_name, "description": None}],
-                    "query": {"mode": "generated_query", "value": None},
-                    "retrieval": {
-                        "mode": "multiple",
-                        "top_k": top_k,
-                        "score_threshold": 0.5,
-                        "reranking_enable": True,
-                        "reranking_model": {"provider": "cohere", "model": "rerank-v3.5"},
-                        "weights": None,
-                        "model": None,
-                    },
-                    "metadata_filtering": {"mode": "disabled", "model_config": None, "conditions": None},
-                }
-            ]
+        "authorization_status": "authorized",
+        "risk_level": "low",
+    }
+
+
+def _clinical_references(t: _Tenant, rng: random.Random, top_k: int) -> dict[str, Any]:
+    """A Gen E knowledge set over the workspace's fifth dataset."""
+    dataset_id, dataset_name = t.datasets[4]
+    return {
+        "id": _v4(rng),
+        "name": "Clinical references",
+        "description": "Templates and coding guides",
+        "datasets": [{"id": dataset_id, "name": dataset_name, "description": None}],
+        "query": {"mode": "generated_query", "value": None},
+        "retrieval": {
+            "mode": "multiple",
+            "top_k": top_k,
+            "score_threshold": 0.5,
+            "reranking_enable": True,
+            "reranking_model": {"provider": "cohere", "model": "rerank-v3.5"},
+            "weights": None,
+            "model": None,
         },
+        "metadata_filtering": {"mode": "disabled", "model_config": None, "conditions": None},
+    }
+
+
+def _gen_e_settings(t: _Tenant) -> dict[str, Any]:
+    """The rest of the Gen E soul: contacts, env, a typed sandbox, memory, model, app features."""
+    return {
         "human": {"contacts": [_contact(t.members[0])], "tools": []},
         "env": {"variables": [{"name": "WARD", "value": "cardiology"}], "secret_refs": []},
         "sandbox": {
@@ -113,9 +113,16 @@ def _gen_e_soul(t: _Tenant, rng: random.Random, *, note: str, top_k: int) -> dic
 
 def _story_northwind(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
     priya, diego, fatima = t.members[:3]
-    intake = PERSONA["intake"]
+    _northwind_intake_app(ctx, rng, t, priya)
+    gen_e = _northwind_gen_e(ctx, rng, t, fatima)
+    _northwind_imported_and_system(ctx, rng, t, diego)
+    _northwind_reused_name(ctx, rng, t, diego, priya)
+    _northwind_chatflow(ctx, rng, t, gen_e, priya, diego)
 
-    # Agent App: the composer's first save records save_new_version (section 6).
+
+def _northwind_intake_app(ctx: _Ctx, rng: random.Random, t: _Tenant, priya: _Person) -> None:
+    """Agent App: the composer's first save records save_new_version (section 6)."""
+    intake = PERSONA["intake"]
     t.reserved.add("Patient Intake Assistant")
     app_id = _v4(rng)
     b = _AgentBuilder(ctx, rng, t, created_at=ctx.ago(120))
@@ -149,18 +156,14 @@ def _story_northwind(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
     )
     for _ in range(10):
         start = ctx.ago(rng.uniform(0.05, 119))
+        end = min(start + timedelta(days=rng.uniform(0, 9)), ctx.now)
         _write_conversation(
-            ctx,
-            rng,
-            t,
-            app_id,
-            intake_agent,
-            turns=_spread(
-                rng, start, min(start + timedelta(days=rng.uniform(0, 9)), ctx.now), rng.randint(1, 5)
-            ),
+            ctx, rng, t, app_id, intake_agent, turns=_spread(rng, start, end, rng.randint(1, 5))
         )
 
-    # Written by a newer Dify: Gen E soul, source `roster`, versions published from the shared draft.
+
+def _northwind_gen_e(ctx: _Ctx, rng: random.Random, t: _Tenant, fatima: _Person) -> _AgentRec:
+    """Written by a newer Dify: Gen E soul, source `roster`, versions published from the shared draft."""
     t.reserved.add("Discharge Summary Writer")
     b = _AgentBuilder(ctx, rng, t, created_at=ctx.ago(40), agent_id=DemoIds.GEN_E_AGENT)
     b.save("create_version", ctx.ago(40), _gen_e_soul(t, rng, note="First cut", top_k=4), by=fatima.id)
@@ -171,7 +174,7 @@ def _story_northwind(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
         by=fatima.id,
         note="Reviewed by the ward lead",
     )
-    gen_e = b.finish(
+    return b.finish(
         name="Discharge Summary Writer",
         scope="roster",
         source="roster",
@@ -181,25 +184,18 @@ def _story_northwind(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
         description="Drafts discharge summaries from the ward notes (newer Dify agent).",
     )
 
-    # Imported (icon is an external link), system-created (no creator, uploaded image icon).
-    for name, source, icon, by, note, persona in (
-        (
-            "Insurance Pre-auth Checker",
-            "imported",
-            ("link", f"https://cdn.{t.domain}/agents/preauth.png", None),
-            diego.id,
-            "Imported from preauth-checker.agent.yml",
-            PERSONA["contracts"],
-        ),
-        (
-            "Dify Starter: Appointment Reminder",
-            "system",
-            ("image", _v4(rng), None),
-            None,
-            "Created from the starter template",
-            PERSONA["onboarding"],
-        ),
-    ):
+
+def _northwind_imported_and_system(ctx: _Ctx, rng: random.Random, t: _Tenant, diego: _Person) -> None:
+    """Imported (icon is an external link), system-created (no creator, uploaded image icon)."""
+    # fmt: off
+    agents = (  # built before the loop: the image icon's file id is drawn first
+        ("Insurance Pre-auth Checker", "imported", ("link", f"https://cdn.{t.domain}/agents/preauth.png", None),
+         diego.id, "Imported from preauth-checker.agent.yml", PERSONA["contracts"]),
+        ("Dify Starter: Appointment Reminder", "system", ("image", _v4(rng), None),
+         None, "Created from the starter template", PERSONA["onboarding"]),
+    )
+    # fmt: on
+    for name, source, icon, by, note, persona in agents:
         t.reserved.add(name)
         b = _AgentBuilder(ctx, rng, t, created_at=ctx.ago(rng.uniform(60, 200)))
         b.save(
@@ -207,7 +203,9 @@ def _story_northwind(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
         )
         b.finish(name=name, scope="roster", source=source, persona=persona, created_by=by, icon=icon)
 
-    # A name freed by archiving and taken again (roster_unique_name is NULL for archived agents).
+
+def _northwind_reused_name(ctx: _Ctx, rng: random.Random, t: _Tenant, diego: _Person, priya: _Person) -> None:
+    """A name freed by archiving and taken again (roster_unique_name is NULL for archived agents)."""
     t.reserved.add("Billing Helper")
     for created, status in ((ctx.ago(90), "archived"), (ctx.ago(45), "active")):
         b = _AgentBuilder(ctx, rng, t, created_at=created)
@@ -225,7 +223,12 @@ def _story_northwind(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
             archived_by=priya.id if status == "archived" else None,
         )
 
-    # Chatflow: an inline intake agent and the Gen E writer bound from the roster.
+
+def _northwind_chatflow(
+    ctx: _Ctx, rng: random.Random, t: _Tenant, gen_e: _AgentRec, priya: _Person, diego: _Person
+) -> None:
+    """Chatflow: an inline intake agent and the Gen E writer bound from the roster."""
+    intake = PERSONA["intake"]
     app_id, draft_id, created = _v4(rng), _v4(rng), ctx.ago(70)
     intake_node, writer_node = _node_id(created, 1000), _node_id(ctx.ago(38))
     inline = _inline_agent(

@@ -18,6 +18,7 @@ from typing import Any
 
 from data.demo.builders import binding_row, conversation_row, workspace_row
 from data.demo.context import _Ctx, _Tenant
+from data.demo.documents import DOCX_MIME, _stored_file
 from data.demo.ids import DemoIds, WorkspaceIds
 from data.demo.primitives import _hex, _orm_json, _v4, _v7
 from data.demo.workspaces_sink import WorkspacesSink
@@ -364,16 +365,7 @@ def _gen_e_draft(doc: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         tool["name"] = "pdf-render-v2"
         tool["command"] = "pdf-render --from markdown --to pdf --template 2027"
     files = draft.setdefault("config_files", [])
-    files.append(
-        {
-            "name": "discharge_template_2027.docx",
-            "file_kind": "upload_file",
-            "file_id": _v4(rng),
-            "size": 50211,
-            "hash": f"sha256:{_hex(rng, 64)}",
-            "mime_type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        }
-    )
+    files.append(_stored_file(rng, "discharge_template_2027.docx", "upload_file", 50211, DOCX_MIME))
     for knowledge_set in (draft.get("knowledge") or {}).get("sets") or []:
         knowledge_set.setdefault("retrieval", {})["top_k"] = 8
     return draft
