@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 
-from data.demo.agents import _AgentBuilder, _evolve
+from data.demo.agents import _AgentBuilder, _AgentRec, _evolve
 from data.demo.catalog import MODELS, PERSONA
-from data.demo.context import _Ctx, _Tenant
+from data.demo.context import _Ctx, _Person, _Tenant
 from data.demo.documents import _blank_soul, _job_doc, _model_entry, _mutate, _persona_soul
 from data.demo.ids import DemoIds
 from data.demo.primitives import _spread, _v4
@@ -17,9 +18,13 @@ from data.demo.workflows import _BindEvent, _inline_agent, _Node, _node_id, _wri
 
 def _story_globex(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
     sofia, maya, amara = t.members[:3]
-    papers = PERSONA["papers"]
+    _globex_migrated_agent(ctx, rng, t, sofia)
+    summarizer = _globex_summarizer(ctx, rng, t, sofia, amara)
+    _globex_pipeline(ctx, rng, t, summarizer, sofia, maya)
 
-    # Snapshots older than the migration were rewritten by 89919253ca7a: unsorted keys, \\u escapes.
+
+def _globex_migrated_agent(ctx: _Ctx, rng: random.Random, t: _Tenant, sofia: _Person) -> None:
+    """Snapshots older than the migration were rewritten by 89919253ca7a: unsorted keys, \\u escapes."""
     t.reserved.add("Lab Notebook Assistant")
     b = _AgentBuilder(
         ctx,
@@ -49,12 +54,17 @@ def _story_globex(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
         name="Lab Notebook Assistant",
         scope="roster",
         source="agent_app",
-        persona=papers,
+        persona=PERSONA["papers"],
         created_by=sofia.id,
         icon=("emoji", "🧪", "#ECFCCB"),
     )
 
-    # Another agent with a restore + publish (newer Dify operations).
+
+def _globex_summarizer(
+    ctx: _Ctx, rng: random.Random, t: _Tenant, sofia: _Person, amara: _Person
+) -> _AgentRec:
+    """Another agent with a restore + publish (newer Dify operations)."""
+    papers = PERSONA["papers"]
     t.reserved.add("Paper Summarizer")
     b = _AgentBuilder(ctx, rng, t, created_at=ctx.ago(90))
     doc = _persona_soul(papers, t, rng, agent_app=False)
@@ -65,7 +75,7 @@ def _story_globex(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
     b.save("save_current_version", ctx.ago(50), doc3, by=amara.id, note=note)
     b.restore(b.versions[0], ctx.ago(30), by=sofia.id, note="Back to v1: summaries got too long")
     b.save("publish_draft", ctx.ago(29), doc, by=sofia.id, note="Publish restored v1")
-    summarizer = b.finish(
+    return b.finish(
         name="Paper Summarizer",
         scope="roster",
         source="agent_app",
@@ -74,12 +84,13 @@ def _story_globex(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
         icon=("emoji", "📚", "#ECFCCB"),
     )
 
+
+def _globex_pipeline(
+    ctx: _Ctx, rng: random.Random, t: _Tenant, summarizer: _AgentRec, sofia: _Person, maya: _Person
+) -> None:
+    """Workflow: an inline scout, the roster summarizer, an inline critic; one run paused for weeks."""
     app_id, draft_id, created = _v4(rng), _v4(rng), ctx.ago(110)
-    search_id, summary_id, critique_id = (
-        _node_id(created, 1000),
-        _node_id(created, 2000),
-        _node_id(ctx.ago(80)),
-    )
+    node_ids = (_node_id(created, 1000), _node_id(created, 2000), _node_id(ctx.ago(80)))
     scout = _inline_agent(
         ctx,
         rng,
@@ -87,7 +98,7 @@ def _story_globex(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
         PERSONA["research"],
         app_id=app_id,
         draft_id=draft_id,
-        node_id=search_id,
+        node_id=node_ids[0],
         created=created,
         edits=_spread(rng, ctx.ago(100), ctx.ago(8), 4),
         name="arXiv Scout",
@@ -99,11 +110,41 @@ def _story_globex(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
         PERSONA["compliance"],
         app_id=app_id,
         draft_id=draft_id,
-        node_id=critique_id,
+        node_id=node_ids[2],
         created=ctx.ago(80),
         edits=[ctx.ago(70)],
     )
-    nodes = [
+    app = _write_workflow_app(
+        ctx,
+        rng,
+        t,
+        app_id=app_id,
+        draft_id=draft_id,
+        name="Literature Review Pipeline",
+        mode="workflow",
+        icon="🔬",
+        created_at=created,
+        created_by=sofia,
+        publishes=[(_v4(rng), ctx.ago(105)), (_v4(rng), ctx.ago(75)), (_v4(rng), ctx.ago(28))],
+        nodes=_pipeline_nodes(ctx, created, node_ids, (scout, summarizer, critic), maya),
+    )
+    for at in _spread(rng, ctx.ago(104), ctx.ago(1), 10):
+        _write_run(ctx, rng, app, at=at, status=_random_run_status(rng, ctx.now - at), leak_rate=0.1)
+    # Waiting for a human for almost four weeks: paused, so its ACTIVE sessions are legitimate but idle.
+    _write_run(ctx, rng, app, at=ctx.ago(26), status="paused", actor=maya)
+
+
+def _pipeline_nodes(
+    ctx: _Ctx,
+    created: datetime,
+    node_ids: tuple[str, str, str],
+    agents: tuple[_AgentRec, _AgentRec, _AgentRec],
+    maya: _Person,
+) -> list[_Node]:
+    search_id, summary_id, critique_id = node_ids
+    scout, summarizer, critic = agents
+    papers = PERSONA["papers"]
+    return [
         _Node(
             search_id,
             "Find new papers",
@@ -129,21 +170,3 @@ def _story_globex(ctx: _Ctx, rng: random.Random, t: _Tenant) -> None:
             [_BindEvent(ctx.ago(80), "inline_agent", critic)],
         ),
     ]
-    app = _write_workflow_app(
-        ctx,
-        rng,
-        t,
-        app_id=app_id,
-        draft_id=draft_id,
-        name="Literature Review Pipeline",
-        mode="workflow",
-        icon="🔬",
-        created_at=created,
-        created_by=sofia,
-        publishes=[(_v4(rng), ctx.ago(105)), (_v4(rng), ctx.ago(75)), (_v4(rng), ctx.ago(28))],
-        nodes=nodes,
-    )
-    for at in _spread(rng, ctx.ago(104), ctx.ago(1), 10):
-        _write_run(ctx, rng, app, at=at, status=_random_run_status(rng, ctx.now - at), leak_rate=0.1)
-    # Waiting for a human for almost four weeks: paused, so its ACTIVE sessions are legitimate but idle.
-    _write_run(ctx, rng, app, at=ctx.ago(26), status="paused", actor=maya)
