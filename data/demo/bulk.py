@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from data.demo.agents import _AgentBuilder, _AgentRec, _evolve, _icon, _roster_name
-from data.demo.catalog import PERSONAS, TEAMS, WORKFLOW_APP_NAMES
-from data.demo.context import _Ctx, _Tenant
+from data.demo.catalog import PERSONAS, TEAMS, WORKFLOW_APP_NAMES, _Persona
+from data.demo.context import _Ctx, _Person, _Tenant
 from data.demo.documents import _job_doc, _persona_soul
 from data.demo.primitives import _between, _spread, _v4
 from data.demo.scales import Scale
@@ -22,6 +23,19 @@ def _versions_count(rng: random.Random, maximum: int) -> int:
     return 1 + int(rng.random() ** 1.4 * maximum)
 
 
+#: (source, first operation, has an Agent App) of generated roster agents, and their weights; seed
+#: roster creation records source agent_app.
+SOURCES = (
+    ("agent_app", "save_new_version", True),
+    ("agent_app", "create_version", False),
+    ("workflow", "save_new_agent", False),
+    ("imported", "create_version", False),
+    ("system", "create_version", False),
+    ("roster", "create_version", False),
+)
+SOURCE_WEIGHTS = (35, 20, 20, 10, 5, 10)
+
+
 def _bulk_roster_agent(ctx: _Ctx, rng: random.Random, scale: Scale, t: _Tenant) -> _AgentRec:
     persona = rng.choice(PERSONAS)
     created = _between(rng, max(t.created_at, ctx.ago(400)), ctx.ago(hours=2))
@@ -30,18 +44,7 @@ def _bulk_roster_agent(ctx: _Ctx, rng: random.Random, scale: Scale, t: _Tenant) 
         created,
         *_spread(rng, created, archived_at or ctx.now, _versions_count(rng, scale.max_versions) - 1),
     ]
-    # (source, first operation, has an Agent App); seed roster creation records source agent_app.
-    source, first_op, with_app = rng.choices(
-        (
-            ("agent_app", "save_new_version", True),
-            ("agent_app", "create_version", False),
-            ("workflow", "save_new_agent", False),
-            ("imported", "create_version", False),
-            ("system", "create_version", False),
-            ("roster", "create_version", False),
-        ),
-        (35, 20, 20, 10, 5, 10),
-    )[0]
+    source, first_op, with_app = rng.choices(SOURCES, SOURCE_WEIGHTS)[0]
     by = None if source == "system" else t.member(rng).id
     migrated = ctx.now - MIGRATION_AGE if rng.random() < 0.1 else None
     b = _AgentBuilder(ctx, rng, t, created_at=created, migrated_before=migrated)
@@ -86,19 +89,36 @@ def _bulk_roster_agent(ctx: _Ctx, rng: random.Random, scale: Scale, t: _Tenant) 
         archived_by=t.member(rng).id if archived_at else None,
     )
     if app_id:
-        for _ in range(rng.randint(0, 2 * scale.conversations_per_agent_app)):
-            start = _between(rng, created, archived_at or ctx.now)
-            end = min(start + timedelta(hours=rng.expovariate(1 / 20)), ctx.now)
-            _write_conversation(
-                ctx,
-                rng,
-                t,
-                app_id,
-                agent,
-                turns=_spread(rng, start, end, rng.randint(1, 6)),
-                is_deleted=rng.random() < 0.03,
-            )
+        _bulk_conversations(ctx, rng, scale, agent, app_id)
     return agent
+
+
+def _bulk_conversations(ctx: _Ctx, rng: random.Random, scale: Scale, agent: _AgentRec, app_id: str) -> None:
+    """The Agent App's conversations, while the agent was not archived."""
+    for _ in range(rng.randint(0, 2 * scale.conversations_per_agent_app)):
+        start = _between(rng, agent.created_at, agent.archived_at or ctx.now)
+        end = min(start + timedelta(hours=rng.expovariate(1 / 20)), ctx.now)
+        _write_conversation(
+            ctx,
+            rng,
+            agent.tenant,
+            app_id,
+            agent,
+            turns=_spread(rng, start, end, rng.randint(1, 6)),
+            is_deleted=rng.random() < 0.03,
+        )
+
+
+@dataclass(frozen=True)
+class _BulkApp:
+    """A generated workflow app while its nodes are drawn."""
+
+    tenant: _Tenant
+    app_id: str
+    draft_id: str
+    base: str  # the app's name without the team
+    created: datetime
+    author: _Person
 
 
 def _bulk_workflow_app(
@@ -109,85 +129,17 @@ def _bulk_workflow_app(
     app_id, draft_id = _v4(rng), _v4(rng)
     created = _between(rng, max(t.created_at, ctx.ago(300)), ctx.ago(2))
     author = t.member(rng)
+    publish_count = rng.choices((0, 1, 2, 3), (10, 30, 35, 25))[0]
     publishes = [
-        (_v4(rng), at)
-        for at in _spread(
-            rng,
-            created + timedelta(hours=1),
-            ctx.ago(hours=1),
-            rng.choices((0, 1, 2, 3), (10, 30, 35, 25))[0],
-        )
+        (_v4(rng), at) for at in _spread(rng, created + timedelta(hours=1), ctx.ago(hours=1), publish_count)
     ]
+    spec = _BulkApp(t, app_id, draft_id, base, created, author)
     nodes: list[_Node] = []
-    previous: tuple[str, str] | None = None
+    previous = (_node_id(created), "sys.query")
     for i in range(rng.randint(1, 4)):
-        # Most nodes exist from the start; some were added later (absent from older published rows).
-        added = (
-            created + timedelta(minutes=i + 1)
-            if rng.random() < 0.7
-            else _between(rng, created, ctx.ago(hours=1))
-        )
-        node_id = _node_id(added, i)
-        candidates = [a for a in pool if a.created_at <= added and a.runnable_at(added)]
-        if candidates and rng.random() < 0.45:
-            agent = rng.choice(candidates)
-            persona = agent.persona
-            events = [_BindEvent(added, "roster_agent", agent)]
-            if rng.random() < 0.2:  # re-saved in the composer later: refreshes the pinned snapshot
-                events.append(_BindEvent(_between(rng, added, ctx.now), "roster_agent", agent))
-        else:
-            persona = rng.choice(PERSONAS)
-            # Some inline agents get promoted (save_to_roster / save_new_agent); the node then binds
-            # the new roster agent and the inline agent stays behind, no longer edited.
-            roll = rng.random()
-            promoted_at = _between(rng, added, ctx.ago(hours=1)) if roll < 0.12 else None
-            max_edits = max(1, scale.max_versions // 2)
-            edits = _spread(rng, added, promoted_at or ctx.now, _versions_count(rng, max_edits) - 1)
-            inline = _inline_agent(
-                ctx,
-                rng,
-                t,
-                persona,
-                app_id=app_id,
-                draft_id=draft_id,
-                node_id=node_id,
-                created=added,
-                edits=edits,
-                name=None if rng.random() < 0.6 else f"{persona.name} ({base})",
-            )
-            events = [_BindEvent(added, "inline_agent", inline)]
-            if promoted_at is not None:
-                b = _AgentBuilder(ctx, rng, t, created_at=promoted_at)
-                more = _spread(rng, promoted_at, ctx.now, _versions_count(rng, max_edits) - 1)
-                _evolve(
-                    b,
-                    rng,
-                    inline.versions[-1].doc,
-                    [promoted_at, *more],
-                    first_op="save_to_roster" if roll < 0.08 else "save_new_agent",
-                    first_note=f"Saved from {base}",
-                    newer_ops=False,
-                )
-                promoted = b.finish(
-                    name=_roster_name(t, persona),
-                    scope="roster",
-                    source="workflow",
-                    persona=persona,
-                    created_by=author.id,
-                    icon=_icon(rng, persona, t),
-                )
-                events.append(_BindEvent(promoted_at, "roster_agent", promoted))
-        nodes.append(
-            _Node(
-                node_id,
-                persona.name,
-                persona,
-                added,
-                _job_doc(persona, previous=previous or (_node_id(created), "sys.query")),
-                events,
-            )
-        )
-        previous = (node_id, persona.outputs[0].name)
+        node = _bulk_node(ctx, rng, scale, spec, pool, i, previous)
+        nodes.append(node)
+        previous = (node.node_id, node.persona.outputs[0].name)
     app = _write_workflow_app(
         ctx,
         rng,
@@ -214,6 +166,90 @@ def _bulk_workflow_app(
             debug=rng.random() < 0.15,
             leak_rate=0.08,
         )
+
+
+def _bulk_node(
+    ctx: _Ctx,
+    rng: random.Random,
+    scale: Scale,
+    spec: _BulkApp,
+    pool: Sequence[_AgentRec],
+    i: int,
+    previous: tuple[str, str],
+) -> _Node:
+    """The i-th agent node: bound to a pool agent, or an inline agent (sometimes promoted later)."""
+    # Most nodes exist from the start; some were added later (absent from older published rows).
+    added = (
+        spec.created + timedelta(minutes=i + 1)
+        if rng.random() < 0.7
+        else _between(rng, spec.created, ctx.ago(hours=1))
+    )
+    node_id = _node_id(added, i)
+    candidates = [a for a in pool if a.created_at <= added and a.runnable_at(added)]
+    if candidates and rng.random() < 0.45:
+        agent = rng.choice(candidates)
+        persona = agent.persona
+        events = [_BindEvent(added, "roster_agent", agent)]
+        if rng.random() < 0.2:  # re-saved in the composer later: refreshes the pinned snapshot
+            events.append(_BindEvent(_between(rng, added, ctx.now), "roster_agent", agent))
+    else:
+        persona = rng.choice(PERSONAS)
+        events = _bulk_inline_events(ctx, rng, scale, spec, persona, node_id, added)
+    return _Node(node_id, persona.name, persona, added, _job_doc(persona, previous=previous), events)
+
+
+def _bulk_inline_events(
+    ctx: _Ctx,
+    rng: random.Random,
+    scale: Scale,
+    spec: _BulkApp,
+    persona: _Persona,
+    node_id: str,
+    added: datetime,
+) -> list[_BindEvent]:
+    """An inline agent node. Some inline agents get promoted (save_to_roster / save_new_agent); the node
+    then binds the new roster agent and the inline agent stays behind, no longer edited."""
+    t = spec.tenant
+    roll = rng.random()
+    promoted_at = _between(rng, added, ctx.ago(hours=1)) if roll < 0.12 else None
+    max_edits = max(1, scale.max_versions // 2)
+    edits = _spread(rng, added, promoted_at or ctx.now, _versions_count(rng, max_edits) - 1)
+    inline = _inline_agent(
+        ctx,
+        rng,
+        t,
+        persona,
+        app_id=spec.app_id,
+        draft_id=spec.draft_id,
+        node_id=node_id,
+        created=added,
+        edits=edits,
+        name=None if rng.random() < 0.6 else f"{persona.name} ({spec.base})",
+    )
+    events = [_BindEvent(added, "inline_agent", inline)]
+    if promoted_at is None:
+        return events
+    b = _AgentBuilder(ctx, rng, t, created_at=promoted_at)
+    more = _spread(rng, promoted_at, ctx.now, _versions_count(rng, max_edits) - 1)
+    _evolve(
+        b,
+        rng,
+        inline.versions[-1].doc,
+        [promoted_at, *more],
+        first_op="save_to_roster" if roll < 0.08 else "save_new_agent",
+        first_note=f"Saved from {spec.base}",
+        newer_ops=False,
+    )
+    promoted = b.finish(
+        name=_roster_name(t, persona),
+        scope="roster",
+        source="workflow",
+        persona=persona,
+        created_by=spec.author.id,
+        icon=_icon(rng, persona, t),
+    )
+    events.append(_BindEvent(promoted_at, "roster_agent", promoted))
+    return events
 
 
 def _bulk(ctx: _Ctx, scale: Scale, tenants: Sequence[_Tenant]) -> None:
