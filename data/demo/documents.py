@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from data.demo.catalog import (
@@ -119,86 +119,122 @@ def _persona_soul(
     return doc
 
 
+def _addable_tools(doc: dict[str, Any]) -> list[_Tool]:
+    present = {t["tool_name"] for t in doc["tools"]["dify_tools"]}
+    return [t for t in TOOLS.values() if t.tool_name not in present]
+
+
 def _mutate(doc: dict[str, Any], rng: random.Random, tenant: _Tenant) -> tuple[dict[str, Any], str]:
     """One realistic edit between two versions; returns the new document and what changed."""
     new = copy.deepcopy(doc)
-    tools = new["tools"]["dify_tools"]
-    present = {t["tool_name"] for t in tools}
-    addable = [t for t in TOOLS.values() if t.tool_name not in present]
     kinds = ["prompt", "prompt", "prompt", "env", "secret", "knowledge", "contact"]
-    if addable:
+    if _addable_tools(new):
         kinds.append("tool_add")
-    if tools:
+    if new["tools"]["dify_tools"]:
         kinds.append("tool_remove")
     if new["model"]:
         kinds += ["model", "temperature"]
     kind = rng.choice(kinds)
-    notes = EDIT_NOTES[kind]
-    if kind == "prompt":
-        lines = new["prompt"]["system_prompt"].split("\n")
-        action = rng.random()
-        if action < 0.45 and len(lines) > 1:  # rewrite one line
-            lines[rng.randrange(1, len(lines))] = rng.choice(EXTRA_PROMPT_LINES)
-        elif action < 0.8 or len(lines) < 4:  # add a rule
-            lines.insert(rng.randrange(1, len(lines) + 1), rng.choice(EXTRA_PROMPT_LINES))
-        else:  # drop a rule
-            del lines[rng.randrange(1, len(lines))]
-        new["prompt"]["system_prompt"] = "\n".join(lines)
-        return new, rng.choice(notes)
-    if kind == "tool_add":
-        tool = rng.choice(addable)
-        tools.append(_tool_entry(tool, tenant))
-        return new, rng.choice(notes).format(tool=tool.label)
-    if kind == "tool_remove":
-        removed = tools.pop(rng.randrange(len(tools)))
-        label = next(
-            (t.label for t in TOOLS.values() if t.tool_name == removed["tool_name"]), removed["tool_name"]
+    return new, _EDITS[kind](new, rng, tenant, EDIT_NOTES[kind])
+
+
+def _edit_prompt(new: dict[str, Any], rng: random.Random, tenant: _Tenant, notes: Sequence[str]) -> str:
+    lines = new["prompt"]["system_prompt"].split("\n")
+    action = rng.random()
+    if action < 0.45 and len(lines) > 1:  # rewrite one line
+        lines[rng.randrange(1, len(lines))] = rng.choice(EXTRA_PROMPT_LINES)
+    elif action < 0.8 or len(lines) < 4:  # add a rule
+        lines.insert(rng.randrange(1, len(lines) + 1), rng.choice(EXTRA_PROMPT_LINES))
+    else:  # drop a rule
+        del lines[rng.randrange(1, len(lines))]
+    new["prompt"]["system_prompt"] = "\n".join(lines)
+    return rng.choice(notes)
+
+
+def _edit_tool_add(new: dict[str, Any], rng: random.Random, tenant: _Tenant, notes: Sequence[str]) -> str:
+    tool = rng.choice(_addable_tools(new))
+    new["tools"]["dify_tools"].append(_tool_entry(tool, tenant))
+    return rng.choice(notes).format(tool=tool.label)
+
+
+def _edit_tool_remove(new: dict[str, Any], rng: random.Random, tenant: _Tenant, notes: Sequence[str]) -> str:
+    tools = new["tools"]["dify_tools"]
+    removed = tools.pop(rng.randrange(len(tools)))
+    label = next(
+        (t.label for t in TOOLS.values() if t.tool_name == removed["tool_name"]), removed["tool_name"]
+    )
+    return rng.choice(notes).format(tool=label)
+
+
+def _edit_model(new: dict[str, Any], rng: random.Random, tenant: _Tenant, notes: Sequence[str]) -> str:
+    model = rng.choice([m for m in MODELS if m.model != new["model"]["model"]])
+    settings = new["model"]["model_settings"]
+    new["model"] = _model_entry(model, tenant, settings["temperature"], settings["max_tokens"])
+    return rng.choice(notes).format(model=model.model)
+
+
+def _edit_temperature(new: dict[str, Any], rng: random.Random, tenant: _Tenant, notes: Sequence[str]) -> str:
+    settings = new["model"]["model_settings"]
+    old = settings["temperature"]
+    settings["temperature"] = rng.choice([t for t in (0.0, 0.2, 0.3, 0.5, 0.7, 1.0) if t != old])
+    return rng.choice(notes).format(old=old, new=settings["temperature"])
+
+
+def _edit_env(new: dict[str, Any], rng: random.Random, tenant: _Tenant, notes: Sequence[str]) -> str:
+    name, value = rng.choice(
+        (
+            ("REGION", "eu-west-1"),
+            ("SUPPORT_PORTAL_URL", f"https://support.{tenant.domain}"),
+            ("ESCALATION_SLA_HOURS", "4"),
+            ("DEFAULT_LOCALE", "en-GB"),
+            ("WEBHOOK_TOKEN", f"whsec_demo_{_hex(rng, 24)}"),
         )
-        return new, rng.choice(notes).format(tool=label)
-    if kind == "model":
-        model = rng.choice([m for m in MODELS if m.model != new["model"]["model"]])
-        settings = new["model"]["model_settings"]
-        new["model"] = _model_entry(model, tenant, settings["temperature"], settings["max_tokens"])
-        return new, rng.choice(notes).format(model=model.model)
-    if kind == "temperature":
-        settings = new["model"]["model_settings"]
-        old = settings["temperature"]
-        settings["temperature"] = rng.choice([t for t in (0.0, 0.2, 0.3, 0.5, 0.7, 1.0) if t != old])
-        return new, rng.choice(notes).format(old=old, new=settings["temperature"])
-    if kind == "env":
-        name, value = rng.choice(
-            (
-                ("REGION", "eu-west-1"),
-                ("SUPPORT_PORTAL_URL", f"https://support.{tenant.domain}"),
-                ("ESCALATION_SLA_HOURS", "4"),
-                ("DEFAULT_LOCALE", "en-GB"),
-                ("WEBHOOK_TOKEN", f"whsec_demo_{_hex(rng, 24)}"),
-            )
-        )
-        new["env"]["variables"] = [v for v in new["env"]["variables"] if v["name"] != name] + [
-            {"name": name, "value": value}
-        ]
-        return new, rng.choice(notes).format(name=name)
-    if kind == "secret":
-        name = rng.choice(("OPENAI_API_KEY", "ZENDESK_API_TOKEN", "GITHUB_TOKEN", "CRM_API_KEY"))
-        new["env"]["secret_refs"] = [s for s in new["env"]["secret_refs"] if s["name"] != name] + [
-            {"name": name, "ref": f"secret-ref-{_hex(rng, 8)}", "value": _secret_value(rng)}
-        ]
-        return new, rng.choice(notes).format(name=name)
-    if kind == "knowledge":
-        dataset_id, dataset_name = rng.choice(tenant.datasets)
-        datasets = [d for d in new["knowledge"]["datasets"] if d["id"] != dataset_id]
-        new["knowledge"] = {
-            "datasets": [*datasets, {"id": dataset_id, "name": dataset_name}],
-            "query_mode": rng.choice(("generated_query", "user_query")),
-            "query_config": {"top_k": rng.choice((3, 4, 6)), "score_threshold": 0.5},
-        }
-        return new, rng.choice(notes).format(dataset=dataset_name)
-    person = tenant.member(rng)  # contact
+    )
+    new["env"]["variables"] = [v for v in new["env"]["variables"] if v["name"] != name] + [
+        {"name": name, "value": value}
+    ]
+    return rng.choice(notes).format(name=name)
+
+
+def _edit_secret(new: dict[str, Any], rng: random.Random, tenant: _Tenant, notes: Sequence[str]) -> str:
+    name = rng.choice(("OPENAI_API_KEY", "ZENDESK_API_TOKEN", "GITHUB_TOKEN", "CRM_API_KEY"))
+    new["env"]["secret_refs"] = [s for s in new["env"]["secret_refs"] if s["name"] != name] + [
+        {"name": name, "ref": f"secret-ref-{_hex(rng, 8)}", "value": _secret_value(rng)}
+    ]
+    return rng.choice(notes).format(name=name)
+
+
+def _edit_knowledge(new: dict[str, Any], rng: random.Random, tenant: _Tenant, notes: Sequence[str]) -> str:
+    dataset_id, dataset_name = rng.choice(tenant.datasets)
+    datasets = [d for d in new["knowledge"]["datasets"] if d["id"] != dataset_id]
+    new["knowledge"] = {
+        "datasets": [*datasets, {"id": dataset_id, "name": dataset_name}],
+        "query_mode": rng.choice(("generated_query", "user_query")),
+        "query_config": {"top_k": rng.choice((3, 4, 6)), "score_threshold": 0.5},
+    }
+    return rng.choice(notes).format(dataset=dataset_name)
+
+
+def _edit_contact(new: dict[str, Any], rng: random.Random, tenant: _Tenant, notes: Sequence[str]) -> str:
+    person = tenant.member(rng)
     new["human"]["contacts"] = [c for c in new["human"]["contacts"] if c["id"] != person.id] + [
         _contact(person)
     ]
-    return new, rng.choice(notes).format(name=person.name)
+    return rng.choice(notes).format(name=person.name)
+
+
+#: Edit kind -> the edit (changes the document in place, returns the version note).
+_EDITS: dict[str, Callable[[dict[str, Any], random.Random, _Tenant, Sequence[str]], str]] = {
+    "prompt": _edit_prompt,
+    "tool_add": _edit_tool_add,
+    "tool_remove": _edit_tool_remove,
+    "model": _edit_model,
+    "temperature": _edit_temperature,
+    "env": _edit_env,
+    "secret": _edit_secret,
+    "knowledge": _edit_knowledge,
+    "contact": _edit_contact,
+}
 
 
 def _output_doc(out: _Output) -> dict[str, Any]:

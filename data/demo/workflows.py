@@ -165,6 +165,22 @@ def _binding_snapshot(event: _BindEvent, row_at: datetime) -> str | None:
     return version.id if version else None
 
 
+@dataclass(frozen=True)
+class _AppDraft:
+    """What every workflow row of one app shares."""
+
+    tenant: _Tenant
+    app_id: str
+    mode: str
+    created_at: datetime
+    created_by: _Person
+    nodes: Sequence[_Node]
+
+    @property
+    def start_id(self) -> str:
+        return str(_ms(self.created_at))
+
+
 def _write_workflow_app(
     ctx: _Ctx,
     rng: random.Random,
@@ -181,66 +197,10 @@ def _write_workflow_app(
     nodes: Sequence[_Node],
 ) -> _AppRec:
     """The app, its draft workflow row, every published copy, and one binding per agent node per row."""
-    start_id = str(_ms(created_at))
-    wf_type = "workflow" if mode == "workflow" else "chat"
-
-    def write_row(row_id: str, version: str, at: datetime, updated_at: datetime) -> _WorkflowRow:
-        present = [n for n in nodes if n.added_at <= at]
-        ctx.sink.add(
-            Workflow,
-            id=row_id,
-            tenant_id=tenant.id,
-            app_id=app_id,
-            type=wf_type,
-            version=version,
-            graph=_graph(mode, start_id, present),
-            marked_name="",
-            created_by=created_by.id,
-            created_at=created_at if version == "draft" else at,
-            updated_at=updated_at,
-        )
-        bindings: dict[str, _BindingRec] = {}
-        for node in present:
-            event = node.event_at(at)
-            if event is None:
-                continue
-            snapshot_id = _binding_snapshot(event, at)
-            if version == "draft":
-                # The draft binding row was created with the node and updated by later composer saves.
-                inline_saves = (
-                    [v.at for v in event.agent.versions]
-                    if event.agent and event.binding_type == "inline_agent"
-                    else []
-                )
-                created, updated = node.added_at, max([event.at, *[t for t in inline_saves if t <= at]])
-                binding_id = node.draft_binding_id or _v7(created, rng)
-            else:
-                created = updated = at  # publish copies every draft binding into a new row
-                binding_id = _v7(at, rng)
-            binding = _BindingRec(binding_id, node, event, snapshot_id)
-            ctx.sink.add(
-                WorkflowAgentNodeBinding,
-                id=binding_id,
-                tenant_id=tenant.id,
-                app_id=app_id,
-                workflow_id=row_id,
-                workflow_version=version,
-                node_id=node.node_id,
-                binding_type=event.binding_type,
-                agent_id=binding.agent_id,
-                current_snapshot_id=snapshot_id,
-                node_job_config=_orm_json(node.job),
-                created_by=created_by.id,
-                updated_by=created_by.id,
-                created_at=created,
-                updated_at=updated,
-            )
-            bindings[node.node_id] = binding
-        return _WorkflowRow(row_id, version, at, bindings)
-
-    published = [write_row(row_id, str(at), at, at) for row_id, at in publishes]
+    spec = _AppDraft(tenant, app_id, mode, created_at, created_by, nodes)
+    published = [_write_workflow_row(ctx, rng, spec, row_id, str(at), at, at) for row_id, at in publishes]
     last_edit = max([created_at, *(n.added_at for n in nodes), *(e.at for n in nodes for e in n.events)])
-    draft = write_row(draft_id, "draft", ctx.now, last_edit)
+    draft = _write_workflow_row(ctx, rng, spec, draft_id, "draft", ctx.now, last_edit)
     _write_app(
         ctx,
         tenant,
@@ -253,6 +213,82 @@ def _write_workflow_app(
         workflow_id=published[-1].id if published else None,
     )
     return _AppRec(app_id, tenant, name, mode, created_at, draft, published)
+
+
+def _write_workflow_row(
+    ctx: _Ctx,
+    rng: random.Random,
+    spec: _AppDraft,
+    row_id: str,
+    version: str,
+    at: datetime,
+    updated_at: datetime,
+) -> _WorkflowRow:
+    """One workflows row (the draft, or a published copy at `at`) and the bindings of its nodes."""
+    present = [n for n in spec.nodes if n.added_at <= at]
+    ctx.sink.add(
+        Workflow,
+        id=row_id,
+        tenant_id=spec.tenant.id,
+        app_id=spec.app_id,
+        type="workflow" if spec.mode == "workflow" else "chat",
+        version=version,
+        graph=_graph(spec.mode, spec.start_id, present),
+        marked_name="",
+        created_by=spec.created_by.id,
+        created_at=spec.created_at if version == "draft" else at,
+        updated_at=updated_at,
+    )
+    bindings: dict[str, _BindingRec] = {}
+    for node in present:
+        event = node.event_at(at)
+        if event is not None:
+            bindings[node.node_id] = _write_binding(ctx, rng, spec, row_id, version, at, node, event)
+    return _WorkflowRow(row_id, version, at, bindings)
+
+
+def _write_binding(
+    ctx: _Ctx,
+    rng: random.Random,
+    spec: _AppDraft,
+    row_id: str,
+    version: str,
+    at: datetime,
+    node: _Node,
+    event: _BindEvent,
+) -> _BindingRec:
+    snapshot_id = _binding_snapshot(event, at)
+    if version == "draft":
+        # The draft binding row was created with the node and updated by later composer saves.
+        inline_saves = (
+            [v.at for v in event.agent.versions]
+            if event.agent and event.binding_type == "inline_agent"
+            else []
+        )
+        created, updated = node.added_at, max([event.at, *[t for t in inline_saves if t <= at]])
+        binding_id = node.draft_binding_id or _v7(created, rng)
+    else:
+        created = updated = at  # publish copies every draft binding into a new row
+        binding_id = _v7(at, rng)
+    binding = _BindingRec(binding_id, node, event, snapshot_id)
+    ctx.sink.add(
+        WorkflowAgentNodeBinding,
+        id=binding_id,
+        tenant_id=spec.tenant.id,
+        app_id=spec.app_id,
+        workflow_id=row_id,
+        workflow_version=version,
+        node_id=node.node_id,
+        binding_type=event.binding_type,
+        agent_id=binding.agent_id,
+        current_snapshot_id=snapshot_id,
+        node_job_config=_orm_json(node.job),
+        created_by=spec.created_by.id,
+        updated_by=spec.created_by.id,
+        created_at=created,
+        updated_at=updated,
+    )
+    return binding
 
 
 def _node_id(at: datetime, offset: int = 0) -> str:
