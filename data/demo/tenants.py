@@ -61,54 +61,10 @@ def _email(name: str, domain: str) -> str:
 
 def _write_tenants(ctx: _Ctx, rng: random.Random, scale: Scale) -> list[_Tenant]:
     """Workspaces, their members (accounts + joins), datasets and credential ids."""
-    tenants = []
-    for index, (tenant_id, name, company, domain, plan, age) in enumerate(TENANT_SPECS):
-        created = ctx.ago(age)
-        ctx.sink.add(
-            Tenant,
-            id=tenant_id,
-            name=name,
-            plan=plan,
-            status="normal",
-            created_at=created,
-            updated_at=ctx.ago(rng.uniform(1, 30)),
-        )
-        tenant = _Tenant(index, tenant_id, name, company, domain, created)
-        tenant.datasets = [(_v4(rng), dataset) for dataset in DATASETS[index]]
-        tenant.credentials = {key: _v4(rng) for key in [*TOOLS, *sorted({m.provider for m in MODELS})]}
-        tenants.append(tenant)
-
+    tenants = [_write_tenant(ctx, rng, index, spec) for index, spec in enumerate(TENANT_SPECS)]
     accounts: dict[str, _Person] = {}
-
-    def join(tenant: _Tenant, name: str, role: str, account_id: str | None, status: str) -> None:
-        person = accounts.get(account_id or "")
-        if person is None:
-            person = _Person(account_id or _v4(rng), name, _email(name, tenant.domain))
-            joined = tenant.created_at + timedelta(days=rng.uniform(0, 60))
-            ctx.sink.add(
-                Account,
-                id=person.id,
-                name=name,
-                email=person.email,
-                status=status,
-                created_at=joined,
-                updated_at=ctx.ago(rng.uniform(0, 20)),
-            )
-            accounts[person.id] = person
-        ctx.sink.add(
-            TenantAccountJoin,
-            id=_v4(rng),
-            tenant_id=tenant.id,
-            account_id=person.id,
-            role=role,
-            created_at=tenant.created_at + timedelta(days=rng.uniform(0, 60)),
-            updated_at=ctx.ago(rng.uniform(20, 90)),
-        )
-        if status == "active":
-            tenant.members.append(person)
-
     for tenant_index, name, role, account_id, status in MEMBERS:
-        join(tenants[tenant_index], name, role, account_id, status)
+        _join(ctx, rng, accounts, tenants[tenant_index], name, role, account_id, status)
     # Jonas Berg created agents at Acme, then left: his account exists, his membership does not.
     ctx.sink.add(
         Account,
@@ -122,5 +78,65 @@ def _write_tenants(ctx: _Ctx, rng: random.Random, scale: Scale) -> list[_Tenant]
     for tenant in tenants:
         for _ in range(scale.extra_accounts_per_tenant):
             name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-            join(tenant, name, rng.choice(("editor", "normal", "normal")), None, "active")
+            _join(
+                ctx, rng, accounts, tenant, name, rng.choice(("editor", "normal", "normal")), None, "active"
+            )
     return tenants
+
+
+def _write_tenant(
+    ctx: _Ctx, rng: random.Random, index: int, spec: tuple[str, str, str, str, str, int]
+) -> _Tenant:
+    tenant_id, name, company, domain, plan, age = spec
+    created = ctx.ago(age)
+    ctx.sink.add(
+        Tenant,
+        id=tenant_id,
+        name=name,
+        plan=plan,
+        status="normal",
+        created_at=created,
+        updated_at=ctx.ago(rng.uniform(1, 30)),
+    )
+    tenant = _Tenant(index, tenant_id, name, company, domain, created)
+    tenant.datasets = [(_v4(rng), dataset) for dataset in DATASETS[index]]
+    tenant.credentials = {key: _v4(rng) for key in [*TOOLS, *sorted({m.provider for m in MODELS})]}
+    return tenant
+
+
+def _join(
+    ctx: _Ctx,
+    rng: random.Random,
+    accounts: dict[str, _Person],
+    tenant: _Tenant,
+    name: str,
+    role: str,
+    account_id: str | None,
+    status: str,
+) -> None:
+    """A membership (and the account, the first time the person appears); active members edit agents."""
+    person = accounts.get(account_id or "")
+    if person is None:
+        person = _Person(account_id or _v4(rng), name, _email(name, tenant.domain))
+        joined = tenant.created_at + timedelta(days=rng.uniform(0, 60))
+        ctx.sink.add(
+            Account,
+            id=person.id,
+            name=name,
+            email=person.email,
+            status=status,
+            created_at=joined,
+            updated_at=ctx.ago(rng.uniform(0, 20)),
+        )
+        accounts[person.id] = person
+    ctx.sink.add(
+        TenantAccountJoin,
+        id=_v4(rng),
+        tenant_id=tenant.id,
+        account_id=person.id,
+        role=role,
+        created_at=tenant.created_at + timedelta(days=rng.uniform(0, 60)),
+        updated_at=ctx.ago(rng.uniform(20, 90)),
+    )
+    if status == "active":
+        tenant.members.append(person)
