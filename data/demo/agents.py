@@ -275,8 +275,3 @@ def _roster_name(tenant: _Tenant, persona: _Persona) -> str:
             name = f"{persona.name} · {team}" + (f" {round_ + 1}" if round_ else "")
         if name not in tenant.reserved:
             return name
-
-
-# ============================================================================================
-# Workflow apps: draft and published rows, graphs, node bindings
-# ============================================================================================

@@ -369,7 +369,3 @@ FOLLOW_UPS = (
     "Mi puoi rispondere in italiano?",
 )
 # fmt: on
-
-
-# ============================================================================================
-# Workspaces and the documents stored in JSON columns

@@ -293,11 +293,6 @@ def _customer(rng: random.Random) -> dict[str, str]:
     }
 
 
-# ============================================================================================
-# Agents, snapshots and revisions
-# ============================================================================================
-
-
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 

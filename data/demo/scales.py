@@ -80,7 +80,7 @@ class DemoSummary:
     agent_config_revisions: int = 0
     workflow_agent_node_bindings: int = 0
     agent_runtime_sessions: int = 0
-    # The workspaces generation (Dify 1.16+ / 1.17+ tables; data.demo_workspaces).
+    # The workspaces generation (Dify 1.16+ / 1.17+ tables; data.demo.workspaces_sink).
     agent_config_drafts: int = 0
     agent_debug_conversations: int = 0
     agent_workspaces: int = 0
@@ -94,6 +94,3 @@ class DemoSummary:
 
     def __str__(self) -> str:
         return ", ".join(f"{name}={count:,}" for name, count in self.counts().items())
-
-
-# ============================================================================================

@@ -92,7 +92,3 @@ class _Sink:
                 self.conn.execute(sa.insert(self.tables[table_name]), rows)
                 self.counts[table_name] += len(rows)
                 self.buffers[table_name] = []
-
-
-# ============================================================================================
-# Small helpers: time, ids, JSON

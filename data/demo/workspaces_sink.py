@@ -1,4 +1,20 @@
-"""The workspaces generation's sink: runtime sessions become working environments."""
+"""The demo's `workspaces` generation (Dify 1.17+): the same story, as working environments.
+
+`data.demo` tells the story once (`stories/`); for this generation its rows go through
+`WorkspacesSink`, which writes what a Dify 1.17 database holds instead of runtime sessions:
+
+* every runtime session becomes an `agent_workspace_bindings` row (same id, same session state) in
+  the workspace of its owner scope: a workflow run's node (`<node_id>:<binding id>`) or a
+  conversation (`root`); active sessions stay active; cleaned ones were retired and, mostly, collected
+  (row deleted), a few never collected (still retired, long after `retired_at`);
+* a paused run's bindings wait for a human (`pending_form_id`): they must never be touched;
+* conversations point at their binding; agent nodes get `workflow_node_executions` rows;
+* agents get the 1.15/1.16 columns (role, backing app, has-a-model / published flags);
+
+and `data.demo.stories.workspaces` adds the 1.16/1.17 rows the session story has no counterpart for
+(drafts, home snapshots, build-draft workspaces, hand-placed leaks and inconsistencies).
+Deterministic like the rest of the demo: one seeded RNG stream, every timestamp relative to `now`.
+"""
 
 from __future__ import annotations
 
@@ -258,7 +274,3 @@ def _uuid_of(value: str | None, rng: random.Random) -> str:
         return str(uuid.UUID(str(value)))
     except (ValueError, TypeError):
         return _v4(rng)
-
-
-# ============================================================================================
-# The 1.16/1.17 rows the session story has no counterpart for
