@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from data import demo
+from data.db import seed_database
 from data.demo import SCALES, DemoIds, DemoSummary, seed_demo
 from data.models import DifyBase
 
@@ -183,6 +186,28 @@ def test_same_inputs_give_identical_rows(db: sa.Engine) -> None:
     other, _ = _seed()
     for table in TABLES:
         assert _dump(db, table) == _dump(other, table), table
+
+
+def _digests(path: Path, generation: str) -> dict[str, tuple[int, str]]:
+    """Seed one generation into a fresh SQLite file: per table, (rows, sha256 of every row in
+    insertion order)."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    seed_database(engine, now=NOW, generation=generation)
+    digests = {}
+    with engine.connect() as conn:
+        for table in sa.inspect(conn).get_table_names():
+            rows = [tuple(r) for r in conn.execute(sa.text(f'SELECT * FROM "{table}" ORDER BY rowid'))]
+            digests[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+    engine.dispose()
+    return digests
+
+
+@pytest.mark.parametrize("generation", ["sessions", "workspaces"])
+def test_each_generation_seeds_identical_tables_twice(tmp_path: Path, generation: str) -> None:
+    first = _digests(tmp_path / "first.sqlite", generation)
+    second = _digests(tmp_path / "second.sqlite", generation)
+    assert first == second
+    assert first["agents"][0] > 0 and first["workflow_agent_node_bindings"][0] > 0
 
 
 def test_another_seed_gives_other_rows_but_the_same_well_known_ids(db: sa.Engine) -> None:

@@ -19,8 +19,7 @@ import sqlalchemy as sa
 
 from data import links
 from data.db import seed_database
-from data.demo import GEN_E_CLI_TOOL_ID, DemoIds
-from data.demo_workspaces import WorkspaceIds
+from data.demo import GEN_E_CLI_TOOL_ID, DemoIds, WorkspaceIds
 from data.schema_check import check_schema
 from tests.apptest_helpers import PAGES, all_text, open_page
 from tests.conftest import NOW

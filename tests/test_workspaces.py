@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from data.actor import Actor, NotAllowed, Role, WritesDisabled
 from data.db import create_engine
 from data.demo import DemoIds as D
-from data.demo_workspaces import WorkspaceIds as I
+from data.demo import WorkspaceIds as I
 from data.guard import INSERT_ALLOWED, WriteGrant, WriteRefused, check_statement
 from data.models import AuditBatch, AuditTarget, Conversation, naive_utc_now
 from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
@@ -146,7 +146,7 @@ def test_rules_match_the_workspaces_demo_and_parity_holds(seeded_workspaces_url:
     with engine.connect() as conn:
         ws, bs, hs = assert_parity(conn, ctx_of(conn))
     engine.dispose()
-    # The demo plants leaks of every kind (data/demo_workspaces.py): each rule finds some.
+    # The demo plants leaks of every kind (data/demo/stories/workspaces.py): each rule finds some.
     found = {*ws.values(), *bs.values(), *hs.values()}
     assert set(RULE_NAMES) <= found, found
     labels = {**ws, **bs, **hs}
