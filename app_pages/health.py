@@ -17,7 +17,7 @@ from data.params import parse_params
 from data.services import check_jobs, integrity
 from data.services.audit import upgrade_demo_audit_tables
 from data.stores.check_runs import tables_present
-from ui import context, render
+from ui import charts, context, render
 from ui.render import literal, notice_invalid, page_url_box, safe_md, set_params
 from ui.widgets import workspace_select
 
@@ -229,6 +229,11 @@ def all_checks() -> dict:
     cols = st.columns(3)
     for col, severity in zip(cols, integrity.SEVERITIES, strict=True):
         col.metric(safe_md(f"{severity} checks with findings"), totals[severity])
+    charts.findings_per_check(
+        [(r.name, r.severity, r.count) for r in full.results if not r.never_run and not r.error],
+        caption="Findings per check, from the latest stored result of each job (or the live index-backed "
+        f"check, at most {integrity.SCAN_LIMIT:,} rows read); a bounded check's bar is a lower bound (≥).",
+    )
     frame = pd.DataFrame(
         [
             {

@@ -26,8 +26,9 @@ from data.services.cleanup import (
 )
 from data.services.leaks import RULE_NAMES, RULES, RuleContext
 from data.stores import audit as audit_store
+from data.stores import leak_trends
 from data.stores import sessions as sessions_store
-from ui import context, render, workspaces_view
+from ui import charts, context, render, workspaces_view
 from ui.render import (
     already_masked,
     literal,
@@ -500,6 +501,7 @@ def show_list() -> None:
     except sessions_store.InvalidCursor as exc:
         notice_invalid([str(exc)])
         page = context.read(sessions_store.list_sessions, flt, ctx, indexes=indexes)
+    trends = context.read(leak_trends.session_trends, ctx, tenant_id=flt.tenant_id)
     show_access(page.access)
     base = {k: v for k, v in values.items() if k not in ("after", "before", "session")}
     frame = pd.DataFrame(
@@ -601,6 +603,8 @@ def show_list() -> None:
     st.caption(safe_md(f"Everything matching this filter means {bound}."))
     if blocked:
         st.caption(safe_md(f"Cleanup is disabled: {blocked}"))
+    st.subheader("Leaks at a glance")
+    charts.leak_trends(trends)
     page_url_box(links.link("sessions", **values))
 
 

@@ -33,8 +33,9 @@ from data.services.retire import (
 )
 from data.services.workspace_reveal import reveal_binding_history
 from data.stores import audit as audit_store
+from data.stores import leak_trends
 from data.stores import workspaces as store
-from ui import context, render
+from ui import charts, context, render
 from ui.render import (
     already_masked,
     literal,
@@ -711,6 +712,8 @@ class _View:
             )
         if blocked:
             st.caption(safe_md(f"Retire is disabled: {blocked}"))
+        st.subheader("Leaks at a glance")
+        charts.leak_trends(context.read(leak_trends.binding_trends, self.ctx, tenant_id=flt.tenant_id))
         page_url_box(links.link("sessions", **self.values))
 
     def render(self) -> None:
