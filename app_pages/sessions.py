@@ -28,7 +28,7 @@ from data.services.leaks import RULE_NAMES, RULES, RuleContext
 from data.stores import audit as audit_store
 from data.stores import leak_trends
 from data.stores import sessions as sessions_store
-from ui import charts, context, render, workspaces_view
+from ui import charts, context, readiness, render, workspaces_view
 from ui.render import (
     already_masked,
     literal,
@@ -568,6 +568,7 @@ def show_list() -> None:
         set_params(**base, after=page.next_cursor)
 
     st.subheader("Cleanup")
+    readiness.panel("cleanup", tenant_id=flt.tenant_id, audit_ready=audit_ready)
     blocked = clean_block(flt.tenant_id)
     cols = st.columns(2)
     if may_operate and cols[0].button(

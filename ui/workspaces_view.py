@@ -35,7 +35,7 @@ from data.services.workspace_reveal import reveal_binding_history
 from data.stores import audit as audit_store
 from data.stores import leak_trends
 from data.stores import workspaces as store
-from ui import charts, context, render
+from ui import charts, context, readiness, render
 from ui.render import (
     already_masked,
     literal,
@@ -675,6 +675,7 @@ class _View:
                 column_config={"open": st.column_config.LinkColumn("open", display_text="open")},
             )
         st.subheader("Retire")
+        readiness.panel("retire", tenant_id=flt.tenant_id, audit_ready=self.audit_ready)
         blocked = self.retire_block(flt.tenant_id)
         cols = st.columns(2)
         if self.may_operate and cols[0].button(
