@@ -126,3 +126,21 @@ def console_link(
     if roster:
         return f"{base}/agents"
     return None
+
+
+def parse(url: str) -> tuple[str, dict[str, str]] | None:
+    """The page name and query parameters of a relative URL `link` built (for `st.switch_page`), or None
+    for anything else (another host, an unknown path, a parameter the page does not take)."""
+    from urllib.parse import parse_qsl
+
+    if not url or not url.startswith("/") or url.startswith("//"):
+        return None
+    parts = urlsplit(url)
+    names = {path: name for name, path in PAGES.items()}
+    page = names.get(parts.path)
+    if page is None:
+        return None
+    params = dict(parse_qsl(parts.query, keep_blank_values=False))
+    if set(params) - set(PARAMS[page]):
+        return None
+    return page, params
