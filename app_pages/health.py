@@ -17,7 +17,7 @@ from data.params import parse_params
 from data.services import check_jobs, integrity
 from data.services.audit import upgrade_demo_audit_tables
 from data.stores.check_runs import tables_present
-from ui import charts, context, render
+from ui import charts, context, grid
 from ui.render import literal, notice_invalid, page_url_box, safe_md, set_params
 from ui.widgets import workspace_select
 
@@ -169,11 +169,13 @@ def samples_table(result: integrity.CheckResult) -> None:
         ],
         columns=["table", "id", "detail", *labels],
     )
-    render.table(
+    grid.show(
         frame,
-        hide_index=True,
-        width="stretch",
-        column_config={label: st.column_config.LinkColumn(label, display_text="open") for label in labels},
+        key=f"health-samples-{result.name}",
+        first=("table", "id", "detail"),
+        link_columns=labels,
+        link_labels={label: f"Open its {label}" for label in labels},
+        what="sample",
     )
 
 
@@ -263,11 +265,13 @@ def all_checks() -> dict:
             "open",
         ],
     )
-    render.table(
+    grid.show(
         frame,
-        hide_index=True,
-        width="stretch",
-        column_config={"open": st.column_config.LinkColumn("open", display_text="samples")},
+        key="health-checks",
+        first=("status", "check", "found", "severity", "as of"),
+        keep=("check", "status", "found"),
+        link_columns=("open",),
+        what="check",
     )
     progress(running)
     if full.not_applicable:

@@ -23,7 +23,7 @@ from data.stores import audit as audit_store
 from data.stores.leak_trends import LeakTrends
 from ui import context, grid, render
 from ui.render import already_masked, plain, safe_md, set_params, utc
-from ui.widgets import workspace_select
+from ui.widgets import copy_id, workspace_select
 
 #: URL parameters that are positions or a detail view, not part of a list's filter.
 NOT_FILTER = ("after", "before", "session")
@@ -194,9 +194,8 @@ def result_footer(action_id: str, *, dismiss_key: str, state_key: str) -> None:
 
 
 def id_line(label: str, value: str | None) -> None:
-    """An id with a copy button (st.code has one)."""
-    st.caption(safe_md(label))
-    render.code(value or "—")
+    """An id with a copy button (`ui.widgets.copy_id`)."""
+    copy_id(label, value)
 
 
 def reveal_history(
