@@ -1,8 +1,8 @@
 """`/sessions` on a Dify 1.17+ database: working environments (workspace bindings with their workspace).
 
-Same page, same habits as the runtime-session view (app_pages/sessions.py): URL parameters are the
-state, keyset pages, bounded scans said plainly, a retire preview in a dialog with a reason and a typed
-count, results linking to the audit log. Everything that decides lives in `data` (rules, queries, the
+Same page, same habits as the runtime-session view (ui/runtime_sessions_view.py; the parts both share
+are in ui/session_parts.py): URL parameters are the state, keyset pages, bounded scans said plainly, a
+retire preview in a dialog with a reason and a typed count, results linking to the audit log. Everything that decides lives in `data` (rules, queries, the
 retire and its server-side checks); this module only reads parameters and renders. Every string from
 the database or the URL goes through ui/render.py (`safe_md`, `plain`, `render.table`, `render.code`;
 `already_masked` only for the documents the store masked), never as markdown.
