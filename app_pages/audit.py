@@ -10,7 +10,7 @@ from data.masking import mask_text
 from data.services import audit as audit_service
 from data.services.export import to_csv
 from data.stores import audit as audit_store
-from ui import context, render
+from ui import context, grid
 from ui.render import already_masked, notice_invalid, page_url_box, plain, safe_md, set_params, utc
 from ui.widgets import workspace_select
 
@@ -63,6 +63,7 @@ flt = audit_store.AuditFilter(
 entries = context.read(audit_store.list_actions, flt)
 if len(entries) >= audit_store.MAX_ROWS:
     st.warning(f"Showing the newest {audit_store.MAX_ROWS:,} actions: narrow the filter to see older ones.")
+st.caption(safe_md(f"{len(entries):,} actions match (newest first, at most {audit_store.MAX_ROWS:,})."))
 st.caption(
     "One row per action. “applied” counts the rows the action changed (each recorded in the transaction "
     "that changed it); an action without an outcome was interrupted."
@@ -109,12 +110,17 @@ def cells(e: audit_store.AuditEntry) -> list[object]:
 
 frame = pd.DataFrame([cells(e) for e in entries], columns=COLUMNS)
 frame["open"] = [links.link("sessions", session=e.target_id) if e.target_id else None for e in entries]
-render.table(
+frame["when"] = [e.created_at for e in entries]  # a real datetime column (sortable); CSV keeps text
+grid.show(
     frame,
+    key="audit-table",
+    first=("when", "action", "outcome", "applied", "actor", "reason", "rule"),
+    keep=("action id",),
+    datetimes=("when",),
+    link_columns=("open",),
+    link_labels={"open": "Open the session"},
     masked_columns=("actor",),  # shown as is (see `cells`); pandas drops the `Masked` marker
-    hide_index=True,
-    width="stretch",
-    column_config={"open": st.column_config.LinkColumn("session", display_text="open session")},
+    what="action",
 )
 if not entries:
     st.info("No audited actions match these filters.")

@@ -13,9 +13,9 @@ import streamlit as st
 
 from data import links, pages
 from data.stores import bindings as store
-from ui import context, render
+from ui import context, grid, render
 from ui.render import already_masked, literal, notice_invalid, page_url_box, plain, safe_md, set_params, utc
-from ui.widgets import workspace_select
+from ui.widgets import breadcrumbs, copy_id, workspace_select
 
 report = context.schema_report()
 core = report.core_tables
@@ -28,6 +28,7 @@ params = pages.BINDINGS.read(dict(st.query_params))
 values = dict(params.values)
 notice_invalid(params.notices)
 st.title("Node bindings")
+crumb_slot = st.container()  # workspace › app › version › node, filled once they are known
 
 
 def agent_text(b: store.NodeBinding) -> str:
@@ -47,6 +48,37 @@ def snapshot_text(ref: store.SnapshotRef | None, agent_id: str | None) -> str:
 def bindings_link(**extra: object) -> str:
     base = {k: values.get(k) for k in ("tenant", "app", "workflow", "against")}
     return links.link("bindings", **{**base, **extra})
+
+
+def crumbs() -> None:
+    """Workspace › app › version › node, as far as the URL goes; each step a same-tab link."""
+    tenant, app, workflow, node = (values.get(k) for k in ("tenant", "app", "workflow", "node"))
+    if not tenant:
+        return
+    names = {w.id: w.name for w in context.workspaces()}
+    trail = [(plain(names.get(tenant, tenant)), "bindings", {"tenant": tenant})]
+    if app:
+        app_label = {
+            a.id: a.label
+            for a in context.read(store.list_apps, tenant_id=tenant, has_apps=optional["has_apps"])
+        }
+        trail.append((plain(app_label.get(app, app)), "bindings", {"tenant": tenant, "app": app}))
+    if app and workflow:
+        label = (
+            next((v.label for v in versions if v.id == workflow), workflow)
+            if "versions" in globals()
+            else workflow
+        )
+        trail.append((plain(label), "bindings", {"tenant": tenant, "app": app, "workflow": workflow}))
+    if app and workflow and node:
+        trail.append(
+            (
+                plain(f"node {node}"),
+                "bindings",
+                {"tenant": tenant, "app": app, "workflow": workflow, "node": node},
+            )
+        )
+    breadcrumbs(trail, container=crumb_slot)
 
 
 # --- where: a pasted app or workflow id finds its workspace (primary keys of the core tables) ------
@@ -106,12 +138,8 @@ if not app_id:
         ],
         columns=["app", "mode", "bindings", "open", "id"],
     )
-    render.table(
-        frame,
-        hide_index=True,
-        width="stretch",
-        column_config={"open": st.column_config.LinkColumn("open", display_text="open")},
-    )
+    crumbs()
+    grid.show(frame, key="bindings-apps", first=("app", "bindings"), link_columns=("open",), what="app")
     page_url_box(links.link("bindings", tenant=tenant_id))
     st.stop()
 
@@ -152,7 +180,7 @@ if not workflow_id:
                 "version": v.label,
                 "stored version": v.version,
                 "live": "● live" if v.is_live else "",
-                "published": "" if v.is_draft else utc(v.created_at),
+                "published": None if v.is_draft else v.created_at,
                 "bindings": v.bindings,
                 "open": links.link("bindings", tenant=tenant_id, app=app_id, workflow=v.id),
                 "workflow id": v.id,
@@ -161,11 +189,15 @@ if not workflow_id:
         ],
         columns=["version", "stored version", "live", "published", "bindings", "open", "workflow id"],
     )
-    render.table(
+    crumbs()
+    grid.show(
         frame,
-        hide_index=True,
-        width="stretch",
-        column_config={"open": st.column_config.LinkColumn("open", display_text="open")},
+        key="bindings-versions",
+        first=("version", "live", "bindings", "published"),
+        keep=("workflow id",),
+        datetimes=("published",),
+        link_columns=("open",),
+        what="version",
     )
     page_url_box(links.link("bindings", tenant=tenant_id, app=app_id))
     st.stop()
@@ -223,7 +255,7 @@ if node_id:
         with right:
             literal("Pinned snapshot", snapshot_text(binding.pinned, binding.agent_id))
             literal("Runs (what Dify executes)", snapshot_text(binding.runs, binding.agent_id))
-            literal("Binding id", binding.id)
+            copy_id("Binding id", binding.id)
             literal("Updated", utc(binding.updated_at))
         if binding.drifts and binding.pinned and binding.runs:
             st.badge("Drift: the pinned snapshot is not what runs", icon="⚠️", color="orange")
@@ -312,14 +344,15 @@ frame = pd.DataFrame(
         "problems",
     ],
 )
-render.table(
+crumbs()
+grid.show(
     frame,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "node": st.column_config.LinkColumn("node", display_text="open"),
-        "compare": st.column_config.LinkColumn("compare", display_text="pinned vs runs"),
-    },
+    key="bindings-nodes",
+    first=("drift", "title", "agent", "runs", "pinned", "type", "status"),
+    keep=("node id", "drift"),
+    link_columns=("node", "compare"),
+    link_labels={"node": "Open the node", "compare": "Compare pinned vs running snapshot"},
+    what="node",
 )
 st.caption(
     "Roster bindings run the agent's active snapshot (drift: the pinned one lags it); "
@@ -370,7 +403,7 @@ if against_id:
             return "—"
         return f"{b.binding_type.label()} · {agent_text(b)} · pinned {snapshot_text(b.pinned, b.agent_id)}"
 
-    render.table(
+    grid.show(
         pd.DataFrame(
             [
                 {
@@ -396,9 +429,12 @@ if against_id:
                 "config diff",
             ],
         ),
-        hide_index=True,
-        width="stretch",
-        column_config={"config diff": st.column_config.LinkColumn("config diff", display_text="diff")},
+        key="bindings-against-table",
+        first=("node id", "title", "changes"),
+        keep=("node id", "changes"),
+        link_columns=("config diff",),
+        link_labels={"config diff": "Open the config diff"},
+        what="node",
     )
     if not comparison.changes:
         st.success("No node differs between these two versions.")

@@ -15,7 +15,7 @@ from data import links, pages
 from data.actor import NotAllowed, WritesDisabled
 from data.services import check_jobs, integrity
 from data.stores.check_runs import tables_present
-from ui import context, render
+from ui import charts, context, grid
 from ui.render import literal, notice_invalid, page_url_box, safe_md, set_params
 from ui.widgets import workspace_select
 
@@ -165,11 +165,13 @@ def samples_table(result: integrity.CheckResult) -> None:
         ],
         columns=["table", "id", "detail", *labels],
     )
-    render.table(
+    grid.show(
         frame,
-        hide_index=True,
-        width="stretch",
-        column_config={label: st.column_config.LinkColumn(label, display_text="open") for label in labels},
+        key=f"health-samples-{result.name}",
+        first=("table", "id", "detail"),
+        link_columns=labels,
+        link_labels={label: f"Open its {label}" for label in labels},
+        what="sample",
     )
 
 
@@ -225,6 +227,11 @@ def all_checks() -> dict:
     cols = st.columns(3)
     for col, severity in zip(cols, integrity.SEVERITIES, strict=True):
         col.metric(safe_md(f"{severity} checks with findings"), totals[severity])
+    charts.findings_per_check(
+        [(r.name, r.severity, r.count) for r in full.results if not r.never_run and not r.error],
+        caption="Findings per check, from the latest stored result of each job (or the live index-backed "
+        f"check, at most {integrity.SCAN_LIMIT:,} rows read); a bounded check's bar is a lower bound (≥).",
+    )
     frame = pd.DataFrame(
         [
             {
@@ -254,11 +261,13 @@ def all_checks() -> dict:
             "open",
         ],
     )
-    render.table(
+    grid.show(
         frame,
-        hide_index=True,
-        width="stretch",
-        column_config={"open": st.column_config.LinkColumn("open", display_text="samples")},
+        key="health-checks",
+        first=("status", "check", "found", "severity", "as of"),
+        keep=("check", "status", "found"),
+        link_columns=("open",),
+        what="check",
     )
     progress(running)
     if full.not_applicable:

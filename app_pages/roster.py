@@ -11,7 +11,7 @@ from data.services.export import to_csv
 from data.stores import agents as agents_store
 from data.stores import roster as roster_store
 from data.types import normalize_uuid
-from ui import context, render
+from ui import context, grid
 from ui.render import icon_text, notice_invalid, page_url_box, plain, relative_time, safe_md, set_params, utc
 from ui.widgets import workspace_select
 
@@ -121,7 +121,8 @@ frame = pd.DataFrame(
             "active version": row.active_version,
             "versions": row.version_count,
             "bindings (draft / published)": f"{row.draft_bindings} / {row.published_bindings}",
-            "updated": f"{relative_time(row.updated_at)} · {utc(row.updated_at)}",
+            "updated": row.updated_at,
+            "last change": relative_time(row.updated_at),
             "updated by": row.updated_by or "",
             "id": row.id,
         }
@@ -139,15 +140,18 @@ frame = pd.DataFrame(
         "versions",
         "bindings (draft / published)",
         "updated",
+        "last change",
         "updated by",
         "id",
     ],
 )
-render.table(
+grid.show(
     frame,
-    hide_index=True,
-    width="stretch",
-    column_config={"open": st.column_config.LinkColumn("open", display_text="open")},
+    key="roster-table",
+    first=("icon", "name", "status", "active version", "bindings (draft / published)", "last change"),
+    datetimes=("updated",),
+    link_columns=("open",),
+    what="agent",
 )
 if not page.rows:
     st.info("No agents match these filters.")
@@ -162,6 +166,11 @@ if page.next_cursor and nav[1].button("Next page →"):
 if settings.console_url:
     st.link_button(
         "Open the agent roster in Dify", links.console_link(settings.console_url, roster=True) or ""
+    )
+else:
+    st.caption(
+        "Open in Dify: set `AGENT_DESK_CONSOLE_URL` to your Dify console's address to get "
+        "“Open in Dify” links here and on every agent page."
     )
 
 with st.expander("Export CSV"):

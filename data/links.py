@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from data.pages import BY_NAME, PageParams, page_of, url_fields
+from data.pages import BY_NAME, PAGES, PageParams, page_of, url_fields
 
 
 def link(page: str | PageParams, /, **params: Any) -> str:
@@ -82,3 +82,20 @@ def console_link(
     if roster:
         return f"{base}/agents"
     return None
+
+
+def parse(url: str) -> tuple[str, dict[str, str]] | None:
+    """The page name and query parameters of a relative URL `link` built (for `st.switch_page`), or None
+    for anything else (another host, an unknown path, a parameter the page does not take)."""
+    from urllib.parse import parse_qsl
+
+    if not url or not url.startswith("/") or url.startswith("//"):
+        return None
+    parts = urlsplit(url)
+    target = next((p for p in PAGES if p.path == parts.path), None)
+    if target is None:
+        return None
+    params = dict(parse_qsl(parts.query, keep_blank_values=False))
+    if set(params) - set(url_fields(target.params)):
+        return None
+    return target.name, params

@@ -8,7 +8,7 @@ import streamlit as st
 
 from data import links
 from data.types import normalize_uuid
-from ui import context
+from ui import context, render
 from ui.render import plain, safe_md
 
 
@@ -62,3 +62,26 @@ def id_box() -> None:
         st.warning(safe_md(f"No {ID_KINDS} has id {pasted}."))
         return
     st.switch_page(f"app_pages/{match.page}.py", query_params=match.params)
+
+
+def breadcrumbs(trail: list[tuple[str, str, dict[str, str]]], *, container: Any = st) -> None:
+    """`a > b > c`: each step a same-tab `st.page_link` (page name and the parameters `data.links.query`
+    gives it); the last step is where you are (plain text)."""
+    if not trail:
+        return
+    with container:
+        cols = st.columns([3] * len(trail) + [max(12 - 3 * len(trail), 1)], gap="small")
+        for i, (label, page, params) in enumerate(trail):
+            shown = ("› " if i else "") + label
+            if i == len(trail) - 1:
+                cols[i].markdown(safe_md(shown))
+            else:
+                cols[i].page_link(
+                    f"app_pages/{page}.py", label=safe_md(shown), query_params=links.query(page, **params)
+                )
+
+
+def copy_id(label: str, value: str | None, *, container: Any = st) -> None:
+    """An id with a copy button (st.code has one built in), under its label."""
+    container.caption(safe_md(label))
+    render.code(value or "—", container=container)

@@ -1,8 +1,8 @@
 """`/sessions` on a Dify 1.17+ database: working environments (workspace bindings with their workspace).
 
-Same page, same habits as the runtime-session view (app_pages/sessions.py): URL parameters are the
-state, keyset pages, bounded scans said plainly, a retire preview in a dialog with a reason and a typed
-count, results linking to the audit log. Everything that decides lives in `data` (rules, queries, the
+Same page, same habits as the runtime-session view (ui/runtime_sessions_view.py; the parts both share
+are in ui/session_parts.py): URL parameters are the state, keyset pages, bounded scans said plainly, a
+retire preview in a dialog with a reason and a typed count, results linking to the audit log. Everything that decides lives in `data` (rules, queries, the
 retire and its server-side checks); this module only reads parameters and renders. Every string from
 the database or the URL goes through ui/render.py (`safe_md`, `plain`, `render.table`, `render.code`;
 `already_masked` only for the documents the store masked), never as markdown.
@@ -10,7 +10,6 @@ the database or the URL goes through ui/render.py (`safe_md`, `plain`, `render.t
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -26,23 +25,25 @@ from data.rules.workspace_leaks import OWNER_TYPES, RULE_NAMES, RULES, STATUSES,
 from data.services import audit as audit_service
 from data.services.retire import RetirePreview, RetireResult
 from data.stores import audit as audit_store
+from data.stores import leak_trends
 from data.stores import workspaces as store
-from ui import context, render
+from ui import charts, context, grid, readiness, render
+from ui import session_parts as parts
 from ui.render import (
     already_masked,
     literal,
     notice_invalid,
     page_url_box,
-    plain,
     relative_time,
     safe_md,
-    set_params,
     utc,
 )
-from ui.widgets import workspace_select
 
 FILTER_CAP = 5_000
 PENDING, RESULT, REVEALED = "ws_retire_pending", "ws_retire_result", "ws_revealed"
+#: The columns that answer "which bindings leak, and why" first.
+FIRST = ("status", "rule", "pending", "agent", "app", "age", "updated", "owner", "version")
+DATETIMES = ("updated", "created", "retired")
 
 
 def applies(report: Any) -> bool:
@@ -118,13 +119,14 @@ class _View:
                 "active_guard = NULL on workspaces), as Dify's own retire does; then Dify's collector may "
                 "destroy the sandboxes and delete the rows."
             )
-            cols = st.columns(3)
-            cols[0].metric("rows to retire", f"{preview.count:,}")
-            cols[1].metric("requested", f"{len(preview.requested):,}")
-            cols[2].metric("skipped now", f"{sum(len(v) for _, v in preview.skipped):,}")
-            render.table(pd.DataFrame(preview.per_rule, columns=["rule", "requested rows"]), hide_index=True)
-            for warning in preview.warnings:
-                st.warning(safe_md(warning), icon="⚠️")
+            parts.confirm_summary(
+                count_label="rows to retire",
+                count=preview.count,
+                requested=len(preview.requested),
+                skipped=sum(len(v) for _, v in preview.skipped),
+                per_rule=pd.DataFrame(preview.per_rule, columns=["rule", "requested rows"]),
+                warnings=preview.warnings,
+            )
             with st.expander(
                 f"The ids ({len(preview.workspace_ids):,} workspaces, {len(preview.binding_ids):,} bindings)"
             ):
@@ -137,14 +139,7 @@ class _View:
                     )
                     or "(none)"
                 )
-            reason = st.text_input("Reason (required; recorded in the audit log)", key="ws_retire_reason")
-            threshold = view.settings.cleanup_confirm_above
-            typed_ok = True
-            if preview.count > threshold:
-                typed = st.text_input(
-                    safe_md(f"Type the number of rows ({preview.count}) to confirm"), key="ws_retire_typed"
-                )
-                typed_ok = typed.strip().replace(",", "") == str(preview.count)
+            reason, typed_ok = parts.reason_and_count(preview.count, units="rows", key_prefix="ws_retire")
             from data.services.collector import NO_BROKER_NOTICE
 
             collector = commands.collector(view.settings)
@@ -213,14 +208,7 @@ class _View:
             )
         for error in result.collection_errors:
             st.warning(safe_md(f"Collection failed (the retire stays): {error}"))
-        st.page_link(
-            "app_pages/audit.py",
-            label="Open this action in the audit log",
-            query_params={"target": result.action_id},
-        )
-        if st.button("Dismiss", key="ws_retire_dismiss"):
-            st.session_state.pop(RESULT, None)
-            st.rerun()
+        parts.result_footer(result.action_id, dismiss_key="ws_retire_dismiss", state_key=RESULT)
 
     # --- one binding ------------------------------------------------------------------------------------
 
@@ -240,7 +228,7 @@ class _View:
         context.require_visible(row.tenant_id)
         cols = st.columns(3)
         with cols[0]:
-            literal("Id", row.id)
+            parts.id_line("Binding id", row.id)
             literal("Workspace", row.workspace_name)
             literal("Owner", row.owner_label)
             literal("Status", row.status)
@@ -313,76 +301,20 @@ class _View:
         page_url_box(links.link("sessions", session=row.id))
 
     def show_history(self, row: store.BindingRow) -> None:
-        revealed = st.session_state.get(REVEALED, {})
-        with st.expander("Conversation history (user content: opening it is recorded in the audit log)"):
-            if row.id in revealed:
-                st.caption(
-                    safe_md(
-                        f"Revealed for you; audit action {revealed[row.id].action_id}. Secrets stay masked."
-                    )
-                )
-                render.code(
-                    already_masked(json.dumps(revealed[row.id].snapshot, indent=2, ensure_ascii=False)),
-                    "json",
-                )
-                return
-            why_not = None
-            if not self.audit_ready:
-                why_not = "the audit tables are missing"
-            elif self.block:
-                why_not = self.block
-            elif not self.actor.can(Role.ADMIN, tenant_id=row.tenant_id):
-                why_not = (
-                    f"only admins may open a conversation history (your role: {self.actor.role.name.lower()})"
-                )
-            reason = st.text_input(
-                "Reason for opening it (required)", key="ws_reveal_reason", disabled=why_not is not None
-            )
-            if why_not:
-                st.caption(safe_md(f"Not available: {why_not}"))
-            if st.button(
-                "Reveal history (audited)",
-                disabled=why_not is not None or not reason.strip(),
-                key="ws_reveal",
-            ):
-                try:
-                    result = commands.reveal_binding_history(
-                        context.engines().write,
-                        self.actor,
-                        row.id,
-                        reason=reason,
-                    )
-                except (NotAllowed, WritesDisabled, ValueError, LookupError) as exc:
-                    st.error(safe_md(f"Refused: {exc}"))
-                    return
-                st.session_state[REVEALED] = {**revealed, row.id: result}
-                context.clear_caches()
-                st.rerun()
+        parts.reveal_history(
+            row.id,
+            row.tenant_id,
+            state_key=REVEALED,
+            key_prefix="ws_",
+            audit_ready=self.audit_ready,
+            block=self.block,
+            reveal=lambda engine, actor, rid, reason: commands.reveal_binding_history(
+                engine, actor, rid, reason=reason
+            ),
+        )
 
     def audit_history(self, target_id: str) -> None:
-        st.subheader("Audit history")
-        if not self.audit_ready:
-            st.caption("The audit tables are missing: run `python -m data migrate`.")
-            return
-        history = context.read(audit_store.session_history, target_id)
-        render.table(
-            pd.DataFrame(
-                [
-                    {
-                        "when": utc(h.action.created_at),
-                        "who": h.action.actor,
-                        "action": h.action.action,
-                        "change": f"{h.from_status or ''} → {h.to_status or '(read)'}",
-                        "reason": h.action.reason,
-                        "action id": h.action.id,
-                    }
-                    for h in history
-                ],
-                columns=["when", "who", "action", "change", "reason", "action id"],
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+        parts.audit_history(target_id, audit_ready=self.audit_ready, with_rule=False)
 
     # --- one workspace ----------------------------------------------------------------------------------
 
@@ -398,7 +330,7 @@ class _View:
         context.require_visible(f.tenant_id)
         cols = st.columns(3)
         with cols[0]:
-            literal("Id", f.id)
+            parts.id_line("Workspace id", f.id)
             literal("Owner", detail.owner.label)
             literal("Owner scope", w.owner_scope_key)
             literal("Status", f.status)
@@ -439,7 +371,7 @@ class _View:
     # --- the list ---------------------------------------------------------------------------------------
 
     def binding_table(self, rows, key_prefix: str) -> list[str]:
-        base = {k: v for k, v in self.values.items() if k not in ("after", "before", "session")}
+        base = parts.base_params(self.values)
         frame = pd.DataFrame(
             [
                 {
@@ -453,8 +385,9 @@ class _View:
                     "rule": r.rule or ("(protected)" if r.protected else ""),
                     "pending": r.pending or "",
                     "age": relative_time(r.created_at).replace(" ago", ""),
-                    "updated": f"{relative_time(r.updated_at)} · {utc(r.updated_at)}",
-                    "retired": utc(r.retired_at),
+                    "updated": r.updated_at,
+                    "created": r.created_at,
+                    "retired": r.retired_at,
                     "layers": r.layers.label(),
                     "workspace": r.workspace_id,
                     "id": r.id,
@@ -473,68 +406,35 @@ class _View:
                 "pending",
                 "age",
                 "updated",
+                "created",
                 "retired",
                 "layers",
                 "workspace",
                 "id",
             ],
         )
-        ids = [r.id for r in rows]
-        key = f"{key_prefix}-" + hashlib.sha1("|".join(ids).encode()).hexdigest()[:12]
-        event = render.table(
+        return parts.selectable(
             frame,
-            hide_index=True,
-            width="stretch",
-            key=key,
-            on_select="rerun",
-            selection_mode="multi-row",
-            column_config={"open": st.column_config.LinkColumn("open", display_text="open")},
+            [r.id for r in rows],
+            key_prefix=key_prefix,
+            first=FIRST,
+            datetimes=DATETIMES,
+            what="binding",
         )
-        positions = list(event.selection.rows) if event is not None else []
-        return [ids[p] for p in positions if 0 <= p < len(ids)]
 
     def filter_form(self) -> None:
-        v = self.values
-        with st.form("workspace-filters"):
-            cols = st.columns([2, 2, 2, 1, 1, 1])
-            tenant = workspace_select(v.get("tenant"), container=cols[0])
-            app = cols[1].text_input("App id", value=str(v.get("app") or ""))
-            agent = cols[2].text_input("Agent id", value=str(v.get("agent") or ""))
-            chosen = {}
-            for col, name, options in (
-                (cols[3], "owner", OWNER_TYPES),
-                (cols[4], "status", STATUSES),
-                (cols[5], "rule", RULE_NAMES),
-            ):
-                opts = [None, *options, *([v[name]] if v.get(name) not in (None, *options) else [])]
-                chosen[name] = col.selectbox(
-                    safe_md(name.capitalize()),
-                    opts,
-                    index=opts.index(v.get(name)),
-                    format_func=lambda x: "any" if x is None else plain(x),
-                )
-            cols2 = st.columns([2, 2, 2, 1, 1])
-            workspace = cols2[0].text_input(
-                "Workspace id (agent_workspaces)", value=str(v.get("workspace") or "")
-            )
-            run = cols2[1].text_input("Workflow run id", value=str(v.get("run") or ""))
-            conversation = cols2[2].text_input("Conversation id", value=str(v.get("conversation") or ""))
-            updated_from = cols2[3].date_input(
-                "Updated from", value=v.get("updated_from"), format="YYYY-MM-DD"
-            )
-            updated_to = cols2[4].date_input("Updated to", value=v.get("updated_to"), format="YYYY-MM-DD")
-            if st.form_submit_button("Apply"):
-                set_params(
-                    tenant=tenant,
-                    app=app.strip(),
-                    agent=agent.strip(),
-                    **chosen,
-                    workspace=workspace.strip(),
-                    run=run.strip(),
-                    conversation=conversation.strip(),
-                    updated_from=updated_from,
-                    updated_to=updated_to,
-                )
+        parts.filter_form(
+            "workspace-filters",
+            self.values,
+            owners=OWNER_TYPES,
+            statuses=STATUSES,
+            rules=RULE_NAMES,
+            id_fields=(
+                ("workspace", "Workspace id (agent_workspaces)"),
+                ("run", "Workflow run id"),
+                ("conversation", "Conversation id"),
+            ),
+        )
 
     def show_counts(self) -> None:
         counts = context.read(store.rule_counts, self.ctx, tenant_id=self.values.get("tenant"))
@@ -551,18 +451,21 @@ class _View:
         if not access.bounded:
             st.caption(safe_md(f"Served by Dify's index {access.served_by} ({access.mode})."))
             return
-        st.info(
-            safe_md(
-                f"Bounded scan: no index of Dify's serves this whole filter, so this page read at most "
-                f"{access.scan_limit:,} bindings in id order"
-                + (f" (candidates from {access.served_by})" if access.served_by else "")
-                + " and shows the matches among them."
+        with parts.scan_details(
+            f"Bounded scan: at most {access.scan_limit:,} bindings read (details below)."
+        ):
+            st.info(
+                safe_md(
+                    f"Bounded scan: no index of Dify's serves this whole filter, so this page read at most "
+                    f"{access.scan_limit:,} bindings in id order"
+                    + (f" (candidates from {access.served_by})" if access.served_by else "")
+                    + " and shows the matches among them."
+                )
             )
-        )
-        if access.window_cut:
-            st.caption(
-                "The scan stopped at its bound: “Next page” continues where it stopped (older bindings)."
-            )
+            if access.window_cut:
+                st.caption(
+                    "The scan stopped at its bound: “Next page” continues where it stopped (older bindings)."
+                )
 
     def flt(self) -> store.WorkspaceFilter:
         v = self.values
@@ -587,16 +490,12 @@ class _View:
         )
         self.show_counts()
         self.filter_form()
-        with st.expander("Leak rules"):
-            for rule in RULES:
-                st.markdown(safe_md(f"{rule.name}: {rule.summary}"))
-            st.caption(
-                safe_md(
-                    f"idle = {self.settings.idle_days} days, uncollected = {self.settings.uncollected_hours} hours. "
-                    "First match wins, in this order. Never matched: a binding with a pending form or tool call, "
-                    "rows of a running or paused run, a home snapshot still referenced."
-                )
-            )
+        parts.rules_expander(
+            RULES,
+            f"idle = {self.settings.idle_days} days, uncollected = {self.settings.uncollected_hours} hours. "
+            "First match wins, in this order. Never matched: a binding with a pending form or tool call, "
+            "rows of a running or paused run, a home snapshot still referenced.",
+        )
         flt = self.flt()
         try:
             page = context.read(
@@ -609,16 +508,13 @@ class _View:
         except store.InvalidCursor as exc:
             notice_invalid([str(exc)])
             page = context.read(store.list_bindings, flt, self.ctx)
-        self.show_access(page.access)
+        trends = context.read(leak_trends.binding_trends, self.ctx, tenant_id=flt.tenant_id)
+        parts.match_counts(trends, flt.rule, len(page.rows))
         selected = self.binding_table(page.rows, key_prefix="bindings-table")
         if not page.rows:
             st.info("No bindings match on this page." + (" Try the next page." if page.next_cursor else ""))
-        base = {k: v for k, v in self.values.items() if k not in ("after", "before", "session")}
-        nav = st.columns([1, 1, 4])
-        if page.prev_cursor and nav[0].button("← Previous page"):
-            set_params(**base, before=page.prev_cursor)
-        if page.next_cursor and nav[1].button("Next page →"):
-            set_params(**base, after=page.next_cursor)
+        parts.pager(page, self.values)
+        self.show_access(page.access)
         rule = self.values.get("rule")
         matching_ws: tuple = ()
         if rule and rule != "idle":
@@ -627,7 +523,7 @@ class _View:
             st.caption(
                 f"Workspace-level matches among the newest {store.SCAN_LIMIT:,} workspaces (first 50)."
             )
-            render.table(
+            grid.show(
                 pd.DataFrame(
                     [
                         {
@@ -636,18 +532,21 @@ class _View:
                             "status": w.facts.status,
                             "guard": "NULL" if w.facts.active_guard is None else str(w.facts.active_guard),
                             "active binding": "yes" if w.facts.has_active_binding else "no",
-                            "retired": utc(w.facts.retired_at),
+                            "retired": w.facts.retired_at,
                             "id": w.facts.id,
                         }
                         for w in matching_ws
                     ],
                     columns=["open", "owner", "status", "guard", "active binding", "retired", "id"],
                 ),
-                hide_index=True,
-                width="stretch",
-                column_config={"open": st.column_config.LinkColumn("open", display_text="open")},
+                key="ws-matching-" + rule,
+                first=("status", "guard", "active binding"),
+                datetimes=("retired",),
+                link_columns=("open",),
+                what="workspace",
             )
         st.subheader("Retire")
+        readiness.panel("retire", tenant_id=flt.tenant_id, audit_ready=self.audit_ready)
         blocked = self.retire_block(flt.tenant_id)
         cols = st.columns(2)
         if self.may_operate and cols[0].button(
@@ -685,6 +584,8 @@ class _View:
             )
         if blocked:
             st.caption(safe_md(f"Retire is disabled: {blocked}"))
+        st.subheader("Leaks at a glance")
+        charts.leak_trends(trends)
         page_url_box(links.link("sessions", **self.values))
 
     def render(self) -> None:
