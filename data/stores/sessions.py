@@ -21,8 +21,6 @@ enum values.
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import uuid
 from collections.abc import Sequence
@@ -47,10 +45,12 @@ from data.models import (
     WorkflowRun,
 )
 from data.models.enums import SessionOwnerType, SessionStatus
+from data.paging import InvalidCursor as InvalidCursor  # re-exported: pages catch store.InvalidCursor
+from data.paging import Page, decode_id_cursor, encode_id_cursor, fetch_limit, keyset_page
 from data.rules.session_leaks import RuleContext, SessionFacts, classify, in_flight
 from data.stores.filters import day_after, day_range
 from data.stores.session_leaks import FACT_COLUMNS, fact_columns, facts_from_row, first_match_condition
-from data.tolerant import EnumValue, normalize_uuid, parse_json
+from data.tolerant import EnumValue, parse_json
 
 S = AgentRuntimeSession
 PAGE_SIZE = 50
@@ -321,25 +321,6 @@ def _window_edge(
     return conn.execute(query.order_by(order).offset(limit - 1).limit(1)).scalar()
 
 
-# --- cursors ---------------------------------------------------------------------------------------
-
-
-class InvalidCursor(ValueError):
-    pass
-
-
-def encode_cursor(session_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(["id", session_id]).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str | None:
-    try:
-        kind, value = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
-    except (ValueError, TypeError):
-        return None
-    return normalize_uuid(value) if kind == "id" else None
-
-
 # --- rows ------------------------------------------------------------------------------------------
 
 
@@ -407,11 +388,8 @@ class SessionRow:
     in_flight: bool  # its workflow run is running or paused
 
 
-@dataclass(frozen=True)
-class SessionPage:
-    rows: list[SessionRow]
-    next_cursor: str | None  # pass as `after`
-    prev_cursor: str | None  # pass as `before`
+@dataclass(frozen=True, kw_only=True)
+class SessionPage(Page[SessionRow]):
     access: Access
 
 
@@ -569,32 +547,28 @@ def list_sessions(
     """One page, newest id first. A bounded scan's page may be short (even empty) yet have a next page."""
     forward = before is None
     cursor = after if forward else before
-    key = decode_cursor(cursor) if cursor else None
-    if (after or before) and key is None:
-        raise InvalidCursor("this page link's cursor is invalid")
+    key = decode_id_cursor(cursor) if cursor else None
     plan = plan_access(conn, flt, ctx, scan_limit=scan_limit, indexes=indexes)
-    rows = list(conn.execute(_page_query(flt, ctx, plan, key, forward, page_size + 1, row_columns)))
-    has_more = len(rows) > page_size
-    rows = rows[:page_size]
+    rows = list(conn.execute(_page_query(flt, ctx, plan, key, forward, fetch_limit(page_size), row_columns)))
     # Where this page's coverage ends, in scan order: its last row when full; else the window's last
     # row (rows beyond it were not read yet); else nothing (the table's end was reached).
     edge = None
-    if plan.access.bounded and not has_more:
+    if plan.access.bounded and len(rows) <= page_size:
         edge = _window_edge(conn, key, forward, scan_limit, plan.window)
-    far_edge = rows[-1].id if has_more else edge
-    # The near edge: the page's first row in scan order (or its cursor when the page is empty).
-    near_edge = rows[0].id if rows else key
-    if forward:
-        next_cursor = encode_cursor(far_edge) if far_edge else None
-        prev_cursor = encode_cursor(near_edge) if key and near_edge else None
-    else:
-        rows.reverse()
-        prev_cursor = encode_cursor(far_edge) if far_edge else None
-        next_cursor = encode_cursor(near_edge) if near_edge else None
+    page = keyset_page(
+        rows,
+        page_size=page_size,
+        forward=forward,
+        cursor_of=lambda r: encode_id_cursor(r.id),
+        from_cursor=encode_id_cursor(key) if key else None,
+        edge=encode_id_cursor(edge) if edge else None,
+    )
     access = plan.access
     if access.bounded:
         access = Access(access.mode, access.served_by, access.scan_limit, edge is not None, access.suggestion)
-    return SessionPage(_decorate(rows, ctx), next_cursor, prev_cursor, access)
+    return SessionPage(
+        _decorate(page.rows, ctx), page.next_cursor, page.prev_cursor, page.has_more, access=access
+    )
 
 
 def explain_page(

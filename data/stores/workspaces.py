@@ -27,6 +27,8 @@ from data.masking import mask_session_snapshot, mask_text
 from data.models import Agent, AgentConfigSnapshot, App, Conversation, WorkflowPause, WorkflowRun
 from data.models.drafts import AgentConfigDraft
 from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
+from data.paging import InvalidCursor as InvalidCursor  # re-exported: pages catch store.InvalidCursor
+from data.paging import Page, decode_id_cursor, encode_id_cursor, fetch_limit, keyset_page
 from data.rules.workspace_leaks import (
     ACTIVE,
     OWNER_CONVERSATION,
@@ -47,8 +49,6 @@ from data.stores.sessions import (
     LIST_PARSE_CHARS,
     MAX_RAW_CHARS,
     LayerSummary,
-    decode_cursor,
-    encode_cursor,
     parse_layers,
 )
 from data.stores.workspace_leaks import (
@@ -81,10 +81,6 @@ BINDING_AGENT_INDEX = "agent_workspace_binding_agent_status_idx"
 BINDING_RETIRED_INDEX = "agent_workspace_binding_status_retired_idx"
 WORKSPACE_APP_INDEX = "agent_workspace_tenant_app_status_idx"
 WORKSPACE_OWNER_INDEX = "agent_workspace_owner_active_unique"
-
-
-class InvalidCursor(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -267,11 +263,8 @@ class BindingRow:
     facts: BindingFacts
 
 
-@dataclass(frozen=True)
-class BindingPage:
-    rows: list[BindingRow]
-    next_cursor: str | None
-    prev_cursor: str | None
+@dataclass(frozen=True, kw_only=True)
+class BindingPage(Page[BindingRow]):
     access: Access
 
 
@@ -461,29 +454,28 @@ def list_bindings(
     """One page of bindings, newest id first. A bounded page may be short (even empty) yet have a next page."""
     forward = before is None
     cursor = after if forward else before
-    key = decode_cursor(cursor) if cursor else None
-    if (after or before) and key is None:
-        raise InvalidCursor("this page link's cursor is invalid")
+    key = decode_id_cursor(cursor) if cursor else None
     plan = _plan(conn, flt, scan_limit)
-    rows = list(conn.execute(_page_query(flt, ctx, plan, key, forward, page_size + 1, row_columns)))
-    has_more = len(rows) > page_size
-    rows = rows[:page_size]
+    rows = list(conn.execute(_page_query(flt, ctx, plan, key, forward, fetch_limit(page_size), row_columns)))
     edge = (
-        _window_edge(conn, plan, key, forward, scan_limit) if plan.access.bounded and not has_more else None
+        _window_edge(conn, plan, key, forward, scan_limit)
+        if plan.access.bounded and len(rows) <= page_size
+        else None
     )
-    far = rows[-1]._mapping["b_id"] if has_more else edge
-    near = rows[0]._mapping["b_id"] if rows else key
-    if forward:
-        next_cursor = encode_cursor(far) if far else None
-        prev_cursor = encode_cursor(near) if key and near else None
-    else:
-        rows.reverse()
-        prev_cursor = encode_cursor(far) if far else None
-        next_cursor = encode_cursor(near) if near else None
+    page = keyset_page(
+        rows,
+        page_size=page_size,
+        forward=forward,
+        cursor_of=lambda r: encode_id_cursor(r._mapping["b_id"]),
+        from_cursor=encode_id_cursor(key) if key else None,
+        edge=encode_id_cursor(edge) if edge else None,
+    )
     access = plan.access
     if access.bounded:
         access = Access(access.mode, access.served_by, access.scan_limit, edge is not None)
-    return BindingPage(_decorate(rows, ctx), next_cursor, prev_cursor, access)
+    return BindingPage(
+        _decorate(page.rows, ctx), page.next_cursor, page.prev_cursor, page.has_more, access=access
+    )
 
 
 # --- facts by id (preview, retire) ---------------------------------------------------------------------
