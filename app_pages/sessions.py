@@ -207,7 +207,7 @@ def show_result(result: CleanupResult) -> None:
 
 
 def show_detail(session_id: str) -> None:
-    detail = context.read(sessions_store.get_session, session_id, ctx)
+    detail = context.read(sessions_store.get_session, session_id, ctx, read=context.read_context())
     st.title("Runtime session")
     back = {k: v for k, v in values.items() if k not in ("session", "after", "before")}
     st.page_link(
@@ -215,9 +215,9 @@ def show_detail(session_id: str) -> None:
     )
     if detail is None:
         st.warning(safe_md(f"No runtime session has id {session_id}."))
+        context.scope_note()
         return
     row = detail.row
-    context.require_visible(row.tenant_id)
     cols = st.columns(3)
     with cols[0]:
         literal("Id", row.id)

@@ -16,9 +16,11 @@ from data.models import (
     WorkflowAgentNodeBinding,
     WorkflowRun,
 )
+from data.read_context import ReadContext
 from data.rules.session_leaks import RuleContext, SessionFacts
 from data.snapshot_layers import MAX_RAW_CHARS, has_history_state
 from data.stores.owners import open_pause_since
+from data.stores.scope import in_scope
 from data.stores.session_leaks import facts_from_row
 from data.stores.sessions.rows import SessionRow, decorate, row_columns
 from data.tolerant import parse_json
@@ -83,11 +85,14 @@ class SessionDetail:
     specs_error: str | None
 
 
-def get_session(conn: sa.Connection, session_id: str, ctx: RuleContext) -> SessionDetail | None:
+def get_session(
+    conn: sa.Connection, session_id: str, ctx: RuleContext, *, read: ReadContext
+) -> SessionDetail | None:
+    """One session, if it exists in a workspace `read` covers."""
     row = conn.execute(
         sa.select(
             *row_columns(ctx), S.session_snapshot, S.composition_layer_specs, S.node_execution_id
-        ).where(S.id == session_id)
+        ).where(S.id == session_id, *in_scope(S.tenant_id, read))
     ).first()
     if row is None:
         return None

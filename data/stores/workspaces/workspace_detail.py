@@ -13,6 +13,7 @@ from data.masking import mask_session_snapshot, mask_text
 from data.models import Conversation, WorkflowRun
 from data.models.drafts import AgentConfigDraft
 from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
+from data.read_context import ReadContext
 from data.rules.workspace_leaks import (
     OWNER_CONVERSATION,
     OWNER_DRAFT,
@@ -27,6 +28,7 @@ from data.snapshot_layers import (
     has_history_state,
 )
 from data.stores.owners import open_pause_since
+from data.stores.scope import in_scope
 from data.stores.workspace_leaks import (
     first_match_workspace_condition,
     workspace_columns,
@@ -90,11 +92,13 @@ class WorkspaceDetail:
     bindings: tuple[BindingRow, ...]
 
 
-def _workspace_row(conn: sa.Connection, workspace_id: str, ctx: WorkspaceRuleContext) -> WorkspaceRow | None:
+def _workspace_row(
+    conn: sa.Connection, workspace_id: str, ctx: WorkspaceRuleContext, read: ReadContext
+) -> WorkspaceRow | None:
     row = conn.execute(
         sa.select(
             *workspace_columns(W), *workspace_fact_columns(ctx, W), W.owner_scope_key, W.backend_workspace_ref
-        ).where(W.id == workspace_id)
+        ).where(W.id == workspace_id, *in_scope(W.tenant_id, read))
     ).first()
     if row is None:
         return None
@@ -208,18 +212,21 @@ def _callers(
     return tuple(result)
 
 
-def get_binding(conn: sa.Connection, binding_id: str, ctx: WorkspaceRuleContext) -> BindingDetail | None:
+def get_binding(
+    conn: sa.Connection, binding_id: str, ctx: WorkspaceRuleContext, *, read: ReadContext
+) -> BindingDetail | None:
+    """One binding, if it exists in a workspace `read` covers."""
     w = aliased(W, name="ws")
     row = conn.execute(
         sa.select(*row_columns(ctx, B, w), B.session_snapshot, B.backend_binding_ref, B.base_home_snapshot_id)
         .select_from(B)
         .outerjoin(w, workspace_join(B, w))
-        .where(B.id == binding_id)
+        .where(B.id == binding_id, *in_scope(B.tenant_id, read))
     ).first()
     if row is None:
         return None
     decorated = decorate([row], ctx)[0]
-    workspace = _workspace_row(conn, decorated.workspace_id, ctx) if decorated.facts.workspace else None
+    workspace = _workspace_row(conn, decorated.workspace_id, ctx, read) if decorated.facts.workspace else None
     owner = _owner(conn, workspace, ctx) if workspace else None
     snapshot = parse_json(row.session_snapshot, expect_object=True)
     has_history = snapshot.ok and has_history_state(snapshot.value)
@@ -238,9 +245,10 @@ def get_binding(conn: sa.Connection, binding_id: str, ctx: WorkspaceRuleContext)
 
 
 def get_workspace(
-    conn: sa.Connection, workspace_id: str, ctx: WorkspaceRuleContext, *, limit: int = 200
+    conn: sa.Connection, workspace_id: str, ctx: WorkspaceRuleContext, *, read: ReadContext, limit: int = 200
 ) -> WorkspaceDetail | None:
-    workspace = _workspace_row(conn, workspace_id, ctx)
+    """One workspace with its newest bindings, if it exists in a workspace `read` covers."""
+    workspace = _workspace_row(conn, workspace_id, ctx, read)
     if workspace is None:
         return None
     w = aliased(W, name="ws")
