@@ -113,4 +113,5 @@ with st.sidebar:
 if engines.is_demo:
     st.caption("🧪 Demo database")
 
+context.begin_request()  # this run's read context (workspace scope, schema, clock)
 navigation.run()

@@ -114,20 +114,27 @@ newer_columns = frozenset(c for c in agents_store.AGENT_NEWER_COLUMNS if report.
 has_drafts = report.has_table("agent_config_drafts")
 has_homes = report.has_table("agent_home_snapshots")
 agent = (
-    context.read(agents_store.get_agent, agent_id, has_core=report.core_tables, newer_columns=newer_columns)
+    context.read(
+        agents_store.get_agent,
+        agent_id,
+        read=context.read_context(),
+        has_core=report.core_tables,
+        newer_columns=newer_columns,
+    )
     if agent_id
     else None
 )
 if agent is None:
     st.title("Agent")
     st.warning(safe_md(f"No agent has id {agent_id}.") if agent_id else "No agent chosen.")
+    if agent_id:
+        context.scope_note()
     with st.form("find-agent"):
         q = st.text_input("Search the roster by name, or paste any id")
         if st.form_submit_button("Search"):
             st.switch_page("app_pages/roster.py", query_params={"q": q.strip()} if q.strip() else None)
     st.stop()
 
-context.require_visible(agent.tenant_id)
 st.title("Agent")
 # The emoji itself, or a small constant badge for an uploaded / linked image (never its file id or URL).
 if (kind := icon_kind(agent.icon_type, agent.icon)) in ("image", "link", "other"):

@@ -84,7 +84,11 @@ def crumbs() -> None:
 # --- where: a pasted app or workflow id finds its workspace (primary keys of the core tables) ------
 if not values.get("tenant") and (values.get("app") or values.get("workflow")):
     found = context.read(
-        store.locate, app_id=values.get("app"), workflow_id=values.get("workflow"), has_core=core
+        store.locate,
+        app_id=values.get("app"),
+        workflow_id=values.get("workflow"),
+        has_core=core,
+        read=context.read_context(),
     )
     if found is not None:
         values["tenant"] = found.tenant_id
@@ -94,8 +98,10 @@ if values.get("tenant") and values.get("workflow") and not values.get("app"):
     values["app"] = context.read(
         store.app_of_workflow, tenant_id=values["tenant"], workflow_id=values["workflow"]
     )
-if values.get("tenant"):
-    context.require_visible(values["tenant"])  # a workspace-scoped role sees only its own workspace
+if values.get("tenant") and not context.read_context().sees(values["tenant"]):
+    st.warning(safe_md(f"No workspace {values['tenant']} is visible here."))
+    context.scope_note()  # a workspace-scoped role sees only its own workspace
+    st.stop()
 tenant_id = context.scoped_tenant(values.get("tenant"))
 values["tenant"] = tenant_id
 

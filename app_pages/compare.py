@@ -54,6 +54,7 @@ def pick_agent() -> None:
 
 
 # --- resolve the two sides --------------------------------------------------------------------
+read = context.read_context()  # lookups by id answer "not found" outside the role's workspace
 left = right = None
 kind = "soul"
 versions = None
@@ -62,8 +63,8 @@ if values.get("left_binding") or values.get("right_binding"):
     if not (values.get("left_binding") and values.get("right_binding")):
         st.warning("Comparing bindings needs both `left_binding` and `right_binding`.")
         st.stop()
-    left = context.read(compare_store.binding_side, values["left_binding"], has_accounts)
-    right = context.read(compare_store.binding_side, values["right_binding"], has_accounts)
+    left = context.read(compare_store.binding_side, values["left_binding"], has_accounts, read=read)
+    right = context.read(compare_store.binding_side, values["right_binding"], has_accounts, read=read)
 elif any(values.get(f"{name}_{what}") for name in ("left", "right") for what in ("snapshot", "draft")):
     sides = []
     for name in ("left", "right"):
@@ -85,17 +86,17 @@ elif any(values.get(f"{name}_{what}") for name in ("left", "right") for what in 
                     "a draft cannot be compared here."
                 )
                 st.stop()
-            sides.append(context.read(compare_store.draft_side, draft_id, has_accounts))
+            sides.append(context.read(compare_store.draft_side, draft_id, has_accounts, read=read))
         else:
-            sides.append(context.read(compare_store.snapshot_side, snapshot_id, has_accounts))
+            sides.append(context.read(compare_store.snapshot_side, snapshot_id, has_accounts, read=read))
     left, right = sides
 elif values.get("agent"):
-    versions = context.read(compare_store.agent_versions, values["agent"])
+    versions = context.read(compare_store.agent_versions, values["agent"], read=read)
     if versions is None:
         st.warning(safe_md(f"No agent has id {values['agent']}."))
+        context.scope_note()
         pick_agent()
         st.stop()
-    context.require_visible(versions.tenant_id)
     pair = compare_store.default_pair(versions)
     if pair is None:
         st.info("This agent has no snapshots.")
@@ -131,13 +132,13 @@ elif values.get("agent"):
             view=values.get("view"),
         )
     left_id = context.read(
-        compare_store.snapshot_id_for_version, agent_id=versions.agent_id, version=left_version
+        compare_store.snapshot_id_for_version, agent_id=versions.agent_id, version=left_version, read=read
     )
     right_id = context.read(
-        compare_store.snapshot_id_for_version, agent_id=versions.agent_id, version=right_version
+        compare_store.snapshot_id_for_version, agent_id=versions.agent_id, version=right_version, read=read
     )
-    left = context.read(compare_store.snapshot_side, left_id, has_accounts) if left_id else None
-    right = context.read(compare_store.snapshot_side, right_id, has_accounts) if right_id else None
+    left = context.read(compare_store.snapshot_side, left_id, has_accounts, read=read) if left_id else None
+    right = context.read(compare_store.snapshot_side, right_id, has_accounts, read=read) if right_id else None
 else:
     st.info("Pick an agent to compare its versions.")
     pick_agent()
@@ -145,9 +146,8 @@ else:
 
 if left is None or right is None:
     st.error("One side of this comparison does not exist (its row is missing).")
+    context.scope_note()
     st.stop()
-context.require_visible(left.tenant_id)
-context.require_visible(right.tenant_id)
 
 # --- headers ----------------------------------------------------------------------------------
 pins = None

@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from bench.harness import Plan, Timing, captured, explain, large_tables, timed
 from data.db import create_engine, seed_database
 from data.models import naive_utc_now
+from data.read_context import ReadContext
 from data.schema_check import check_schema
 from data.services.leaks import RULE_NAMES, RuleContext
 from data.settings import Settings
@@ -86,6 +87,7 @@ def _analyze(url: str) -> dict[str, int]:
 def store_cases(conn: sa.Connection, generation: str) -> list[tuple[str, str, Callable[[], Any]]]:
     """(label, kind: list/one/search/other, call) of what the pages ask the stores for."""
     report = check_schema(conn)
+    everywhere = ReadContext.unscoped(report)
     opt = {"has_tenants": report.has_table("tenants"), "has_accounts": report.has_table("accounts")}
     first = roster_store.list_roster(conn, roster_store.RosterFilter(), **opt)
     tenant = conn.execute(sa.select(sa.column("id")).select_from(sa.table("tenants")).limit(1)).scalar()
@@ -114,7 +116,11 @@ def store_cases(conn: sa.Connection, generation: str) -> list[tuple[str, str, Ca
             "search",
             lambda: roster_store.list_roster(conn, roster_store.RosterFilter(name_query="assist"), **opt),
         ),
-        ("one agent", "one", lambda: agents_store.get_agent(conn, agent_id, has_core=report.core_tables)),
+        (
+            "one agent",
+            "one",
+            lambda: agents_store.get_agent(conn, agent_id, read=everywhere, has_core=report.core_tables),
+        ),
     ]
     if generation == "sessions":
         ctx = RuleContext.from_report(report, now=naive_utc_now(), idle_days=7)
@@ -139,7 +145,9 @@ def store_cases(conn: sa.Connection, generation: str) -> list[tuple[str, str, Ca
                     lambda flt=flt: sessions_store.list_sessions(conn, flt, ctx, indexes=indexes),
                 )
             )
-        cases.append(("one session", "one", lambda: sessions_store.get_session(conn, session_id, ctx)))
+        cases.append(
+            ("one session", "one", lambda: sessions_store.get_session(conn, session_id, ctx, read=everywhere))
+        )
     return cases
 
 

@@ -98,6 +98,45 @@ def test_scoped_role_sees_only_its_workspace(demo_app_env: Path, monkeypatch: py
     assert not at.dataframe
 
 
+@pytest.mark.parametrize(
+    ("page", "params", "not_found"),
+    [
+        ("sessions", {"session": DemoIds.FINISHED_RUN_SESSION}, "No runtime session has id"),
+        ("compare", {"agent": DemoIds.SHOWCASE_AGENT}, "No agent has id"),
+        (
+            "compare",
+            {"left_snapshot": DemoIds.SHOWCASE_SNAPSHOTS[0], "right_snapshot": DemoIds.SHOWCASE_SNAPSHOTS[1]},
+            None,
+        ),
+        ("compare", {"left_binding": DemoIds.DRIFT_BINDING, "right_binding": DemoIds.DRIFT_BINDING}, None),
+        ("bindings", {"tenant": DemoIds.TENANT_ACME}, "is visible here"),
+    ],
+)
+def test_scoped_role_gets_not_found_for_another_workspaces_record(
+    demo_app_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    page: str,
+    params: dict[str, str],
+    not_found: str | None,
+) -> None:
+    """The store lookup answers "not found" (the scope is in its SQL): the page says so, shows nothing."""
+    at = signed_in_app(
+        monkeypatch, "scoped@example.org", AGENT_DESK_VIEWERS=f"scoped@example.org:{DemoIds.TENANT_NORTHWIND}"
+    )
+    at.run()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(PAGES[page])
+    at.run()
+    assert not at.exception
+    if not_found:
+        assert any(not_found in w.value for w in at.warning), [w.value for w in at.warning]
+    else:
+        assert any("does not exist" in e.value for e in at.error)
+    assert any("does not cover other workspaces" in e.value for e in at.error)
+    assert not at.dataframe
+
+
 def test_local_mode_banner(demo_app_env: Path) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()

@@ -13,9 +13,12 @@ import sqlalchemy as sa
 from data import migrate
 from data.demo import DemoIds
 from data.masking import MASK_SET
+from data.read_context import ReadContext
 from data.stores import bindings as store
 from tests.apptest_helpers import all_text, markdown_sources, open_page
 from tests.test_integrity import BIG, PLANT, Ids, build_planted, job
+
+ALL = ReadContext.unscoped()
 
 CORE = {"has_workflows": True, "has_marked_name": True, "has_apps": True}
 NO_CORE = {"has_workflows": False, "has_marked_name": False, "has_apps": False}
@@ -75,10 +78,12 @@ def test_versions_without_the_core_tables_come_from_the_bindings(planted_engine:
 def test_pasted_ids_are_located_by_primary_key(planted_engine: sa.Engine) -> None:
     core = frozenset({"apps", "workflows"})
     with planted_engine.connect() as conn:
-        assert store.locate(conn, workflow_id=Ids.P1, has_core=core) == store.Location(Ids.T, Ids.APP)
-        assert store.locate(conn, app_id=Ids.APP, has_core=core) == store.Location(Ids.T, Ids.APP)
-        assert store.locate(conn, workflow_id=Ids.P1) is None  # no core tables: cannot place it
-        assert store.locate(conn, workflow_id=Ids.ORPHAN_WORKFLOW, has_core=core) is None
+        assert store.locate(conn, workflow_id=Ids.P1, has_core=core, read=ALL) == store.Location(
+            Ids.T, Ids.APP
+        )
+        assert store.locate(conn, app_id=Ids.APP, has_core=core, read=ALL) == store.Location(Ids.T, Ids.APP)
+        assert store.locate(conn, workflow_id=Ids.P1, read=ALL) is None  # no core tables: cannot place it
+        assert store.locate(conn, workflow_id=Ids.ORPHAN_WORKFLOW, has_core=core, read=ALL) is None
         assert store.app_of_workflow(conn, tenant_id=Ids.T, workflow_id=Ids.ORPHAN_WORKFLOW) == Ids.APP
 
 

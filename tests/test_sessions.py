@@ -22,6 +22,7 @@ from data.models import (
     WorkflowPause,
     WorkflowRun,
 )
+from data.read_context import ReadContext
 from data.schema_check import check_schema
 from data.services.leaks import (
     RULE_NAMES,
@@ -457,13 +458,13 @@ def test_layer_parsing_is_tolerant() -> None:
 
 def test_session_detail_is_masked(conn: sa.Connection) -> None:
     ctx = context_of(conn)
-    detail = store.get_session(conn, sid(20), ctx)
+    detail = store.get_session(conn, sid(20), ctx, read=ReadContext.unscoped())
     assert detail is not None and detail.has_history and detail.row.rule == "orphaned"
     text = json.dumps([detail.snapshot_masked, detail.specs_masked])
     assert HISTORY_SECRET not in text and USER_PROMPT_SECRET not in text and "[masked" in text
     assert [s.name for s in detail.specs] == ["workflow_user_prompt", "history"]
     assert detail.conversation is not None and not detail.conversation.exists
-    run = store.get_session(conn, sid(11), ctx)
+    run = store.get_session(conn, sid(11), ctx, read=ReadContext.unscoped())
     assert run is not None and run.run is not None and run.run.status == "paused" and run.run.open_pause_since
 
 

@@ -22,6 +22,7 @@ from data.demo import WorkspaceIds as I
 from data.guard import INSERT_ALLOWED, WriteGrant, WriteRefused, check_statement
 from data.models import AuditBatch, AuditTarget, Conversation, naive_utc_now
 from data.models.workspaces import AgentHomeSnapshot, AgentWorkspace, AgentWorkspaceBinding
+from data.read_context import ReadContext
 from data.rules.workspace_leaks import (
     RULE_NAMES,
     WorkspaceRuleContext,
@@ -963,7 +964,7 @@ def test_retire_runs_under_the_least_privilege_role_and_nothing_more(pg_url: str
     with limited.connect() as conn:
         assert str(conn.execute(sa.select(W.status).where(W.id == p.id("w:run_done"))).scalar()) == "retired"
         store.list_bindings(conn, store.WorkspaceFilter(rule="uncollected"), ctx_of(conn))
-        store.get_binding(conn, p.id("b:conv_deleted"), ctx_of(conn))
+        store.get_binding(conn, p.id("b:conv_deleted"), ctx_of(conn), read=ReadContext.unscoped())
     limited.dispose()
     raw_limited = sa.create_engine(url)  # unguarded: the database itself refuses the rest
     with raw_limited.connect() as conn:

@@ -18,6 +18,8 @@ from data.access import resolve_actor
 from data.actor import Actor, Role
 from data.db import Engines, open_engines, os_user
 from data.guard import block_reason
+from data.models import naive_utc_now
+from data.read_context import ReadContext
 from data.schema_check import SchemaReport, check_schema
 from data.settings import Settings, load_settings
 from data.stores.replica import ReplicaLag, measure
@@ -136,12 +138,34 @@ def scoped_tenant(requested: str | None) -> str | None:
     return actor.tenant_id if actor.tenant_id else requested
 
 
-def require_visible(tenant_id: str | None) -> None:
-    """Stop the page when a workspace-scoped role opens a record of another workspace."""
-    actor = current_actor()
-    if actor.tenant_id and tenant_id != actor.tenant_id:
-        st.error("This record belongs to a workspace your role does not cover.")
-        st.stop()
+_READ_CONTEXT = "_read_context"
+
+
+def begin_request() -> ReadContext:
+    """Build this run's read context: the actor's workspace scope, the schema report, the clock.
+
+    `app.py` calls it once per run, before the page runs; pages get it from `read_context()` and pass
+    it to store lookups, which put the scope into their SQL."""
+    read = ReadContext.for_actor(current_actor(), schema_report(), naive_utc_now())
+    st.session_state[_READ_CONTEXT] = read
+    return read
+
+
+def read_context() -> ReadContext:
+    """This run's read context (built by `begin_request`)."""
+    read = st.session_state.get(_READ_CONTEXT)
+    return read if isinstance(read, ReadContext) else begin_request()
+
+
+def scope_note() -> None:
+    """After a "not found" by id: tell a workspace-scoped role that other workspaces are not searched.
+
+    The store answered "not found" the same way whether the id exists in another workspace or nowhere,
+    so this note says nothing about the record."""
+    if read_context().scoped:
+        st.error(
+            "Only the workspace your role covers is searched: your role does not cover other workspaces."
+        )
 
 
 def workspaces() -> list[Workspace]:

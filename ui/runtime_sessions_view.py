@@ -160,7 +160,7 @@ class _View:
     # --- one session ---------------------------------------------------------------------------------
 
     def show_detail(self, session_id: str) -> None:
-        detail = context.read(sessions_store.get_session, session_id, self.ctx)
+        detail = context.read(sessions_store.get_session, session_id, self.ctx, read=context.read_context())
         st.title("Runtime session")
         back = {k: v for k, v in self.values.items() if k not in parts.NOT_FILTER}
         st.page_link(
@@ -170,9 +170,9 @@ class _View:
         )
         if detail is None:
             st.warning(safe_md(f"No runtime session has id {session_id}."))
+            context.scope_note()
             return
         row = detail.row
-        context.require_visible(row.tenant_id)
         cols = st.columns(3)
         with cols[0]:
             literal("Status", row.status.label())

@@ -42,7 +42,7 @@ def id_box() -> None:
     `agents_store.resolve_id`, contract order) with `st.switch_page` and that view's URL parameters; other
     text searches the roster by name; an unknown id gets a notice and stays on the current page.
 
-    The target page applies the viewer's workspace scope itself (`context.require_visible`)."""
+    The target page's store lookup applies the viewer's workspace scope in its SQL (`context.read_context`)."""
     from data.stores import agents as agents_store  # late: keeps `ui.widgets` light for other pages
 
     with st.form("id-box", clear_on_submit=False, border=False):

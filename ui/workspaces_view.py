@@ -213,7 +213,7 @@ class _View:
     # --- one binding ------------------------------------------------------------------------------------
 
     def show_binding(self, binding_id: str) -> None:
-        detail = context.read(store.get_binding, binding_id, self.ctx)
+        detail = context.read(store.get_binding, binding_id, self.ctx, read=context.read_context())
         st.title("Workspace binding")
         back = {k: v for k, v in self.values.items() if k not in ("session", "after", "before")}
         st.page_link(
@@ -223,9 +223,9 @@ class _View:
         )
         if detail is None:
             st.warning(safe_md(f"No workspace binding has id {binding_id}."))
+            context.scope_note()
             return
         row = detail.row
-        context.require_visible(row.tenant_id)
         cols = st.columns(3)
         with cols[0]:
             parts.id_line("Binding id", row.id)
@@ -319,15 +319,15 @@ class _View:
     # --- one workspace ----------------------------------------------------------------------------------
 
     def show_workspace(self, workspace_id: str) -> None:
-        detail = context.read(store.get_workspace, workspace_id, self.ctx)
+        detail = context.read(store.get_workspace, workspace_id, self.ctx, read=context.read_context())
         st.title("Working environment (workspace)")
         st.page_link("app_pages/sessions.py", label="← Working environments", query_params={})
         if detail is None:
             st.warning(safe_md(f"No agent workspace has id {workspace_id}."))
+            context.scope_note()
             return
         w = detail.workspace
         f = w.facts
-        context.require_visible(f.tenant_id)
         cols = st.columns(3)
         with cols[0]:
             parts.id_line("Workspace id", f.id)

@@ -27,6 +27,8 @@ from data.models import (
     WorkflowRun,
 )
 from data.models.enums import DraftType
+from data.read_context import ReadContext
+from data.stores.scope import in_scope
 from data.tolerant import EnumValue, JsonResult, parse_json
 
 #: Columns Dify added to `agents` after the seed that the agent page shows (read only when present).
@@ -154,12 +156,13 @@ def get_agent(
     conn: sa.Connection,
     agent_id: str,
     *,
+    read: ReadContext,
     has_core: frozenset[str] = frozenset(),
     newer_columns: frozenset[str] = frozenset(),
 ) -> AgentIdentity | None:
     """One agent with names resolved. `newer_columns`: which of AGENT_NEWER_COLUMNS exist (the schema
     report's `has_column`); only those are selected, so a seed-era database runs the seed query."""
-    a = conn.execute(sa.select(Agent).where(Agent.id == agent_id)).first()
+    a = conn.execute(sa.select(Agent).where(Agent.id == agent_id, *in_scope(Agent.tenant_id, read))).first()
     if a is None:
         return None
     wanted = [name for name in AGENT_NEWER_COLUMNS if name in newer_columns]

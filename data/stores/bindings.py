@@ -26,6 +26,8 @@ from data.diff import diff_configs
 from data.masking import mask_document, mask_json_text, mask_text
 from data.models import Agent, AgentConfigSnapshot, App, Workflow, WorkflowAgentNodeBinding
 from data.models.enums import AgentStatus, BindingType
+from data.read_context import ReadContext
+from data.stores.scope import in_scope
 from data.tolerant import EnumValue, parse_json
 
 B = WorkflowAgentNodeBinding
@@ -225,6 +227,7 @@ def locate(
     app_id: str | None = None,
     workflow_id: str | None = None,
     has_core: frozenset[str] = frozenset(),
+    read: ReadContext,
 ) -> Location | None:
     """The workspace (and app) of a workflow or app id, by primary key; None without the core table.
 
@@ -232,12 +235,16 @@ def locate(
     then asks for the workspace."""
     if workflow_id and "workflows" in has_core:
         row = conn.execute(
-            sa.select(Workflow.tenant_id, Workflow.app_id).where(Workflow.id == workflow_id)
+            sa.select(Workflow.tenant_id, Workflow.app_id).where(
+                Workflow.id == workflow_id, *in_scope(Workflow.tenant_id, read)
+            )
         ).first()
         if row:
             return Location(row.tenant_id, row.app_id)
     if app_id and "apps" in has_core:
-        tenant_id = conn.execute(sa.select(App.tenant_id).where(App.id == app_id)).scalar()
+        tenant_id = conn.execute(
+            sa.select(App.tenant_id).where(App.id == app_id, *in_scope(App.tenant_id, read))
+        ).scalar()
         if tenant_id:
             return Location(tenant_id, app_id)
     return None

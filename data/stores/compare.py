@@ -18,7 +18,9 @@ from data.models import (
     WorkflowAgentNodeBinding,
 )
 from data.models.enums import BindingType
+from data.read_context import ReadContext
 from data.stores.agents import draft_label, workflow_label
+from data.stores.scope import in_scope
 from data.tolerant import EnumValue
 
 
@@ -65,8 +67,14 @@ def _agent_name(conn: sa.Connection, agent_id: str | None, tenant_id: str) -> st
     ).scalar()
 
 
-def snapshot_side(conn: sa.Connection, snapshot_id: str, has_accounts: bool) -> Side | None:
-    row = conn.execute(sa.select(AgentConfigSnapshot).where(AgentConfigSnapshot.id == snapshot_id)).first()
+def snapshot_side(
+    conn: sa.Connection, snapshot_id: str, has_accounts: bool, *, read: ReadContext
+) -> Side | None:
+    row = conn.execute(
+        sa.select(AgentConfigSnapshot).where(
+            AgentConfigSnapshot.id == snapshot_id, *in_scope(AgentConfigSnapshot.tenant_id, read)
+        )
+    ).first()
     if row is None:
         return None
     active_id = conn.execute(
@@ -103,7 +111,7 @@ def snapshot_side(conn: sa.Connection, snapshot_id: str, has_accounts: bool) -> 
     )
 
 
-def draft_side(conn: sa.Connection, draft_id: str, has_accounts: bool) -> Side | None:
+def draft_side(conn: sa.Connection, draft_id: str, has_accounts: bool, *, read: ReadContext) -> Side | None:
     """A draft (`agent_config_drafts`, Dify 1.16+) as a side: labelled "Draft" or "Build draft of
     <account>", with its last editor and edit time; the note names its base snapshot's version."""
     row = conn.execute(
@@ -117,7 +125,7 @@ def draft_side(conn: sa.Connection, draft_id: str, has_accounts: bool) -> Side |
             AgentConfigDraft.config_snapshot,
             AgentConfigDraft.updated_by,
             AgentConfigDraft.updated_at,
-        ).where(AgentConfigDraft.id == draft_id)
+        ).where(AgentConfigDraft.id == draft_id, *in_scope(AgentConfigDraft.tenant_id, read))
     ).first()
     if row is None:
         return None
@@ -157,9 +165,15 @@ def draft_side(conn: sa.Connection, draft_id: str, has_accounts: bool) -> Side |
     )
 
 
-def snapshot_id_for_version(conn: sa.Connection, *, agent_id: str, version: int) -> str | None:
+def snapshot_id_for_version(
+    conn: sa.Connection, *, agent_id: str, version: int, read: ReadContext
+) -> str | None:
     """Served by the unique (agent_id, version) index; the agent's tenant is checked too."""
-    tenant_id = conn.execute(sa.select(Agent.tenant_id).where(Agent.id == agent_id)).scalar()
+    tenant_id = conn.execute(
+        sa.select(Agent.tenant_id).where(Agent.id == agent_id, *in_scope(Agent.tenant_id, read))
+    ).scalar()
+    if tenant_id is None and read.scoped:
+        return None
     query = sa.select(AgentConfigSnapshot.id).where(
         AgentConfigSnapshot.agent_id == agent_id, AgentConfigSnapshot.version == version
     )
@@ -168,9 +182,13 @@ def snapshot_id_for_version(conn: sa.Connection, *, agent_id: str, version: int)
     return conn.execute(query).scalar()
 
 
-def binding_side(conn: sa.Connection, binding_id: str, has_accounts: bool) -> Side | None:
+def binding_side(
+    conn: sa.Connection, binding_id: str, has_accounts: bool, *, read: ReadContext
+) -> Side | None:
     row = conn.execute(
-        sa.select(WorkflowAgentNodeBinding).where(WorkflowAgentNodeBinding.id == binding_id)
+        sa.select(WorkflowAgentNodeBinding).where(
+            WorkflowAgentNodeBinding.id == binding_id, *in_scope(WorkflowAgentNodeBinding.tenant_id, read)
+        )
     ).first()
     if row is None:
         return None
@@ -228,10 +246,10 @@ class AgentVersions:
     active_version: int | None
 
 
-def agent_versions(conn: sa.Connection, agent_id: str) -> AgentVersions | None:
+def agent_versions(conn: sa.Connection, agent_id: str, *, read: ReadContext) -> AgentVersions | None:
     agent = conn.execute(
         sa.select(Agent.id, Agent.tenant_id, Agent.name, Agent.active_config_snapshot_id).where(
-            Agent.id == agent_id
+            Agent.id == agent_id, *in_scope(Agent.tenant_id, read)
         )
     ).first()
     if agent is None:

@@ -11,8 +11,6 @@ Never OFFSET; the cursor is opaque (base64 of the last row's sort key).
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -20,9 +18,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 
-from data import errors
 from data.guard import explain
 from data.models import Account, Agent, AgentConfigSnapshot, Tenant, WorkflowAgentNodeBinding
+from data.paging import InvalidCursor as InvalidCursor  # re-exported: pages catch store.InvalidCursor
+from data.paging import Page, fetch_limit, keyset_page
+from data.paging import decode_cursor as decode_cursor_of
+from data.paging import encode_cursor as encode_cursor_of
 from data.stores.counts import EXACT_LIMIT, Count, bounded_count, estimated_rows
 from data.stores.filters import contains, day_range
 from data.tolerant import EnumValue, normalize_uuid
@@ -69,29 +70,24 @@ class RosterRow:
     updated_by: str | None  # account name, or the raw id when no account row matches
 
 
-@dataclass(frozen=True)
-class RosterPage:
-    rows: list[RosterRow]
-    next_cursor: str | None  # pass as `after`
-    prev_cursor: str | None  # pass as `before`
+@dataclass(frozen=True, kw_only=True)
+class RosterPage(Page[RosterRow]):
     total: Count
 
 
-# --- cursors ----------------------------------------------------------------------------------
+# --- cursors ---------------------------------------------------------------------------------------
 
 
 def encode_cursor(sort: str, row: sa.Row) -> str:
     key = _sort_key(sort, row)
-    payload = json.dumps([sort, [v.isoformat() if isinstance(v, datetime) else v for v in key]])
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return encode_cursor_of(sort, [v.isoformat() if isinstance(v, datetime) else v for v in key])
 
 
-def decode_cursor(sort: str, cursor: str) -> tuple | None:
-    """The sort key in a cursor, or None when it is invalid or belongs to another sort."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        kind, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if kind != sort or not isinstance(key, list):
+def decode_cursor(sort: str, cursor: str) -> tuple:
+    """The sort key in a cursor; `InvalidCursor` when it is invalid or belongs to another sort."""
+
+    def parse(key: Any) -> tuple | None:
+        if not isinstance(key, list):
             return None
         row_id = normalize_uuid(key[-1])
         if row_id is None:
@@ -102,8 +98,8 @@ def decode_cursor(sort: str, cursor: str) -> tuple | None:
         if sort == "name":
             return (str(key[0]), row_id)
         return (row_id,)
-    except (ValueError, TypeError, IndexError):
-        return None
+
+    return decode_cursor_of(cursor, sort, parse)
 
 
 def _sort_key(sort: str, row: sa.Row) -> tuple:
@@ -273,9 +269,7 @@ def list_roster(
     forward = before is None
     cursor = after if forward else before
     key = decode_cursor(flt.sort, cursor) if cursor else None
-    if (after or before) and key is None:
-        raise InvalidCursor("this page link's cursor is invalid or belongs to another sort order")
-    limit = page_size + 1  # one extra row tells whether another page exists
+    limit = fetch_limit(page_size)
     # A name search reads every name anyway (no trigram index in Dify): one plain scan beats walking
     # each workspace's index with the filter.
     merge = flt.sort == "updated" and not flt.tenant_id and not flt.name_query
@@ -287,21 +281,24 @@ def list_roster(
     count_in_scan = flt.name_query is not None and key is None and not merge
     if count_in_scan:
         query = query.add_columns(sa.func.count().over().label("matches"))
-    rows = list(conn.execute(query))
-    has_more = len(rows) > page_size
-    rows = rows[:page_size]
-    if not forward:
-        rows.reverse()
-    next_cursor = encode_cursor(flt.sort, rows[-1]) if rows and (has_more or not forward) else None
-    prev_cursor = (
-        encode_cursor(flt.sort, rows[0]) if rows and (key is not None and (forward or has_more)) else None
+    page = keyset_page(
+        list(conn.execute(query)),
+        page_size=page_size,
+        forward=forward,
+        cursor_of=lambda r: encode_cursor(flt.sort, r),
+        from_cursor=cursor if key is not None else None,
     )
     return RosterPage(
-        rows=_decorate(conn, rows, has_tenants=has_tenants, has_accounts=has_accounts),
-        next_cursor=next_cursor,
-        prev_cursor=prev_cursor,
+        _decorate(conn, page.rows, has_tenants=has_tenants, has_accounts=has_accounts),
+        page.next_cursor,
+        page.prev_cursor,
+        page.has_more,
         total=_page_total(
-            conn, flt, rows, counted_in_scan=count_in_scan, first_and_only=key is None and not has_more
+            conn,
+            flt,
+            page.rows,
+            counted_in_scan=count_in_scan,
+            first_and_only=key is None and not page.has_more,
         ),
     )
 
@@ -315,10 +312,6 @@ def _page_total(
     if counted_in_scan and rows:
         return Count(int(rows[0].matches))
     return count_roster(conn, flt)
-
-
-#: One class for every keyset cursor (`data.errors.InvalidCursor`); this name stays importable.
-InvalidCursor = errors.InvalidCursor
 
 
 def count_roster(conn: sa.Connection, flt: RosterFilter) -> Count:

@@ -1,0 +1,216 @@
+"""What every integrity check shares: the scope, findings, the bounded driving read and its probes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from data.models import Agent, AgentConfigRevision, AgentConfigSnapshot, AgentRuntimeSession, DifyBase
+
+#: What a check may assume without a schema survey (the seed's five agent tables).
+SEED_TABLES = frozenset(
+    {
+        "agents",
+        "agent_config_snapshots",
+        "agent_config_revisions",
+        "workflow_agent_node_bindings",
+        "agent_runtime_sessions",
+    }
+)
+SCAN_LIMIT = 200_000
+SAMPLE_LIMIT = 20
+STREAM_BATCH = 500  # rows per fetched batch when Python reads the rows (memory stays bounded)
+MAX_LISTED_GAPS = 10
+
+Snapshot = AgentConfigSnapshot
+Revision = AgentConfigRevision
+Session = AgentRuntimeSession
+#: Newer Dify: sessions of console debug runs point `agent_config_snapshot_id` at a draft row.
+DRAFTS = sa.table("agent_config_drafts", sa.column("id"), sa.column("tenant_id"))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a check run covers: one workspace or all, how many rows each check may read, samples kept."""
+
+    tenant_id: str | None = None
+    scan_limit: int = SCAN_LIMIT
+    sample_limit: int = SAMPLE_LIMIT
+    has_drafts_table: bool = False
+    #: Tables present, and "table.column" of the newer columns present (None: the seed's tables).
+    present: frozenset[str] | None = None
+
+    def has(self, name: str) -> bool:
+        """Whether a table (or "table.column") is here; without `present`, the seed's tables are."""
+        if self.present is None:
+            return "." not in name and name in SEED_TABLES
+        return name in self.present
+
+    # --- windows of a background job (None: the first `scan_limit` rows, as the live checks read) ---
+    table: str | None = None  # only this driving table (multi-table checks skip the others)
+    key_after: str | None = None  # the window covers driving keys > key_after ...
+    key_upto: str | None = None  # ... and <= key_upto (None: to the end of the table)
+    only_ids: tuple[str, ...] | None = None  # only these rows (by primary key)
+    only_agents: tuple[str, ...] | None = None  # gap checks: only these agents' rows
+    json_prefilter: bool = False  # the database can test JSON validity safely (see `json_prefilter`)
+
+    @property
+    def windowed(self) -> bool:
+        return self.key_after is not None or self.key_upto is not None or self.only_ids is not None
+
+    def covers(self, table: str) -> bool:
+        return self.table is None or self.table == table
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """One offending row. The optional ids are link targets that exist (an agent id only if the agent
+    row exists); `detail` is a plain sentence with ids and stored values, never parsed user text."""
+
+    table: str
+    id: str
+    tenant_id: str
+    detail: str
+    agent_id: str | None = None
+    app_id: str | None = None
+    workflow_id: str | None = None
+    node_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """`count` offending rows (or groups) among `scanned` rows; `bounded`: the scan limit was reached."""
+
+    count: int
+    scanned: int
+    bounded: bool
+    samples: tuple[Anomaly, ...]
+
+
+# --- the shared shape: a bounded driving read, tested row by row -----------------------------------
+
+
+def _column(model: type[DifyBase], name: str) -> orm.InstrumentedAttribute[Any]:
+    """`model.<name>`: the mirrors share `id`, `tenant_id`, `agent_id`, ... by convention, not by a base
+    class, so the checks that take any mirror look the column up (AttributeError when it has none)."""
+    column = getattr(model, name)
+    if not isinstance(column, orm.InstrumentedAttribute):
+        raise TypeError(f"{model.__name__}.{name} is not a mapped column")
+    return column
+
+
+def _driving(model: type[DifyBase], columns: Sequence[sa.SQLColumnExpression[Any]], scope: Scope) -> sa.CTE:
+    """At most `scan_limit` rows of `model` (one workspace, or all), nothing filtered but the tenant.
+
+    A MATERIALIZED CTE on PostgreSQL: planned on its own, so the outer sample query's small LIMIT
+    cannot talk the planner into a "fast start" sequential scan of the whole table filtered by
+    tenant (which, when anomalies are rare, reads every row of every workspace)."""
+    query = _restrict(sa.select(*columns), model, _column(model, "id"), scope)
+    return query.limit(scope.scan_limit).cte("scanned").prefix_with("MATERIALIZED", dialect="postgresql")
+
+
+def _restrict(
+    query: sa.Select, model: type[DifyBase], key: sa.SQLColumnExpression[Any], scope: Scope
+) -> sa.Select:
+    """The scope's filters on a driving read: workspace, key window (on `key`), chosen rows."""
+    if scope.tenant_id:
+        query = query.where(_column(model, "tenant_id") == scope.tenant_id)
+    if scope.key_after is not None:
+        query = query.where(key > scope.key_after)
+    if scope.key_upto is not None:
+        query = query.where(key <= scope.key_upto)
+    if scope.only_ids is not None:
+        query = query.where(_column(model, "id").in_(scope.only_ids))
+    if scope.only_agents is not None:
+        query = query.where(_column(model, "agent_id").in_(scope.only_agents))
+    return query
+
+
+def window_upto(
+    conn: sa.Connection,
+    model: type[DifyBase],
+    key: str,
+    *,
+    tenant_id: str | None,
+    after: str | None,
+    rows: int,
+) -> str | None:
+    """The key of the `rows`-th row after `after` in key order (the end of the next window), or None
+    when fewer rows remain (the window runs to the end). An index-only walk of at most `rows` keys."""
+    column = getattr(model, key)
+    query = _restrict(sa.select(column), model, column, Scope(tenant_id=tenant_id, key_after=after))
+    return conn.execute(query.order_by(column).offset(rows - 1).limit(1)).scalar()
+
+
+def table_estimate(conn: sa.Connection, model: type[DifyBase]) -> int | None:
+    """A cheap row estimate for progress (PostgreSQL statistics, MySQL table status), else None."""
+    from data.stores.counts import estimated_rows  # the guard's constant planner-estimate statements
+
+    try:
+        return estimated_rows(conn, model.__tablename__)
+    except sa.exc.SQLAlchemyError:
+        return None
+
+
+def _find(
+    conn: sa.Connection,
+    scanned: sa.CTE,
+    anomaly: sa.ColumnElement[bool],
+    scope: Scope,
+    make: Callable[[sa.Row], Anomaly],
+    extra: Sequence[sa.SQLColumnExpression[Any]] = (),
+) -> Finding:
+    """Count rows read and rows matching `anomaly` in one pass; fetch samples only when some match."""
+    scanned_rows, found = conn.execute(
+        sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((anomaly, 1), else_=0)), 0)
+        ).select_from(scanned)
+    ).one()
+    samples: tuple[Anomaly, ...] = ()
+    if found:
+        rows = conn.execute(sa.select(*scanned.c, *extra).where(anomaly).limit(scope.sample_limit))
+        samples = tuple(make(row) for row in rows)
+    return Finding(int(found), int(scanned_rows), int(scanned_rows) >= scope.scan_limit, samples)
+
+
+def _exists(
+    model: type[DifyBase] | sa.FromClause, *conditions: sa.ColumnElement[bool]
+) -> sa.ColumnElement[bool]:
+    """Whether a row matching `conditions` exists, probed once per row read.
+
+    Written as `(SELECT 1 ... LIMIT 1) IS NOT NULL`, not EXISTS: PostgreSQL may turn an EXISTS into
+    a hashed subplan that reads the whole referenced table (a 2 GB snapshot table); a scalar
+    subquery always runs as an index probe per row, so the cost follows the rows read."""
+    return (
+        sa.select(sa.literal(1)).select_from(model).where(*conditions).limit(1).scalar_subquery().is_not(None)
+    )
+
+
+def _agent_exists(
+    agent_id: sa.SQLColumnExpression[Any], tenant_id: sa.SQLColumnExpression[Any]
+) -> sa.ColumnElement[bool]:
+    return _exists(Agent, Agent.id == agent_id, Agent.tenant_id == tenant_id)
+
+
+def _snapshot_exists(
+    snapshot_id: sa.SQLColumnExpression[Any], tenant_id: sa.SQLColumnExpression[Any]
+) -> sa.ColumnElement[bool]:
+    return _exists(Snapshot, Snapshot.id == snapshot_id, Snapshot.tenant_id == tenant_id)
+
+
+def _with_samples(scope: Scope, taken: int) -> Scope:
+    """The scope with the sample budget left after `taken` samples (at least one: counting still runs)."""
+    return replace(scope, sample_limit=max(1, scope.sample_limit - taken))
+
+
+def _only_existing_agents(conn: sa.Connection, samples: Sequence[Anomaly]) -> tuple[Anomaly, ...]:
+    """Drop agent ids that name no agent row, so every agent link a sample carries opens an agent."""
+    wanted = sorted({a.agent_id for a in samples if a.agent_id})
+    existing = (
+        set(conn.execute(sa.select(Agent.id).where(Agent.id.in_(wanted))).scalars()) if wanted else set()
+    )
+    return tuple(a if a.agent_id in existing else replace(a, agent_id=None) for a in samples)
