@@ -26,6 +26,8 @@ from ui.render import (
 MAX_RAW_CHARS = 20_000
 #: "What actually runs" cards shown above the tabs (the Bindings tab lists every binding).
 MAX_CARDS = 12
+#: Versions offered as "pick two to compare" pills at the top of the page (the newest ones).
+COMPARE_CHIPS = 12
 
 
 def snapshot_label(snapshot_id: str | None, version: int | None) -> str:
@@ -148,46 +150,54 @@ if (kind := icon_kind(agent.icon_type, agent.icon)) in ("image", "link", "other"
     render.text(agent.name)  # plain text: never markdown
 else:
     render.text(f"{icon_text(agent.icon_type, agent.icon)} {agent.name}".strip())
+# The fields that answer most tickets first (workspace, status, app, node, id); the rest one click away,
+# so the "what actually runs" cards stay on the first screen.
 cols = st.columns(3)
 with cols[0]:
     literal("Workspace", agent.workspace)
-    literal("Scope", agent.scope.label())
     literal("Status", agent.status.label())
-    literal("Source", agent.source.label())
-    literal("Kind", agent.kind.label())
-    literal("Roster unique name", agent.roster_unique_name or "— (not an active roster agent)")
+    if agent.archived_at or agent.archived_by:
+        literal("Archived", f"{utc(agent.archived_at)} by {agent.archived_by or '—'}")
 with cols[1]:
     literal("App", f"{agent.app_name or '(no app row)'} · {agent.app_id}" if agent.app_id else "—")
-    literal("Workflow (draft)", agent.workflow_id or "—")
     literal("Workflow node", agent.workflow_node_id or "—")
-    if "role" in agent.newer_columns:
-        literal("Role", agent.role or "—")
-    if "backing_app_id" in agent.newer_columns:
-        if not agent.backing_app_id:
-            literal("Backing app", "—")
-        elif agent.backing_app_missing:
-            literal("Backing app", f"missing: no app row has id {agent.backing_app_id}")
-        else:
-            literal(
-                "Backing app", f"{agent.backing_app_name or '(apps table absent)'} · {agent.backing_app_id}"
-            )
-            st.page_link(
-                "app_pages/bindings.py",
-                label="Open the backing app's bindings",
-                query_params=links.query("bindings", tenant=agent.tenant_id, app=agent.backing_app_id),
-            )
 with cols[2]:
-    literal("Created", f"{utc(agent.created_at)} by {agent.created_by or '—'}")
+    literal("Id", agent.id)
     literal(
         "Updated", f"{utc(agent.updated_at)} ({relative_time(agent.updated_at)}) by {agent.updated_by or '—'}"
     )
-    if agent.archived_at or agent.archived_by:
-        literal("Archived", f"{utc(agent.archived_at)} by {agent.archived_by or '—'}")
-    literal("Id", agent.id)
-    if "active_config_has_model" in agent.newer_columns:
-        literal("Has a model", "yes" if agent.has_model else "no")
-    if "active_config_is_published" in agent.newer_columns:
-        literal("Published", "yes" if agent.published else "no")
+with st.expander("More about this agent (scope, source, kind, roster name, created, Dify 1.17 fields)"):
+    more = st.columns(3)
+    with more[0]:
+        literal("Scope", agent.scope.label())
+        literal("Source", agent.source.label())
+        literal("Kind", agent.kind.label())
+        literal("Roster unique name", agent.roster_unique_name or "— (not an active roster agent)")
+    with more[1]:
+        literal("Workflow (draft)", agent.workflow_id or "—")
+        if "role" in agent.newer_columns:
+            literal("Role", agent.role or "—")
+        if "backing_app_id" in agent.newer_columns:
+            if not agent.backing_app_id:
+                literal("Backing app", "—")
+            elif agent.backing_app_missing:
+                literal("Backing app", f"missing: no app row has id {agent.backing_app_id}")
+            else:
+                literal(
+                    "Backing app",
+                    f"{agent.backing_app_name or '(apps table absent)'} · {agent.backing_app_id}",
+                )
+                st.page_link(
+                    "app_pages/bindings.py",
+                    label="Open the backing app's bindings",
+                    query_params=links.query("bindings", tenant=agent.tenant_id, app=agent.backing_app_id),
+                )
+    with more[2]:
+        literal("Created", f"{utc(agent.created_at)} by {agent.created_by or '—'}")
+        if "active_config_has_model" in agent.newer_columns:
+            literal("Has a model", "yes" if agent.has_model else "no")
+        if "active_config_is_published" in agent.newer_columns:
+            literal("Published", "yes" if agent.published else "no")
 if agent.description:
     with st.expander("Description"):
         render.text(agent.description[:MAX_RAW_CHARS])
@@ -209,6 +219,35 @@ bindings = context.read(
     agents_store.bindings_for_agent, **scope, active_snapshot_id=active_id, has_core=report.core_tables
 )
 active_version = next((v.version for v in versions if v.is_active), None)
+
+# --- compare two versions (ticket: "what changed between v3 and v5"): pick two on the first screen and the
+# compare page opens in this tab. The callback keeps the pair and clears the pills, so coming back to this
+# page does not re-open the comparison.
+PAIR_KEY = f"agent-compare-pair-{agent.id}"
+PILLS_KEY = f"agent-compare-pills-{agent.id}"
+if (pair := st.session_state.pop(PAIR_KEY, None)) is not None:
+    st.switch_page(
+        "app_pages/compare.py", query_params=links.query("compare", agent=agent.id, left=pair[0], right=pair[1])
+    )
+
+
+def _keep_pair() -> None:
+    chosen = st.session_state.get(PILLS_KEY) or []
+    if len(chosen) >= 2:
+        st.session_state[PAIR_KEY] = tuple(sorted(chosen[:2]))
+        st.session_state[PILLS_KEY] = []
+
+
+if len(versions) >= 2:
+    st.pills(
+        "Pick two versions to compare",
+        [v.version for v in versions][::-1][-COMPARE_CHIPS:],
+        selection_mode="multi",
+        format_func=lambda n: f"v{n:d}" + (" (active)" if n == active_version else ""),
+        key=PILLS_KEY,
+        on_change=_keep_pair,
+        help="The compare page opens in this tab; any other pair can be chosen there.",
+    )
 
 # --- what actually runs (ticket: "we saved a new version but the published workflow behaves the old way")
 st.subheader("What actually runs")

@@ -19,7 +19,7 @@ from data.diff import (
 from data.stores import compare as compare_store
 from data.stores import roster as roster_store
 from ui import context, diff_view, render
-from ui.render import already_masked, literal, notice_invalid, page_url_box, safe_md, set_params, utc
+from ui.render import already_masked, notice_invalid, page_url_box, safe_md, set_params, utc
 
 VIEWS = pages.VIEWS
 
@@ -166,15 +166,20 @@ titles = side_titles(left.facts(), right.facts(), binding=pins)
 for column, side, title in zip(st.columns(2), (left, right), titles, strict=True):
     with column:
         st.subheader(safe_md(title))
-        literal("What", side.label)
+        # One compact block per side (the labels are ours, every value goes through safe_md), so the changes
+        # start on the first screen.
+        lines = [f"**What:** {safe_md(side.label)}"]
         if side.operations:
-            literal("Operations", ", ".join(op.label() for op in side.operations))
-        literal("Note", side.note or "—")
-        literal(side.author_label, side.author or "—")
-        literal(side.time_label, utc(side.created_at))
+            lines[0] += f" · **Operations:** {safe_md(', '.join(op.label() for op in side.operations))}"
+        lines.append(f"**Note:** {safe_md(side.note or '—')}")
+        lines.append(
+            f"**{side.author_label}:** {safe_md(side.author or '—')} · "
+            f"**{side.time_label}:** {safe_md(utc(side.created_at))}"
+        )
+        st.markdown("  \n".join(lines))
 
 result: DiffResult = diff_configs(left.text, right.text, kind)  # ~6 ms for two 200 KB configs
-chosen = st.radio("View", VIEWS, index=VIEWS.index(view), horizontal=True)
+chosen = st.radio("View", VIEWS, index=VIEWS.index(view), horizontal=True, label_visibility="collapsed")
 if chosen != view:
     set_params(**{**values, "view": None if chosen == "summary" else chosen})
 
@@ -187,7 +192,12 @@ for note in result.notes:
 if result.equal:
     st.success("No changes: the normalized documents are equal.")
 else:
-    st.caption(safe_md(result.summary))
+    changed = [
+        f"{section}: {count:,} change{'s' if count != 1 else ''}"
+        for section, count in result.counts_by_section.items()
+        if count
+    ]
+    st.caption(safe_md(f"{result.summary} — " + " · ".join(changed)))
 
 if view == "summary":
     for section, count in result.counts_by_section.items():
