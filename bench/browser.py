@@ -335,6 +335,8 @@ def first_page(env: dict[str, str], entry: str, starts: int) -> list[tuple[float
 
 async def _support_flow(browser, base: str, sessions: bool, samples: list[float], errors: list[str]) -> None:
     context = await browser.new_context()
+    context.set_default_navigation_timeout(TIMEOUT_MS)  # 25 tabs opening at once on 2 cores: not 30 s
+    context.set_default_timeout(TIMEOUT_MS)
     try:
         page, _ = await _open(context, f"{base}/roster", _text_js("agents match"))
         samples.append(await _click(page, "Next page →", _text_js("Previous page")))
