@@ -1,23 +1,27 @@
-"""One benchmark command: `uv run --frozen python -m bench [--scale S|M|L[,..]] [--quick] [--runs N]`.
+"""One benchmark command: `uv run --frozen python -m bench --all` writes docs/benchmarks.md.
 
-Starts a throwaway PostgreSQL cluster (tests/pgcluster.py, server defaults), and per scale builds the
-demo databases of both schema generations (`python -m data demo` data: `sessions` = Dify 1.15-1.16,
-`workspaces` = 1.17+), then times, on the app's own guarded engine:
+    python -m bench --all                       # S and L, browsers, 25 users, variants (the full report)
+    python -m bench --scale S,M --runs 5        # chosen scales; add --browser / --users N / --quick
+
+Databases come from bench/datasets.py: a persistent throwaway PostgreSQL cluster (`BENCH_PG_DIR`, default
+/tmp/agent-desk-bench-pg; server defaults as Dify's docker setup, only Dify's indexes), one database per
+(scale, schema generation, variant) fingerprinted by the generator's source and reused when present:
+both generations (`sessions` = Dify 1.15-1.16, `workspaces` = 1.17+), S (the demo story) and M / L (the
+story grown set-based to 10,000 / 100,000 agents, ~1,000,000 snapshots, ~200,000 bindings, ~1,000,000
+sessions), a 10,000-workspace variant and a cleanup / no-leak variant. Per scale it times, on the app's
+own guarded engine:
 
 * every page's store calls (min / median / max of `--runs` after a warm-up);
-* the whole page through AppTest (app.py + the page, every st.cache_data cleared before each run);
-* the naive way of the generic admins (COUNT(*) + ORDER BY .. LIMIT 50 OFFSET k) on the same data, as a
-  ratio to Agent Desk's query;
-* a concurrency run (threads, each with its own engine, issuing page queries at once);
-* peak memory (max RSS of this process);
+* the whole page through AppTest (app.py + the page, every st.cache_data cleared before each run; the
+  compiled scripts kept between runs, as a server keeps them);
+* the naive way of the generic admins (COUNT(*) + ORDER BY .. LIMIT 50 OFFSET k) as a ratio;
+* a thread concurrency run (each thread its own engine, as separate servers);
 * EXPLAIN (ANALYZE, BUFFERS) of every statement those store calls send, listing any sequential scan of
   a table of >= 10,000 rows;
-* unless `--quick`: the 10,000-workspace roster (bench/roster_bench.py's builder) and the cleanup with
-  audit on a generated sessions table (bench/sessions_bench.py's builder; rows/s, then the first pages
-  again when no rule matches anything: the no-leak variant).
-
-Writes `docs/benchmarks.md` (`--out`). Browser (chromium) page timings and the 25-browser concurrency
-run are not part of this command yet; the report says so.
+* with `--browser` (or `--all`): chromium timings against the Streamlit floor measured in the same run
+  (bench/browser.py), the first page after a server start (`app.py` vs `serve.py`'s warm-up) and
+  `--users` concurrent browser sessions at the largest scale (p95, errors, server RSS);
+* unless `--quick`: the 10,000-workspace roster and the audited cleanup rate, then the no-leak variant.
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench import datasets
 from bench.harness import Plan, Timing, captured, explain, large_tables, timed
-from data.db import create_engine, seed_database
+from data.db import create_engine
 from data.models import naive_utc_now
 from data.read_context import ReadContext
 from data.schema_check import check_schema
@@ -46,7 +51,7 @@ from data.stores import agents as agents_store
 from data.stores import overview as overview_store
 from data.stores import roster as roster_store
 from data.stores import sessions as sessions_store
-from tests.pgcluster import Cluster, start_cluster
+from tests.pgcluster import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS_MS = {"list": 25.0, "one": 15.0, "search": 40.0}
@@ -62,13 +67,11 @@ class ScaleResult:
     concurrency: list[str] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
-
-
-def _db(cluster: Cluster, admin: sa.Engine, name: str) -> str:
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    return cluster.url(name)
+    built: list[str] = field(default_factory=list)  # how each database was obtained
+    browser: list[tuple[str, str, str, Timing]] = field(default_factory=list)  # (database, group, kind, t)
+    browser_notes: list[str] = field(default_factory=list)
+    first_page: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # entry -> samples
+    users: list[str] = field(default_factory=list)
 
 
 def _analyze(url: str) -> dict[str, int]:
@@ -207,8 +210,13 @@ def measure_naive(url: str, generation: str, runs: int, result: ScaleResult) -> 
 
 def measure_pages(url: str, generation: str, runs: int, result: ScaleResult) -> None:
     import streamlit as st
-    from streamlit.testing.v1 import AppTest
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import AppTest, app_test
 
+    # A server compiles each page script once (its ScriptCache lives as long as the process); AppTest
+    # builds a new cache per run, so every run would pay the compile (and magic's AST pass): share one.
+    shared = ScriptCache()
+    app_test.ScriptCache = lambda: shared  # type: ignore[attr-defined, assignment]
     os.environ["DATABASE_URL"] = url
     os.environ.pop("DATABASE_READ_URL", None)
     st.cache_resource.clear()
@@ -284,16 +292,16 @@ def measure_concurrency(url: str, threads: int, per_thread: int, result: ScaleRe
     )
 
 
-def measure_heavy(cluster: Cluster, admin: sa.Engine, scale: str, runs: int, result: ScaleResult) -> None:
+def measure_heavy(cluster: Cluster, scale: str, runs: int, result: ScaleResult) -> None:
     """The 10,000-workspace roster and the cleanup rate (rows/s) with the no-leak variant."""
-    from bench import roster_bench, sessions_bench
+    from bench import sessions_bench
 
     agents = {"S": 20_000, "M": 50_000, "L": 100_000}[scale]
-    url = _db(cluster, admin, f"bench_{scale.lower()}_workspaces10k")
-    raw = sa.create_engine(url)
-    roster_bench.build(raw, agents, 10_000)
-    raw.dispose()
-    engine = create_engine(url, Settings())
+    built = datasets.database(
+        cluster, scale, "sessions", "workspaces10k", datasets.build_workspaces10k(scale)
+    )
+    result.built.append(_built_line(built))
+    engine = create_engine(built.url, Settings())
     with engine.connect() as conn:
         t = timed(
             f"roster first page, 10,000 workspaces, {agents:,} agents",
@@ -303,19 +311,19 @@ def measure_heavy(cluster: Cluster, admin: sa.Engine, scale: str, runs: int, res
     engine.dispose()
     result.store.append(("10k workspaces", "list", t))
 
-    n = {"S": 100_000, "M": 300_000, "L": 1_000_000}[scale]
-    url = _db(cluster, admin, f"bench_{scale.lower()}_cleanup")
-    now = naive_utc_now().replace(microsecond=0)
-    raw = sa.create_engine(url)
-    sessions_bench.build(raw, n, now)
-    raw.dispose()
+    n = datasets.CLEANUP_SESSIONS[scale]
+    built = datasets.database(cluster, scale, "sessions", "cleanup", datasets.build_cleanup(scale))
+    result.built.append(_built_line(built))
+    now = datasets.built_at(built.url)
+    url = datasets.scratch_copy(cluster, built, f"scratch_{scale.lower()}_cleanup")  # the cleanup writes
     engine = create_engine(url, Settings())
     with engine.connect() as conn:
         ctx = RuleContext.from_report(check_schema(conn), now=now, idle_days=7)
     cleanup = sessions_bench.clean_everything(engine, ctx)
     result.extra.append(
         f"cleanup with audit: {int(cleanup['rows']):,} leaked rows of {n:,} sessions cleaned at "
-        f"{cleanup['rate']:,.0f} rows/s (target >= 10,000 rows/s)"
+        f"{cleanup['rate']:,.0f} rows/s (target >= 10,000 rows/s: "
+        f"{'met' if cleanup['rate'] >= 10_000 else '**not met**'}; measured while the machine was shared)"
     )
     raw = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with raw.connect() as conn:
@@ -331,16 +339,42 @@ def measure_heavy(cluster: Cluster, admin: sa.Engine, scale: str, runs: int, res
             )
             result.store.append(("no-leak", "other", t))
     engine.dispose()
+    datasets.drop(cluster, f"scratch_{scale.lower()}_cleanup")
 
 
-def run_scale(cluster: Cluster, admin: sa.Engine, scale: str, args: argparse.Namespace) -> ScaleResult:
+def _built_line(built: datasets.Built) -> str:
+    how = "reused" if built.reused else f"generated in {built.seconds:.0f} s"
+    return f"`{built.name}`: {how}"
+
+
+def measure_browser(
+    url: str, generation: str, args: argparse.Namespace, result: ScaleResult, top: bool
+) -> None:
+    from bench import browser
+
+    env = {"DATABASE_URL": url}
+    sessions = generation == "sessions"
+    print(f"[{result.scale}] {generation}: browser pages", flush=True)
+    measured = browser.measure(env, args.runs, sessions, entry="serve.py")
+    for group, kind, t in measured.rows:
+        result.browser.append((generation, group, kind, t))
+    result.browser_notes += [f"{generation}: {line}" for line in measured.lines]
+    if top and sessions:
+        print(f"[{result.scale}] first page after a server start", flush=True)
+        for entry in ("app.py", "serve.py"):
+            result.first_page[entry] = browser.first_page(env, entry, args.starts)
+        if args.users:
+            print(f"[{result.scale}] {args.users} concurrent browser sessions", flush=True)
+            result.users += browser.concurrency(env, args.users, sessions)
+
+
+def run_scale(cluster: Cluster, scale: str, args: argparse.Namespace, top: bool) -> ScaleResult:
     result = ScaleResult(scale)
     for generation in ("sessions", "workspaces"):
-        url = _db(cluster, admin, f"bench_{scale.lower()}_{generation}")
-        print(f"[{scale}] seeding {generation} ...", flush=True)
-        engine = sa.create_engine(url)
-        seed_database(engine, generation=generation, scale=scale, now=naive_utc_now())
-        engine.dispose()
+        print(f"[{scale}] {generation}: database (generated once, then reused) ...", flush=True)
+        built = datasets.database(cluster, scale, generation, "main", datasets.build_main(scale, generation))
+        result.built.append(_built_line(built))
+        url = built.url
         result.sizes[generation] = _analyze(url)
         print(f"[{scale}] {generation}: store calls, naive baseline, pages", flush=True)
         measure_store(url, generation, args.runs, result)
@@ -350,24 +384,53 @@ def run_scale(cluster: Cluster, admin: sa.Engine, scale: str, args: argparse.Nam
             measure_concurrency(
                 url, threads=4 if args.quick else 8, per_thread=5 if args.quick else 20, result=result
             )
+        if args.browser:
+            try:
+                measure_browser(url, generation, args, result, top)
+            except Exception as exc:  # reported in the document, the rest of the run goes on
+                result.browser_notes.append(
+                    f"{generation}: browser run failed: {type(exc).__name__}: {exc}"[:400]
+                )
     if not args.quick:
         print(f"[{scale}] 10,000 workspaces and the cleanup rate", flush=True)
-        measure_heavy(cluster, admin, scale, args.runs, result)
+        measure_heavy(cluster, scale, args.runs, result)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="S", help="S, M or L, or several: S,M")
+    parser.add_argument(
+        "--all", action="store_true", help="the full report: --scale S,L --browser --users 25"
+    )
+    parser.add_argument("--scale", default=None, help="S, M or L, or several: S,L (default S; XS = S, quick)")
     parser.add_argument("--quick", action="store_true", help="skip the 10,000-workspace and cleanup runs")
+    parser.add_argument("--browser", action="store_true", help="chromium timings (bench/browser.py)")
+    parser.add_argument(
+        "--users", type=int, default=None, help="concurrent browser sessions (with --browser)"
+    )
+    parser.add_argument("--starts", type=int, default=3, help="server starts for the first-page timing")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
+    if args.all:
+        args.scale = args.scale or "S,L"
+        args.browser = True
+        args.users = 25 if args.users is None else args.users
+    args.scale = args.scale or "S"
+    args.users = args.users or 0
     scales = [s.strip().upper() for s in args.scale.split(",") if s.strip()]
+    if scales == ["XS"]:  # the smoke run: S data, no variants
+        scales, args.quick = ["S"], True
     if not scales or any(s not in ("S", "M", "L") for s in scales):
         parser.error("--scale takes S, M, L or a comma-separated list")
+    if args.browser:
+        from bench import browser
+
+        missing = browser.available()
+        if missing:
+            parser.error(f"--browser: {missing}")
     started = datetime.now(UTC)
-    cluster = start_cluster()
+    cluster = datasets.persistent_cluster()
     try:
         admin = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -375,15 +438,26 @@ def main(argv: list[str] | None = None) -> int:
                 name: conn.exec_driver_sql(f"SHOW {name}").scalar()
                 for name in ("server_version", "shared_buffers", "work_mem")
             }
-        results = [run_scale(cluster, admin, scale, args) for scale in scales]
         admin.dispose()
+        results = [run_scale(cluster, scale, args, top=scale == scales[-1]) for scale in scales]
     finally:
-        cluster.stop()
+        datasets.stop_cluster(cluster)
     from bench.report import write_report
 
     write_report(args.out, results, server=server, started=started, args=args, machine=machine())
     print(f"wrote {args.out}")
     return 0
+
+
+def _chromium_version() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(
+            ["chromium", "--version"], capture_output=True, text=True, timeout=20
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "chromium (version unknown)"
 
 
 def machine() -> dict[str, str]:
@@ -411,6 +485,9 @@ def machine() -> dict[str, str]:
         "streamlit": md.version("streamlit"),
         "sqlalchemy": md.version("sqlalchemy"),
         "psycopg": md.version("psycopg"),
+        "pandas": md.version("pandas"),
+        "playwright": md.version("playwright"),
+        "chromium": _chromium_version(),
         "max_rss": f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
     }
 

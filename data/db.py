@@ -6,6 +6,7 @@ the app's engines are read-only; writes happen only in `data.guard.write_transac
 
 from __future__ import annotations
 
+import functools
 import getpass
 from dataclasses import dataclass
 from datetime import datetime
@@ -207,6 +208,7 @@ def seed_database(engine: sa.Engine, *, generation: str, now: datetime | None = 
         return demo.seed_demo(conn, now=now or naive_utc_now(), scale=scale, generation=generation)
 
 
+@functools.cache  # every page asks (the local-mode actor); getpwuid is a file lookup each time
 def os_user() -> str:
     try:
         return getpass.getuser()

@@ -173,3 +173,63 @@ def workspaces() -> list[Workspace]:
     every = read(list_workspaces, has_tenants_table=schema_report().has_table("tenants"))
     scope = current_actor().tenant_id
     return [w for w in every if scope is None or w.id == scope]
+
+
+def warm_up(pages_dir: str | None = None) -> list[str]:
+    """Before the first visitor (serve.py's startup hook): import what the pages import (pandas, pyarrow,
+    the SQLAlchemy dialect, data.*, ui.*), convert one frame to Arrow as st.dataframe does, load the emoji
+    table set_page_config checks its icon against and the masking patterns (detect-secrets), open the
+    engines and run the schema check into its st.cache_resource, so the first page pays none of it.
+    Returns what failed (a database that is down is the first page's to report, not the server's)."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    problems = []
+    folder = Path(pages_dir) if pages_dir else Path(__file__).resolve().parent.parent / "app_pages"
+    modules = {"pandas", "pyarrow", "ui.render", "ui.widgets"}
+    for page in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(page.read_text())):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules.add(node.module)
+    for name in sorted(modules):
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            problems.append(f"import {name}: {type(exc).__name__}: {exc}")
+    try:
+        import pandas as pd
+        from streamlit import dataframe_util, string_util
+
+        from ui.render import plain
+
+        dataframe_util.convert_pandas_df_to_arrow_bytes(pd.DataFrame({"warm": ["up"], "n": [1]}))
+        string_util.is_emoji("🧭")  # set_page_config's icon check loads Streamlit's emoji table (~1 s)
+        plain("warm-up token=0123456789abcdef user@example.com")  # compiles the masking patterns (~1 s)
+    except Exception as exc:
+        problems.append(f"arrow: {type(exc).__name__}: {exc}")
+    try:
+        from streamlit import delta_generator
+
+        # The first element of a process asks `env_util.is_repl()` (inspect.stack() over every loaded
+        # module: ~1 s on the first page) only to print a hint for `python app.py`; we run under a server.
+        delta_generator._use_warning_has_been_displayed = True  # type: ignore[attr-defined]
+    except Exception as exc:  # a later Streamlit without it: nothing to skip
+        problems.append(f"streamlit: {type(exc).__name__}: {exc}")
+    try:
+        settings()
+        engines()
+        report = schema_report()
+        if report.ok:  # compile (SQLAlchemy) and approve (the guard) the landing pages' statements once
+            from data.stores import overview as overview_store
+            from data.stores import roster as roster_store
+
+            opt = {"has_tenants": report.has_table("tenants"), "has_accounts": report.has_table("accounts")}
+            with engines().read.connect() as conn:
+                overview_store.overview(conn, present=report.agent_tables)
+                roster_store.list_roster(conn, roster_store.RosterFilter(), **opt)
+    except Exception as exc:
+        problems.append(f"database: {type(exc).__name__}: {exc}")
+    return problems

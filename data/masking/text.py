@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache
+from functools import cache, lru_cache
 
 from data.masking.keys import is_secret_key
 
@@ -412,6 +412,20 @@ def mask_text(text: str) -> str:
     """Mask secrets, credentials, e-mail addresses and phone numbers in free text (see module doc)."""
     if not text or not isinstance(text, str) or len(text) < 6 or isinstance(text, Masked):
         return text
+    if type(text) is str and len(text) <= _CACHED_MAX_LEN:
+        return _mask_text_cached(text)  # a page masks the same cells on every rerun: remember them
+    return _mask_text(text)
+
+
+_CACHED_MAX_LEN = 4096
+
+
+@lru_cache(maxsize=8192)
+def _mask_text_cached(text: str) -> str:
+    return _mask_text(text)
+
+
+def _mask_text(text: str) -> str:
     if len(text) < 15 and not _SUSPICIOUS.search(text):
         return text  # every detector needs 15+ characters, or a digit, "@", ":" or "="
     if "PRIVATE KEY" in text or "PuTTY-User-Key" in text:
