@@ -227,7 +227,8 @@ PAIR_KEY = f"agent-compare-pair-{agent.id}"
 PILLS_KEY = f"agent-compare-pills-{agent.id}"
 if (pair := st.session_state.pop(PAIR_KEY, None)) is not None:
     st.switch_page(
-        "app_pages/compare.py", query_params=links.query("compare", agent=agent.id, left=pair[0], right=pair[1])
+        "app_pages/compare.py",
+        query_params=links.query("compare", agent=agent.id, left=pair[0], right=pair[1]),
     )
 
 

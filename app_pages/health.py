@@ -45,12 +45,16 @@ def _jobs_available() -> bool:
 jobs_ok = _jobs_available()
 actor = context.current_actor()
 block = check_jobs.run_block_reason(context.engines().write, actor)
-st.caption(
-    "Index-backed checks of one workspace run live (at most "
-    f"{integrity.SCAN_LIMIT:,} rows each). Every other check runs as a background job, one at a time per "
-    f"check and scope for everyone, in windows of at most {check_jobs.WINDOW_ROWS:,} rows per statement; "
-    "this page shows its latest stored result and how old it is."
-)
+# The report's link first (ticket: "send the integrity report for workspace W to engineering"): the URL to
+# paste is on the first screen, above the checks.
+page_url_box(links.link("health", tenant=tenant_id, check=check))
+with st.expander("How these checks run"):
+    st.caption(
+        "Index-backed checks of one workspace run live (at most "
+        f"{integrity.SCAN_LIMIT:,} rows each). Every other check runs as a background job, one at a time per "
+        f"check and scope for everyone, in windows of at most {check_jobs.WINDOW_ROWS:,} rows per statement; "
+        "this page shows its latest stored result and how old it is."
+    )
 if not jobs_ok:
     st.info(
         "Background checks need Agent Desk's own tables: run `python -m data migrate`. Until then only the "
@@ -227,11 +231,6 @@ def all_checks() -> dict:
     cols = st.columns(3)
     for col, severity in zip(cols, integrity.SEVERITIES, strict=True):
         col.metric(safe_md(f"{severity} checks with findings"), totals[severity])
-    charts.findings_per_check(
-        [(r.name, r.severity, r.count) for r in full.results if not r.never_run and not r.error],
-        caption="Findings per check, from the latest stored result of each job (or the live index-backed "
-        f"check, at most {integrity.SCAN_LIMIT:,} rows read); a bounded check's bar is a lower bound (≥).",
-    )
     frame = pd.DataFrame(
         [
             {
@@ -269,6 +268,11 @@ def all_checks() -> dict:
         link_columns=("open",),
         what="check",
     )
+    charts.findings_per_check(
+        [(r.name, r.severity, r.count) for r in full.results if not r.never_run and not r.error],
+        caption="Findings per check, from the latest stored result of each job (or the live index-backed "
+        f"check, at most {integrity.SCAN_LIMIT:,} rows read); a bounded check's bar is a lower bound (≥).",
+    )
     progress(running)
     if full.not_applicable:
         st.caption(
@@ -305,4 +309,3 @@ def view() -> None:
 
 
 view()
-page_url_box(links.link("health", tenant=tenant_id, check=check))

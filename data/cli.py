@@ -206,7 +206,7 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if report.ok else EXIT_REFUSED
 
 
-def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:  # noqa: C901 (known debt, ARCHITECTURE.md)
     """`sessions clean`: collect the rule's matches (window by window), preview, then apply if --yes."""
     from data.actor import NotAllowed, WritesDisabled
     from data.commands import sessions as commands

@@ -12,9 +12,7 @@ server per generation for the module. Ticket 3 writes: it runs on PostgreSQL (on
 server per generation), selects rows by clicking them, confirms in the dialog by typing the count, and
 finds the audit entry on /audit.
 
-Tests marked `xfail(strict=True)` fail today because the UI does not yet put the answer on the first
-screen (the reason says exactly what is missing); they are listed for the lead and the mark goes once the
-page is fixed (strict: an unexpected pass fails the run, so the mark cannot outlive the fix).
+Nothing here is marked xfail or skipped: each ticket's answer is on the first screen on both generations.
 """
 
 from __future__ import annotations
@@ -40,14 +38,6 @@ pytestmark = pytest.mark.browser
 
 GENERATIONS = ("sessions", "workspaces")
 REASON = "ticket 3: finished runs left sessions active"
-
-
-def xfail_on(generations: tuple[str, ...], reason: str) -> list[Any]:
-    """The generation parameters, with a strict xfail on those whose UI misses the answer today."""
-    return [
-        pytest.param(g, marks=pytest.mark.xfail(strict=True, reason=reason)) if g in generations else g
-        for g in GENERATIONS
-    ]
 
 
 class Servers:
@@ -192,14 +182,7 @@ FLOW = {
 }
 
 
-@pytest.mark.parametrize(
-    "generation",
-    xfail_on(
-        GENERATIONS,
-        "ticket 3: the rule column of the pasted run's sessions lies past the table's right edge (x about "
-        "1500-1550 at 1400 px), and on /audit the 'applied' column too (x about 1700)",
-    ),
-)
+@pytest.mark.parametrize("generation", GENERATIONS)
 def test_ticket3_finished_runs_left_sessions_active(servers: Servers, page: Any, generation: str) -> None:
     """Ticket: “Finished runs left sessions active, storage keeps growing”: paste the finished run's id; its
     leaked row shows `finished-run`; select it by clicking its row, preview, confirm in the dialog with a
@@ -304,14 +287,7 @@ def test_ticket5_agent_page_crashes_for_one_customer(servers: Servers, page: Any
 # --- ticket 6 ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "generation",
-    xfail_on(
-        ("workspaces",),
-        "ticket 6, 1.17+: the live card's header is at y 994-1019: the agent header's extra 1.17 lines "
-        "(role, backing app, its link, flags) push it below 1000 px",
-    ),
-)
+@pytest.mark.parametrize("generation", GENERATIONS)
 def test_ticket6_which_nodes_use_agent_x(servers: Servers, page: Any, generation: str) -> None:
     """Ticket: “Which nodes use agent X, in draft and in production”: paste the agent's id; its cards name the
     node with a `draft` badge and a `live` badge (the published workflow the app serves)."""
@@ -337,14 +313,7 @@ def test_ticket6_which_nodes_use_agent_x(servers: Servers, page: Any, generation
 # --- ticket 7 ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "generation",
-    xfail_on(
-        GENERATIONS,
-        "ticket 7: the health page's 'Link to this view' (the report's URL to send) is below the checks "
-        "table and the job buttons (y about 1050-1070)",
-    ),
-)
+@pytest.mark.parametrize("generation", GENERATIONS)
 def test_ticket7_integrity_report_for_a_workspace(servers: Servers, page: Any, generation: str) -> None:
     """Ticket: “Send the integrity report for workspace W to engineering”: from the roster open Health, pick the
     workspace; the checks with their findings and the view's link (with the workspace) are on the first
@@ -380,14 +349,7 @@ FORGOT = {
 }
 
 
-@pytest.mark.parametrize(
-    "generation",
-    xfail_on(
-        GENERATIONS,
-        "ticket 8: in the sessions table of a pasted conversation id the rule column lies past the table's "
-        "right edge (x about 1475 on 1.15-1.16, 1522 on 1.17+, where the version column starts at 1319)",
-    ),
-)
+@pytest.mark.parametrize("generation", GENERATIONS)
 def test_ticket8_agent_forgot_the_conversation(servers: Servers, page: Any, generation: str) -> None:
     """Ticket: “A chat user says the agent forgot the conversation”: paste the conversation's id; its two rows
     show the conversation moved from v5 to v6 (a new session or binding, so a fresh memory) and the rule
@@ -396,7 +358,7 @@ def test_ticket8_agent_forgot_the_conversation(servers: Servers, page: Any, gene
     steps = start(page, servers.demo(generation))
     steps.paste_id(DemoIds.CONVERSATION_SUPERSEDED)
     page.wait_for_url(re.compile(f"conversation={DemoIds.CONVERSATION_SUPERSEDED}"), timeout=h.LOAD_TIMEOUT)
-    loaded(page)
+    loaded(page, FLOW[generation]["preview"].replace("1", "0"))  # the sessions page, not the previous one
     table = h.grid(page, 0)
     old = table.rows_with("version", old_version)
     new = table.rows_with("version", new_version)

@@ -54,7 +54,7 @@ def _constant(series: pd.Series) -> object | None:
     return None
 
 
-def show(
+def show(  # noqa: C901 (known debt, ARCHITECTURE.md)
     frame: pd.DataFrame,
     *,
     key: str | None = None,

@@ -660,7 +660,7 @@ class IdMatch:
     label: str
 
 
-def resolve_id(
+def resolve_id(  # noqa: C901 (known debt, ARCHITECTURE.md)
     conn: sa.Connection,
     value: str,
     *,
