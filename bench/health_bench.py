@@ -144,7 +144,7 @@ def main() -> None:
     try:
         url = cluster.url()
         raw = sa.create_engine(url)
-        migrate.upgrade(raw, "mirror")
+        migrate.upgrade_mirror(raw, "sessions")
         migrate.upgrade(raw, "app")
         now = naive_utc_now()
         started = time.perf_counter()

@@ -86,7 +86,18 @@ def write_report(
         lines += _scale_section(result)
     if len(results) > 1:
         lines += _ratios(results)
-    out.write_text("\n".join(lines) + "\n")
+    out.write_text("\n".join(lines) + "\n" + _kept_health_section(out))
+
+
+#: The health checks are measured by `python -m bench.health_bench` (its own L database and a full
+#: background run of every check, minutes long), not by this run: their section is carried over as is.
+HEALTH_HEADING = "## Health checks"
+
+
+def _kept_health_section(out: Path) -> str:
+    old = out.read_text() if out.exists() else ""
+    start = old.find("\n" + HEALTH_HEADING)
+    return "" if start < 0 else old[start:].rstrip() + "\n"
 
 
 def _scale_section(result: Any) -> list[str]:

@@ -471,3 +471,30 @@ def test_jobs_on_mariadb(mysql_planted: str) -> None:
         assert integrity.base_scope(conn).json_prefilter
     engine.dispose()
     assert {n: found_ids(r) for n, r in results.items()} == EXPECTED
+
+
+def test_the_pg_input_is_valid_gate_is_server_version_num_160000() -> None:
+    """The PostgreSQL JSON prefilter is chosen from `server_version_num`: from 160000 (16.0) on,
+    never below. (No PostgreSQL 16 server here: the 16+ statement itself is untested on a server.)"""
+    from data.stores.integrity.stored_values import has_pg_input_is_valid
+
+    below = (0, 90624, 140011, 150007, 159999)
+    from_16 = (160000, 160004, 170002, 180000)
+    assert [has_pg_input_is_valid(n) for n in below] == [False] * len(below)
+    assert [has_pg_input_is_valid(n) for n in from_16] == [True] * len(from_16)
+
+
+def test_postgresql_chooses_the_prefilter_by_its_version_num(pg_url: str) -> None:
+    """On the server here (PostgreSQL 15) every text is parsed in Python; the choice follows the
+    server's own `server_version_num`, and the 16+ expression tests validity before the type."""
+    from data.stores.integrity.stored_values import _surely_fine, has_pg_input_is_valid
+
+    engine = guarded(pg_url)
+    with engine.connect() as conn:
+        number = int(conn.execute(sa.select(sa.func.current_setting("server_version_num"))).scalar_one())
+        assert integrity.base_scope(conn).json_prefilter is has_pg_input_is_valid(number)
+        expression = _surely_fine(conn, AgentConfigSnapshot.config_snapshot, dict)
+        sql = str(expression.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    engine.dispose()
+    assert sql.startswith("CASE WHEN pg_input_is_valid(agent_config_snapshots.config_snapshot, 'json')")
+    assert "json_typeof(CAST(agent_config_snapshots.config_snapshot AS JSON)) = 'object'" in sql

@@ -8,8 +8,14 @@ here reads one *driving* table and tests every row it reads:
   check ever reads more rows than that from its driving table. Candidate conditions (e.g. "has a
   snapshot id") are tested on the rows read, never inside the bounded read, so they cannot make it
   read more.
-* References are probed with correlated scalar subqueries on primary keys or tenant-leading indexes
-  (see `_exists`), so a probe is an index lookup per row read, never a scan of the referenced table.
+* "Names a row that does not exist" is tested set-based, one statement per window: the window LEFT
+  JOINs the referenced rows it names, fetched by one primary-key index scan of the window's keys
+  (`id = ANY(<the window's ids as an array>)` on PostgreSQL), and `WHERE t.id IS NULL` makes it an
+  anti-join (see `base._lookup` and `_find`). Never a scan of the referenced table, never a probe per
+  row. Tests of a property of the referenced row (archived agent, snapshot of another agent) and the
+  sample rows' extra columns still probe per row with correlated scalar subqueries (`_exists`): there
+  the join is an inner join, which the planner may turn around into a nested loop that repeats the
+  key-list index scan for every row of the window (measured at L: a statement timeout).
 * A `Finding` says how many rows were read and whether the bound was reached (then its count is a
   lower bound: "≥ N").
 JSON is never cast in SQL (a cast aborts the query on the first bad text). Where the database has a

@@ -19,13 +19,15 @@ from data.stores.integrity.base import (
     Scope,
     Snapshot,
     _agent_exists,
+    _agent_lookup,
     _column,
     _driving,
     _exists,
     _find,
+    _none,
     _only_existing_agents,
     _restrict,
-    _snapshot_exists,
+    _snapshot_lookup,
 )
 
 # --- agents, snapshots, revisions --------------------------------------------------------------------
@@ -39,15 +41,13 @@ def _agent(row: sa.Row, detail: str) -> Anomaly:
 
 def agent_active_snapshot_missing(conn: sa.Connection, scope: Scope) -> Finding:
     s = _driving(Agent, _AGENT_COLUMNS, scope)
-    anomaly = sa.and_(
-        s.c.active_config_snapshot_id.is_not(None),
-        ~_snapshot_exists(s.c.active_config_snapshot_id, s.c.tenant_id),
-    )
+    snap = _snapshot_lookup(conn, s.c.active_config_snapshot_id, s.c.tenant_id)
+    anomaly = sa.and_(s.c.active_config_snapshot_id.is_not(None), snap.missing)
 
     def make(r: sa.Row) -> Anomaly:
         return _agent(r, f"Active snapshot {r.active_config_snapshot_id} does not exist.")
 
-    return _find(conn, s, anomaly, scope, make)
+    return _find(conn, s, anomaly, scope, make, lookups=(snap,))
 
 
 def agent_active_snapshot_foreign(conn: sa.Connection, scope: Scope) -> Finding:
@@ -79,7 +79,7 @@ def workflow_only_agent_unreferenced(conn: sa.Connection, scope: Scope) -> Findi
     )
     anomaly = sa.and_(
         s.c.scope == AgentScope.WORKFLOW_ONLY,
-        ~_exists(Binding, Binding.tenant_id == s.c.tenant_id, Binding.agent_id == s.c.id),
+        _none(Binding, Binding.tenant_id == s.c.tenant_id, Binding.agent_id == s.c.id),
     )
 
     def make(r: sa.Row) -> Anomaly:
@@ -100,13 +100,13 @@ def workflow_only_agent_unreferenced(conn: sa.Connection, scope: Scope) -> Findi
 
 def snapshot_missing_agent(conn: sa.Connection, scope: Scope) -> Finding:
     s = _driving(Snapshot, (Snapshot.id, Snapshot.tenant_id, Snapshot.agent_id, Snapshot.version), scope)
-    anomaly = ~_agent_exists(s.c.agent_id, s.c.tenant_id)
+    agent = _agent_lookup(conn, s.c.agent_id, s.c.tenant_id)
 
     def make(r: sa.Row) -> Anomaly:
         detail = f"Snapshot version {r.version} names agent {r.agent_id}, which does not exist."
         return Anomaly("agent_config_snapshots", r.id, r.tenant_id, detail)
 
-    return _find(conn, s, anomaly, scope, make)
+    return _find(conn, s, agent.missing, scope, make, lookups=(agent,))
 
 
 def revision_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
@@ -122,12 +122,12 @@ def revision_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
         ),
         scope,
     )
-    current_ok = _snapshot_exists(s.c.current_snapshot_id, s.c.tenant_id)
-    previous_ok = _snapshot_exists(s.c.previous_snapshot_id, s.c.tenant_id)
-    anomaly = sa.or_(~current_ok, sa.and_(s.c.previous_snapshot_id.is_not(None), ~previous_ok))
+    current = _snapshot_lookup(conn, s.c.current_snapshot_id, s.c.tenant_id, "current_snap")
+    previous = _snapshot_lookup(conn, s.c.previous_snapshot_id, s.c.tenant_id, "previous_snap")
+    anomaly = sa.or_(current.missing, sa.and_(s.c.previous_snapshot_id.is_not(None), previous.missing))
     extra = (
-        current_ok.label("current_ok"),
-        previous_ok.label("previous_ok"),
+        current.found.label("current_ok"),
+        previous.found.label("previous_ok"),
         _agent_exists(s.c.agent_id, s.c.tenant_id).label("agent_ok"),
     )
 
@@ -142,7 +142,7 @@ def revision_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
             "agent_config_revisions", r.id, r.tenant_id, detail, agent_id=r.agent_id if r.agent_ok else None
         )
 
-    return _find(conn, s, anomaly, scope, make, extra=extra)
+    return _find(conn, s, anomaly, scope, make, extra=extra, lookups=(current, previous))
 
 
 def _numbering_gaps(

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from data.models import Agent, AgentConfigRevision, AgentConfigSnapshot, AgentRuntimeSession, DifyBase
 
@@ -156,6 +157,84 @@ def table_estimate(conn: sa.Connection, model: type[DifyBase]) -> int | None:
         return None
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """The row of `target` a driving row names, LEFT JOINed to the window on a unique key of the
+    target (its primary key, plus the tenant), so a driving row joins at most one row."""
+
+    target: sa.FromClause
+    on: sa.ColumnElement[bool]
+
+    @property
+    def c(self) -> Any:
+        return self.target.c
+
+    @property
+    def missing(self) -> sa.ColumnElement[bool]:
+        """No such row (also when the reference is NULL: the join condition is then unknown)."""
+        return self.target.c.id.is_(None)
+
+    @property
+    def found(self) -> sa.ColumnElement[bool]:
+        return self.target.c.id.is_not(None)
+
+
+def _lookup(
+    conn: sa.Connection,
+    target: type[DifyBase] | sa.TableClause,
+    name: str,
+    id: sa.ColumnElement[Any],
+    also: tuple[str, ...] = (),
+    **equal: sa.ColumnElement[Any],
+) -> Lookup:
+    """A `Lookup` of `target` (alias `name`): its row whose `id` equals the driving column `id` and
+    whose other named columns equal the given driving columns; `also`: more target columns the
+    check reads (`lookup.c.<name>`). Only these columns are named (a database may lack the others).
+
+    The target side reads only the rows the window names: `id = ANY(CAST((SELECT array_agg(<id>) FROM
+    window) AS uuid[]))`
+    on PostgreSQL (one sorted, de-duplicated primary-key index scan; a planner that sees a key list
+    of unknown length never prefers a sequential scan of the target), `id IN (SELECT ...)` elsewhere.
+    So a window of N rows costs one index scan of at most N distinct keys and one anti-join, never a
+    read of the whole referenced table (a 2 GB snapshot table) and never a probe per row.
+
+    Use it only where `anomaly` keeps the join an outer join (`lookup.missing`, possibly OR'd or AND'd
+    with tests of the window's own columns). A test of the target's columns (`lookup.c.status = ...`)
+    makes it an inner join; the planner, estimating the key list at 10 rows, may then put the target
+    outside a nested loop or, worse, rescan the key-list index scan once per window row (seen at L:
+    20,000 x 20,000 descents, a statement timeout). Those checks probe per row (`_exists`)."""
+    table: sa.FromClause = target if isinstance(target, sa.TableClause) else target.__table__
+    if conn.dialect.name == "postgresql":
+        keys = sa.cast(sa.select(sa.func.array_agg(id)).scalar_subquery(), ARRAY(id.type))
+        among = table.c.id == sa.any_(keys)  # ANY(<an array>), not ANY(<a subquery>): no semi-join
+    else:
+        among = table.c.id.in_(sa.select(id))
+    named = dict.fromkeys(("id", *equal, *also))
+    alias = sa.select(*(table.c[column] for column in named)).where(among).subquery(name)
+    conditions = [alias.c.id == id, *(alias.c[column] == value for column, value in equal.items())]
+    return Lookup(alias, sa.and_(*conditions))
+
+
+def _agent_lookup(
+    conn: sa.Connection,
+    agent_id: sa.ColumnElement[Any],
+    tenant_id: sa.ColumnElement[Any],
+    name: str = "agent",
+    also: tuple[str, ...] = (),
+) -> Lookup:
+    return _lookup(conn, Agent, name, id=agent_id, also=also, tenant_id=tenant_id)
+
+
+def _snapshot_lookup(
+    conn: sa.Connection,
+    snapshot_id: sa.ColumnElement[Any],
+    tenant_id: sa.ColumnElement[Any],
+    name: str = "snap",
+    also: tuple[str, ...] = (),
+) -> Lookup:
+    return _lookup(conn, Snapshot, name, id=snapshot_id, also=also, tenant_id=tenant_id)
+
+
 def _find(
     conn: sa.Connection,
     scanned: sa.CTE,
@@ -163,24 +242,54 @@ def _find(
     scope: Scope,
     make: Callable[[sa.Row], Anomaly],
     extra: Sequence[sa.SQLColumnExpression[Any]] = (),
+    lookups: Sequence[Lookup] = (),
 ) -> Finding:
-    """Count rows read and rows matching `anomaly` in one pass; fetch samples only when some match."""
+    """Count the rows read and the rows matching `anomaly` in one statement; fetch samples (with
+    `extra`) only when some match.
+
+    The references are tested set-based: the window is LEFT JOINed to each lookup's target and
+    `anomaly` (e.g. `lookup.missing`) filters the joined rows, so `... LEFT JOIN t ... WHERE t.id IS
+    NULL` is an anti-join the planner runs as it judges best for the window's rows (a hash anti-join,
+    a merge anti-join, or index probes with Memoize for repeated keys), instead of one correlated probe
+    per row. The window's count is a second scalar subquery over the same materialized window."""
+    source: sa.FromClause = scanned
+    for lookup in lookups:
+        source = source.outerjoin(lookup.target, lookup.on)
     scanned_rows, found = conn.execute(
         sa.select(
-            sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((anomaly, 1), else_=0)), 0)
-        ).select_from(scanned)
+            sa.select(sa.func.count()).select_from(scanned).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(source).where(anomaly).scalar_subquery(),
+        )
     ).one()
     samples: tuple[Anomaly, ...] = ()
     if found:
-        rows = conn.execute(sa.select(*scanned.c, *extra).where(anomaly).limit(scope.sample_limit))
+        # The matching rows as a MATERIALIZED CTE, planned for all its rows like the count, and read
+        # lazily up to the sample limit: a LIMIT on the join itself talks the planner into a fast-start
+        # nested loop that repeats the key-list index scan for every window row (seen at L).
+        matching = (
+            sa.select(*scanned.c, *extra)
+            .select_from(source)
+            .where(anomaly)
+            .cte("matching")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        rows = conn.execute(sa.select(matching).limit(scope.sample_limit))
         samples = tuple(make(row) for row in rows)
     return Finding(int(found), int(scanned_rows), int(scanned_rows) >= scope.scan_limit, samples)
+
+
+def _none(model: type[DifyBase], *conditions: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """No row of `model` matches `conditions` (a target with no unique key to join on). Use it only as
+    a top-level conjunct of `anomaly`: there PostgreSQL plans NOT EXISTS as an anti-join; elsewhere (in
+    an OR, a CASE, a select list) it may become a hashed subplan that reads the whole table."""
+    return ~sa.exists(sa.select(sa.literal(1)).select_from(model).where(*conditions))
 
 
 def _exists(
     model: type[DifyBase] | sa.FromClause, *conditions: sa.ColumnElement[bool]
 ) -> sa.ColumnElement[bool]:
-    """Whether a row matching `conditions` exists, probed once per row read.
+    """Whether a row matching `conditions` exists, probed once per row read (for the few sample rows
+    `extra` columns; the counting statements join, see `_find`).
 
     Written as `(SELECT 1 ... LIMIT 1) IS NOT NULL`, not EXISTS: PostgreSQL may turn an EXISTS into
     a hashed subplan that reads the whole referenced table (a 2 GB snapshot table); a scalar

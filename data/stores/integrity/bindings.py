@@ -15,10 +15,11 @@ from data.stores.integrity.base import (
     Scope,
     Snapshot,
     _agent_exists,
+    _agent_lookup,
     _driving,
     _exists,
     _find,
-    _snapshot_exists,
+    _snapshot_lookup,
 )
 
 # --- bindings --------------------------------------------------------------------------------------
@@ -55,27 +56,26 @@ def _where(row: sa.Row) -> str:
 
 def binding_missing_agent(conn: sa.Connection, scope: Scope) -> Finding:
     s = _driving(Binding, _BINDING_COLUMNS, scope)
-    anomaly = sa.or_(s.c.agent_id.is_(None), ~_agent_exists(s.c.agent_id, s.c.tenant_id))
+    agent = _agent_lookup(conn, s.c.agent_id, s.c.tenant_id)  # a NULL agent_id joins nothing: missing
 
     def make(r: sa.Row) -> Anomaly:
         what = "names no agent" if r.agent_id is None else f"names agent {r.agent_id}, which does not exist"
         return _binding(r, f"Binding of {_where(r)} {what}.", agent_exists=False)
 
-    return _find(conn, s, anomaly, scope, make)
+    return _find(conn, s, agent.missing, scope, make, lookups=(agent,))
 
 
 def binding_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
     s = _driving(Binding, _BINDING_COLUMNS, scope)
-    anomaly = sa.and_(
-        s.c.current_snapshot_id.is_not(None), ~_snapshot_exists(s.c.current_snapshot_id, s.c.tenant_id)
-    )
+    snap = _snapshot_lookup(conn, s.c.current_snapshot_id, s.c.tenant_id)
+    anomaly = sa.and_(s.c.current_snapshot_id.is_not(None), snap.missing)
     agent_ok = _agent_exists(s.c.agent_id, s.c.tenant_id).label("agent_ok")
 
     def make(r: sa.Row) -> Anomaly:
         detail = f"Binding of {_where(r)} pins snapshot {r.current_snapshot_id}, which does not exist."
         return _binding(r, detail, agent_exists=bool(r.agent_ok))
 
-    return _find(conn, s, anomaly, scope, make, extra=(agent_ok,))
+    return _find(conn, s, anomaly, scope, make, extra=(agent_ok,), lookups=(snap,))
 
 
 def binding_foreign_snapshot(conn: sa.Connection, scope: Scope) -> Finding:

@@ -13,10 +13,10 @@ from data.stores.integrity.base import (
     Finding,
     Scope,
     _driving,
-    _exists,
     _find,
+    _lookup,
     _only_existing_agents,
-    _snapshot_exists,
+    _snapshot_lookup,
     _with_samples,
 )
 
@@ -30,15 +30,14 @@ def draft_missing_base_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
     s = _driving(
         Draft, (Draft.id, Draft.tenant_id, Draft.agent_id, Draft.draft_type, Draft.base_snapshot_id), scope
     )
-    anomaly = sa.and_(
-        s.c.base_snapshot_id.is_not(None), ~_snapshot_exists(s.c.base_snapshot_id, s.c.tenant_id)
-    )
+    snap = _snapshot_lookup(conn, s.c.base_snapshot_id, s.c.tenant_id)
+    anomaly = sa.and_(s.c.base_snapshot_id.is_not(None), snap.missing)
 
     def make(r: sa.Row) -> Anomaly:
         detail = f"{r.draft_type} draft starts from snapshot {r.base_snapshot_id}, which does not exist."
         return Anomaly("agent_config_drafts", r.id, r.tenant_id, detail, agent_id=r.agent_id)
 
-    finding = _find(conn, s, anomaly, scope, make)
+    finding = _find(conn, s, anomaly, scope, make, lookups=(snap,))
     return replace(finding, samples=_only_existing_agents(conn, finding.samples))
 
 
@@ -57,20 +56,14 @@ def home_snapshot_reference_missing(conn: sa.Connection, scope: Scope) -> Findin
         if not scope.has(f"{table}.home_snapshot_id"):
             continue
         s = _driving(model, (model.id, model.tenant_id, model.agent_id, model.home_snapshot_id), scope)
-        anomaly = sa.and_(
-            s.c.home_snapshot_id.is_not(None),
-            ~_exists(
-                AgentHomeSnapshot,
-                AgentHomeSnapshot.id == s.c.home_snapshot_id,
-                AgentHomeSnapshot.tenant_id == s.c.tenant_id,
-            ),
-        )
+        home = _lookup(conn, AgentHomeSnapshot, "home", id=s.c.home_snapshot_id, tenant_id=s.c.tenant_id)
+        anomaly = sa.and_(s.c.home_snapshot_id.is_not(None), home.missing)
 
         def make(r: sa.Row, table=table) -> Anomaly:
             detail = f"Names home snapshot {r.home_snapshot_id}, which does not exist: new runs of it fail."
             return Anomaly(table, r.id, r.tenant_id, detail, agent_id=r.agent_id)
 
-        finding = _find(conn, s, anomaly, _with_samples(scope, len(samples)), make)
+        finding = _find(conn, s, anomaly, _with_samples(scope, len(samples)), make, lookups=(home,))
         count, scanned = count + finding.count, scanned + finding.scanned
         bounded = bounded or finding.bounded
         samples.extend(finding.samples)
@@ -83,13 +76,13 @@ def workspace_binding_missing_workspace(conn: sa.Connection, scope: Scope) -> Fi
     from data.models import AgentWorkspaceBinding as B
 
     s = _driving(B, (B.id, B.tenant_id, B.agent_id, B.workspace_id, B.status), scope)
-    anomaly = ~_exists(W, W.id == s.c.workspace_id, W.tenant_id == s.c.tenant_id)
+    workspace = _lookup(conn, W, "workspace", id=s.c.workspace_id, tenant_id=s.c.tenant_id)
 
     def make(r: sa.Row) -> Anomaly:
         detail = f"{r.status} binding names workspace {r.workspace_id}, which does not exist."
         return Anomaly("agent_workspace_bindings", r.id, r.tenant_id, detail, agent_id=r.agent_id)
 
-    finding = _find(conn, s, anomaly, scope, make)
+    finding = _find(conn, s, workspace.missing, scope, make, lookups=(workspace,))
     return replace(finding, samples=_only_existing_agents(conn, finding.samples))
 
 
@@ -111,15 +104,14 @@ def binding_pointer_missing(conn: sa.Connection, scope: Scope) -> Finding:
         s = _driving(
             Draft, (Draft.id, Draft.tenant_id, Draft.agent_id, Draft.agent_workspace_binding_id), scope
         )
-        anomaly = sa.and_(
-            s.c.agent_workspace_binding_id.is_not(None), ~_exists(B, B.id == s.c.agent_workspace_binding_id)
-        )
+        binding = _lookup(conn, B, "binding", id=s.c.agent_workspace_binding_id)
+        anomaly = sa.and_(s.c.agent_workspace_binding_id.is_not(None), binding.missing)
 
         def make(r: sa.Row) -> Anomaly:
             detail = f"Build draft points at binding {r.agent_workspace_binding_id}, which does not exist."
             return Anomaly("agent_config_drafts", r.id, r.tenant_id, detail, agent_id=r.agent_id)
 
-        finding = _find(conn, s, anomaly, scope, make)
+        finding = _find(conn, s, anomaly, scope, make, lookups=(binding,))
         count, scanned, bounded = finding.count, finding.scanned, finding.bounded
         samples.extend(finding.samples)
     if scope.has("conversations.agent_workspace_binding_id") and scope.has("apps"):
@@ -134,15 +126,16 @@ def binding_pointer_missing(conn: sa.Connection, scope: Scope) -> Finding:
             apps = sa.select(App.id).where(App.tenant_id == scope.tenant_id)
             query = query.where(Conversation.app_id.in_(apps))
         s = query.limit(scope.scan_limit).cte("scanned").prefix_with("MATERIALIZED", dialect="postgresql")
-        anomaly = sa.and_(
-            s.c.agent_workspace_binding_id.is_not(None), ~_exists(B, B.id == s.c.agent_workspace_binding_id)
-        )
+        binding = _lookup(conn, B, "binding", id=s.c.agent_workspace_binding_id)
+        anomaly = sa.and_(s.c.agent_workspace_binding_id.is_not(None), binding.missing)
 
         def make_conversation(r: sa.Row) -> Anomaly:
             detail = f"Conversation points at binding {r.agent_workspace_binding_id}, which does not exist."
             return Anomaly("conversations", r.id, r.tenant_id or "", detail)
 
-        finding = _find(conn, s, anomaly, _with_samples(scope, len(samples)), make_conversation)
+        finding = _find(
+            conn, s, anomaly, _with_samples(scope, len(samples)), make_conversation, lookups=(binding,)
+        )
         count, scanned = count + finding.count, scanned + finding.scanned
         bounded = bounded or finding.bounded
         samples.extend(finding.samples)
@@ -154,12 +147,10 @@ def agent_backing_app_missing(conn: sa.Connection, scope: Scope) -> Finding:
     from data.models import App
 
     s = _driving(Agent, (Agent.id, Agent.tenant_id, Agent.status, Agent.backing_app_id), scope)
-    anomaly = sa.and_(
-        s.c.backing_app_id.is_not(None),
-        ~_exists(App, App.id == s.c.backing_app_id, App.tenant_id == s.c.tenant_id),
-    )
+    app = _lookup(conn, App, "app", id=s.c.backing_app_id, tenant_id=s.c.tenant_id)
+    anomaly = sa.and_(s.c.backing_app_id.is_not(None), app.missing)
 
     def make(r: sa.Row) -> Anomaly:
         return _agent(r, f"Agent's backing app {r.backing_app_id} does not exist: the agent cannot run.")
 
-    return _find(conn, s, anomaly, scope, make)
+    return _find(conn, s, anomaly, scope, make, lookups=(app,))

@@ -15,10 +15,11 @@ from data.stores.integrity.base import (
     Scope,
     Session,
     _agent_exists,
+    _agent_lookup,
     _driving,
-    _exists,
     _find,
-    _snapshot_exists,
+    _lookup,
+    _snapshot_lookup,
 )
 
 # --- runtime sessions ------------------------------------------------------------------------------
@@ -50,44 +51,38 @@ def _session(row: sa.Row, detail: str, *, agent_exists: bool) -> Anomaly:
 
 def session_missing_agent(conn: sa.Connection, scope: Scope) -> Finding:
     s = _driving(Session, _SESSION_COLUMNS, scope)
-    anomaly = ~_agent_exists(s.c.agent_id, s.c.tenant_id)
+    agent = _agent_lookup(conn, s.c.agent_id, s.c.tenant_id)
 
     def make(r: sa.Row) -> Anomaly:
         return _session(
             r, f"Session ({r.owner_type}) of agent {r.agent_id}, which does not exist.", agent_exists=False
         )
 
-    return _find(conn, s, anomaly, scope, make)
+    return _find(conn, s, agent.missing, scope, make, lookups=(agent,))
 
 
 def session_missing_binding(conn: sa.Connection, scope: Scope) -> Finding:
     s = _driving(Session, _SESSION_COLUMNS, scope)
-    anomaly = sa.and_(
-        s.c.binding_id.is_not(None),
-        ~_exists(Binding, Binding.id == s.c.binding_id, Binding.tenant_id == s.c.tenant_id),
-    )
+    binding = _lookup(conn, Binding, "binding", id=s.c.binding_id, tenant_id=s.c.tenant_id)
+    anomaly = sa.and_(s.c.binding_id.is_not(None), binding.missing)
     agent_ok = _agent_exists(s.c.agent_id, s.c.tenant_id).label("agent_ok")
 
     def make(r: sa.Row) -> Anomaly:
         detail = f"Session of node {r.node_id} names binding {r.binding_id}, which does not exist."
         return _session(r, detail, agent_exists=bool(r.agent_ok))
 
-    return _find(conn, s, anomaly, scope, make, extra=(agent_ok,))
+    return _find(conn, s, anomaly, scope, make, extra=(agent_ok,), lookups=(binding,))
 
 
 def session_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
     s = _driving(Session, _SESSION_COLUMNS, scope)
-    missing = sa.and_(
-        s.c.agent_config_snapshot_id.is_not(None),
-        ~_snapshot_exists(s.c.agent_config_snapshot_id, s.c.tenant_id),
-    )
+    snap = _snapshot_lookup(conn, s.c.agent_config_snapshot_id, s.c.tenant_id)
+    lookups = [snap]
+    missing = sa.and_(s.c.agent_config_snapshot_id.is_not(None), snap.missing)
     if scope.has_drafts_table:  # newer Dify: debugger sessions point at an agent_config_drafts row
-        missing = sa.and_(
-            missing,
-            ~_exists(
-                DRAFTS, DRAFTS.c.id == s.c.agent_config_snapshot_id, DRAFTS.c.tenant_id == s.c.tenant_id
-            ),
-        )
+        draft = _lookup(conn, DRAFTS, "draft", id=s.c.agent_config_snapshot_id, tenant_id=s.c.tenant_id)
+        lookups.append(draft)
+        missing = sa.and_(missing, draft.missing)
     agent_ok = _agent_exists(s.c.agent_id, s.c.tenant_id).label("agent_ok")
     where = "snapshot or draft" if scope.has_drafts_table else "snapshot"
 
@@ -95,7 +90,7 @@ def session_missing_snapshot(conn: sa.Connection, scope: Scope) -> Finding:
         detail = f"Session names {where} {r.agent_config_snapshot_id}, which does not exist."
         return _session(r, detail, agent_exists=bool(r.agent_ok))
 
-    return _find(conn, s, anomaly=missing, scope=scope, make=make, extra=(agent_ok,))
+    return _find(conn, s, missing, scope, make, extra=(agent_ok,), lookups=lookups)
 
 
 def _owner_problems(r: sa.Row) -> list[str]:

@@ -139,6 +139,17 @@ def _json_error(text: str | None, shape: type) -> str | None:
     return None
 
 
+#: `pg_input_is_valid(text, type)` (and the `IS JSON` predicate) arrived in PostgreSQL 16.
+PG_INPUT_IS_VALID_SINCE = 160000
+
+
+def has_pg_input_is_valid(server_version_num: int) -> bool:
+    """Whether a PostgreSQL server of this `server_version_num` (e.g. 150007, 160002) has
+    `pg_input_is_valid`. The number, not the version string: "16beta1" or a vendor suffix parse
+    differently, `server_version_num` is always major * 10000 + minor."""
+    return server_version_num >= PG_INPUT_IS_VALID_SINCE
+
+
 def json_prefilter(conn: sa.Connection) -> bool:
     """Whether this database can tell valid JSON of a shape without ever raising (then only the
     other texts travel to Python): PostgreSQL 16+ (`pg_input_is_valid`), MySQL 5.7+ / MariaDB 10.2+
@@ -146,7 +157,8 @@ def json_prefilter(conn: sa.Connection) -> bool:
     accepted JSON5, which Python's json module rejects)."""
     name = conn.dialect.name
     if name == "postgresql":
-        return (conn.dialect.server_version_info or (0,)) >= (16,)
+        version = conn.execute(sa.select(sa.func.pg_catalog.current_setting("server_version_num"))).scalar()
+        return has_pg_input_is_valid(int(version or 0))
     if name == "mysql":
         return True
     if name == "sqlite":
