@@ -10,19 +10,8 @@ from pathlib import Path
 import pytest
 
 from data.demo import DemoIds
+from tests.browser_helpers import CHROMIUM, CHROMIUM_ARGS
 from tests.streamlit_server import ROOT, free_port, streamlit_server  # noqa: F401  (re-exported)
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.browser
 
