@@ -168,15 +168,14 @@ for column, side, title in zip(st.columns(2), (left, right), titles, strict=True
         st.subheader(safe_md(title))
         # One compact block per side (the labels are ours, every value goes through safe_md), so the changes
         # start on the first screen.
-        lines = [f"**What:** {safe_md(side.label)}"]
-        if side.operations:
-            lines[0] += f" · **Operations:** {safe_md(', '.join(op.label() for op in side.operations))}"
-        lines.append(f"**Note:** {safe_md(side.note or '—')}")
-        lines.append(
-            f"**{side.author_label}:** {safe_md(side.author or '—')} · "
-            f"**{side.time_label}:** {safe_md(utc(side.created_at))}"
+        operations = ", ".join(op.label() for op in side.operations)
+        st.markdown(
+            f"**What:** {safe_md(side.label)}"
+            + (f" · **Operations:** {safe_md(operations)}" if side.operations else "")
+            + f"  \n**Note:** {safe_md(side.note or '—')}"
+            + f"  \n**{safe_md(side.author_label)}:** {safe_md(side.author or '—')}"
+            + f" · **{safe_md(side.time_label)}:** {safe_md(utc(side.created_at))}"
         )
-        st.markdown("  \n".join(lines))
 
 result: DiffResult = diff_configs(left.text, right.text, kind)  # ~6 ms for two 200 KB configs
 chosen = st.radio("View", VIEWS, index=VIEWS.index(view), horizontal=True, label_visibility="collapsed")
