@@ -32,7 +32,11 @@ query_text = str(values.get("q") or "")
 pasted = normalize_uuid(query_text) if len(query_text) in (32, 36) else None
 if pasted:
     match = context.read(
-        agents_store.resolve_id, pasted, has_core=report.core_tables, agent_tables=report.agent_tables
+        agents_store.resolve_id,
+        pasted,
+        has_core=report.core_tables,
+        agent_tables=report.agent_tables,
+        read=context.read_context(),
     )
     if match is not None:
         st.switch_page(f"app_pages/{match.page}.py", query_params=match.params)

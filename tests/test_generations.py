@@ -87,7 +87,13 @@ def test_pasted_draft_and_workspace_ids_resolve(workspaces_app: str) -> None:
     engine = sa.create_engine(workspaces_app)
     with engine.connect() as conn:
         report = check_schema(conn)
-        kw = {"has_core": report.core_tables, "agent_tables": report.agent_tables}
+        from data.read_context import ReadContext
+
+        kw = {
+            "has_core": report.core_tables,
+            "agent_tables": report.agent_tables,
+            "read": ReadContext.unscoped(),
+        }
         draft = agents_store.resolve_id(conn, WorkspaceIds.SHOWCASE_SHARED_DRAFT, **kw)
         home = agents_store.resolve_id(conn, WorkspaceIds.HOME_REFERENCED, **kw)
         workspace = agents_store.resolve_id(conn, WorkspaceIds.BUILD_DRAFT_WORKSPACE, **kw)

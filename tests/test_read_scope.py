@@ -64,6 +64,24 @@ def test_agent_and_compare_lookups_by_id_are_scoped(conn: sa.Connection) -> None
     assert agents.get_agent(conn, D.GEN_E_AGENT, read=ACME, has_core=core) is None
 
 
+def test_the_id_box_resolves_only_visible_ids(conn: sa.Connection) -> None:
+    """The sidebar's "Open any id" (agents.resolve_id) does not tell a scoped role that an id exists in
+    another workspace: agent, snapshot, binding, app and session ids of Acme resolve for Acme only."""
+    report = check_schema(conn)
+    kw = {"has_core": report.core_tables, "agent_tables": report.agent_tables}
+    ids = (D.SHOWCASE_AGENT, D.SHOWCASE_SNAPSHOTS[0], D.DRIFT_BINDING, D.APP_SUPPORT_ASSISTANT)
+    for value in ids:
+        assert agents.resolve_id(conn, value, read=EVERYWHERE, **kw) is not None, value
+        assert agents.resolve_id(conn, value, read=ACME, **kw) is not None, value
+        assert agents.resolve_id(conn, value, read=NORTHWIND, **kw) is None, value
+    session = agents.resolve_id(conn, D.FINISHED_RUN_SESSION, read=EVERYWHERE, **kw)
+    assert session is not None
+    owner = ReadContext(tenant_ids=(session.params["tenant"],))
+    other = ReadContext(tenant_ids=(str(uuid.uuid4()),))
+    assert agents.resolve_id(conn, D.FINISHED_RUN_SESSION, read=owner, **kw) is not None
+    assert agents.resolve_id(conn, D.FINISHED_RUN_SESSION, read=other, **kw) is None
+
+
 def test_session_lookup_by_id_is_scoped(conn: sa.Connection) -> None:
     ctx = RuleContext.from_report(check_schema(conn), now=naive_utc_now(), idle_days=7)
     detail = sessions.get_session(conn, D.FINISHED_RUN_SESSION, ctx, read=EVERYWHERE)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from data.demo import DemoIds
 from data.models import Agent, uuidv7
+from data.read_context import ReadContext
 from data.stores import agents as agents_store
 from data.stores.roster import InvalidCursor, RosterFilter, count_roster, list_roster
 
@@ -175,13 +176,20 @@ def test_pasted_ids_resolve_in_contract_order(
     seeded_engine: sa.Engine, attr: str, page: str, param: str
 ) -> None:
     with seeded_engine.connect() as conn:
-        match = agents_store.resolve_id(conn, getattr(DemoIds, attr), has_core=CORE)
+        match = agents_store.resolve_id(
+            conn, getattr(DemoIds, attr), has_core=CORE, read=ReadContext.unscoped()
+        )
     assert match is not None and match.page == page and param in match.params
 
 
 def test_unknown_id_resolves_to_nothing(seeded_engine: sa.Engine) -> None:
     with seeded_engine.connect() as conn:
-        assert agents_store.resolve_id(conn, "00000000-0000-4000-8000-000000000000", has_core=CORE) is None
+        assert (
+            agents_store.resolve_id(
+                conn, "00000000-0000-4000-8000-000000000000", has_core=CORE, read=ReadContext.unscoped()
+            )
+            is None
+        )
 
 
 def test_roster_plans_use_the_tenant_index(pg_url: str) -> None:

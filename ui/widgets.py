@@ -56,7 +56,11 @@ def id_box() -> None:
         st.switch_page("app_pages/roster.py", query_params=links.query("roster", q=value[:200]))
     report = context.schema_report()
     match = context.read(
-        agents_store.resolve_id, pasted, has_core=report.core_tables, agent_tables=report.agent_tables
+        agents_store.resolve_id,
+        pasted,
+        has_core=report.core_tables,
+        agent_tables=report.agent_tables,
+        read=context.read_context(),
     )
     if match is None:
         st.warning(safe_md(f"No {ID_KINDS} has id {pasted}."))

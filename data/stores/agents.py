@@ -666,26 +666,31 @@ def resolve_id(  # noqa: C901 (known debt, ARCHITECTURE.md)
     *,
     has_core: frozenset[str] = frozenset(),
     agent_tables: frozenset[str] | None = None,
+    read: ReadContext,
 ) -> IdMatch | None:
     """Contract order: agent, snapshot, revision, binding, runtime session, (Dify 1.16+/1.17+: draft,
     home snapshot, workspace, workspace binding), app, workflow, workflow run, conversation. Core ids
     reach agent tables through the core tables' primary keys first. `has_core` / `agent_tables`: the
     optional core and agent tables present (the schema report's); a missing one is never queried.
-    `agent_tables=None` (unknown) means the seed's: runtime sessions, nothing newer."""
+    `agent_tables=None` (unknown) means the seed's: runtime sessions, nothing newer. `read`: the reader's
+    workspace scope is in every lookup's WHERE, so an id of another workspace resolves to nothing (the id
+    box never tells a workspace-scoped role that the record exists elsewhere)."""
     present = frozenset({"agent_runtime_sessions"}) if agent_tables is None else agent_tables
-    agent = conn.execute(sa.select(Agent.id).where(Agent.id == value)).scalar()
+    agent = conn.execute(
+        sa.select(Agent.id).where(Agent.id == value, *in_scope(Agent.tenant_id, read))
+    ).scalar()
     if agent:
         return IdMatch("agent", "agent", {"agent": agent}, "agent")
     snap = conn.execute(
         sa.select(AgentConfigSnapshot.agent_id, AgentConfigSnapshot.version).where(
-            AgentConfigSnapshot.id == value
+            AgentConfigSnapshot.id == value, *in_scope(AgentConfigSnapshot.tenant_id, read)
         )
     ).first()
     if snap:
         return IdMatch("snapshot", "agent", {"agent": snap.agent_id}, f"snapshot (version {snap.version})")
     rev = conn.execute(
         sa.select(AgentConfigRevision.agent_id, AgentConfigRevision.revision).where(
-            AgentConfigRevision.id == value
+            AgentConfigRevision.id == value, *in_scope(AgentConfigRevision.tenant_id, read)
         )
     ).first()
     if rev:
@@ -696,7 +701,7 @@ def resolve_id(  # noqa: C901 (known debt, ARCHITECTURE.md)
             WorkflowAgentNodeBinding.app_id,
             WorkflowAgentNodeBinding.workflow_id,
             WorkflowAgentNodeBinding.node_id,
-        ).where(WorkflowAgentNodeBinding.id == value)
+        ).where(WorkflowAgentNodeBinding.id == value, *in_scope(WorkflowAgentNodeBinding.tenant_id, read))
     ).first()
     if binding:
         return IdMatch(
@@ -712,21 +717,29 @@ def resolve_id(  # noqa: C901 (known debt, ARCHITECTURE.md)
         )
     if "agent_runtime_sessions" in present:
         session = conn.execute(
-            sa.select(AgentRuntimeSession.tenant_id).where(AgentRuntimeSession.id == value)
+            sa.select(AgentRuntimeSession.tenant_id).where(
+                AgentRuntimeSession.id == value, *in_scope(AgentRuntimeSession.tenant_id, read)
+            )
         ).first()
         if session:
             return IdMatch(
                 "session", "sessions", {"tenant": session.tenant_id, "session": value}, "runtime session"
             )
-    newer = _resolve_newer_id(conn, value, present)
+    newer = _resolve_newer_id(conn, value, present, read)
     if newer:
         return newer
     if "apps" in has_core:
-        app = conn.execute(sa.select(App.tenant_id).where(App.id == value)).first()
+        app = conn.execute(
+            sa.select(App.tenant_id).where(App.id == value, *in_scope(App.tenant_id, read))
+        ).first()
         if app:
             return IdMatch("app", "bindings", {"tenant": app.tenant_id, "app": value}, "app")
     if "workflows" in has_core:
-        wf = conn.execute(sa.select(Workflow.tenant_id, Workflow.app_id).where(Workflow.id == value)).first()
+        wf = conn.execute(
+            sa.select(Workflow.tenant_id, Workflow.app_id).where(
+                Workflow.id == value, *in_scope(Workflow.tenant_id, read)
+            )
+        ).first()
         if wf:
             return IdMatch(
                 "workflow",
@@ -735,7 +748,11 @@ def resolve_id(  # noqa: C901 (known debt, ARCHITECTURE.md)
                 "workflow version",
             )
     if "workflow_runs" in has_core:
-        run = conn.execute(sa.select(WorkflowRun.tenant_id).where(WorkflowRun.id == value)).first()
+        run = conn.execute(
+            sa.select(WorkflowRun.tenant_id).where(
+                WorkflowRun.id == value, *in_scope(WorkflowRun.tenant_id, read)
+            )
+        ).first()
         if run:
             return IdMatch(
                 "workflow_run",
@@ -748,7 +765,7 @@ def resolve_id(  # noqa: C901 (known debt, ARCHITECTURE.md)
             sa.select(App.tenant_id)
             .select_from(Conversation)
             .join(App, App.id == Conversation.app_id)
-            .where(Conversation.id == value)
+            .where(Conversation.id == value, *in_scope(App.tenant_id, read))
         ).first()
         if conv:
             return IdMatch(
@@ -760,12 +777,14 @@ def resolve_id(  # noqa: C901 (known debt, ARCHITECTURE.md)
     return None
 
 
-def _resolve_newer_id(conn: sa.Connection, value: str, present: frozenset[str]) -> IdMatch | None:
+def _resolve_newer_id(
+    conn: sa.Connection, value: str, present: frozenset[str], read: ReadContext
+) -> IdMatch | None:
     """Drafts and home snapshots open their agent; workspaces and workspace bindings the sessions view."""
     if "agent_config_drafts" in present:
         draft = conn.execute(
             sa.select(AgentConfigDraft.agent_id, AgentConfigDraft.draft_type).where(
-                AgentConfigDraft.id == value
+                AgentConfigDraft.id == value, *in_scope(AgentConfigDraft.tenant_id, read)
             )
         ).first()
         if draft:
@@ -773,19 +792,27 @@ def _resolve_newer_id(conn: sa.Connection, value: str, present: frozenset[str]) 
             return IdMatch("draft", "agent", {"agent": draft.agent_id}, kind)
     if "agent_home_snapshots" in present:
         home = conn.execute(
-            sa.select(AgentHomeSnapshot.agent_id).where(AgentHomeSnapshot.id == value)
+            sa.select(AgentHomeSnapshot.agent_id).where(
+                AgentHomeSnapshot.id == value, *in_scope(AgentHomeSnapshot.tenant_id, read)
+            )
         ).first()
         if home:
             return IdMatch("home_snapshot", "agent", {"agent": home.agent_id}, "home snapshot")
     if "agent_workspaces" in present:
-        ws = conn.execute(sa.select(AgentWorkspace.tenant_id).where(AgentWorkspace.id == value)).first()
+        ws = conn.execute(
+            sa.select(AgentWorkspace.tenant_id).where(
+                AgentWorkspace.id == value, *in_scope(AgentWorkspace.tenant_id, read)
+            )
+        ).first()
         if ws:
             return IdMatch(
                 "workspace", "sessions", {"tenant": ws.tenant_id, "workspace": value}, "working environment"
             )
     if "agent_workspace_bindings" in present:
         wb = conn.execute(
-            sa.select(AgentWorkspaceBinding.tenant_id).where(AgentWorkspaceBinding.id == value)
+            sa.select(AgentWorkspaceBinding.tenant_id).where(
+                AgentWorkspaceBinding.id == value, *in_scope(AgentWorkspaceBinding.tenant_id, read)
+            )
         ).first()
         if wb:
             return IdMatch(
