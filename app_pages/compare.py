@@ -19,7 +19,7 @@ from data.diff import (
 from data.stores import compare as compare_store
 from data.stores import roster as roster_store
 from ui import context, diff_view, render
-from ui.render import already_masked, notice_invalid, page_url_box, safe_md, set_params, utc
+from ui.render import already_masked, notice_invalid, page_url_box, replace_params, safe_md, set_params, utc
 
 VIEWS = pages.VIEWS
 
@@ -117,19 +117,27 @@ elif values.get("agent"):
     if (new_left, new_right) != (left_version, right_version):
         set_params(agent=versions.agent_id, left=new_left, right=new_right, view=values.get("view"))
     position = choices.index(right_version)
-    if position >= 2 and pick[2].button("← Previous pair"):
-        set_params(
-            agent=versions.agent_id,
-            left=choices[position - 2],
-            right=choices[position - 1],
-            view=values.get("view"),
+    if position >= 2:
+        pick[2].button(
+            "← Previous pair",
+            on_click=replace_params,
+            kwargs={
+                "agent": versions.agent_id,
+                "left": choices[position - 2],
+                "right": choices[position - 1],
+                "view": values.get("view"),
+            },
         )
-    if position + 1 < len(choices) and pick[3].button("Next pair →"):
-        set_params(
-            agent=versions.agent_id,
-            left=choices[position],
-            right=choices[position + 1],
-            view=values.get("view"),
+    if position + 1 < len(choices):
+        pick[3].button(
+            "Next pair →",
+            on_click=replace_params,
+            kwargs={
+                "agent": versions.agent_id,
+                "left": choices[position],
+                "right": choices[position + 1],
+                "view": values.get("view"),
+            },
         )
     left_id = context.read(
         compare_store.snapshot_id_for_version, agent_id=versions.agent_id, version=left_version, read=read

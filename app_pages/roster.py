@@ -12,7 +12,17 @@ from data.stores import agents as agents_store
 from data.stores import roster as roster_store
 from data.types import normalize_uuid
 from ui import context, grid
-from ui.render import icon_text, notice_invalid, page_url_box, plain, relative_time, safe_md, set_params, utc
+from ui.render import (
+    icon_text,
+    notice_invalid,
+    page_url_box,
+    plain,
+    relative_time,
+    replace_params,
+    safe_md,
+    set_params,
+    utc,
+)
 from ui.widgets import workspace_select
 
 EXPORT_CAP = 5_000
@@ -162,10 +172,10 @@ if not page.rows:
 
 nav = st.columns([1, 1, 4])
 base = {k: v for k, v in values.items() if k not in ("after", "before")}
-if page.prev_cursor and nav[0].button("← Previous page"):
-    set_params(**base, before=page.prev_cursor)
-if page.next_cursor and nav[1].button("Next page →"):
-    set_params(**base, after=page.next_cursor)
+if page.prev_cursor:
+    nav[0].button("← Previous page", on_click=replace_params, kwargs={**base, "before": page.prev_cursor})
+if page.next_cursor:
+    nav[1].button("Next page →", on_click=replace_params, kwargs={**base, "after": page.next_cursor})
 
 if settings.console_url:
     st.link_button(

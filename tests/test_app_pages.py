@@ -76,6 +76,15 @@ def test_roster_pagination_by_cursor(demo_app_env: Path) -> None:
     assert second and not set(first) & set(second)
 
 
+def test_compare_next_pair_moves_both_sides_in_one_click(demo_app_env: Path) -> None:
+    """Paging buttons set the URL in their on_click (one script run per click): the next pair is v4 vs v5."""
+    at = open_page("compare", agent=DemoIds.SHOWCASE_AGENT, left="3", right="4")
+    next(b for b in at.button if b.label == "Next pair →").click().run()
+    no_exception(at)
+    assert (at.query_params["left"], at.query_params["right"]) == ("4", "5")
+    assert [s.value for s in at.subheader][:2] == ["v4", "v5"]
+
+
 def test_pasted_id_opens_the_matching_view(demo_app_env: Path) -> None:
     at = open_page("roster", q=DemoIds.SHOWCASE_SNAPSHOTS[0])
     no_exception(at)

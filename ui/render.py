@@ -164,8 +164,15 @@ def utc(moment: datetime | None) -> str:
 
 def set_params(**params: object) -> None:
     """Replace the URL's query parameters (the durable state of a view) and rerun."""
-    st.query_params.from_dict({k: str(v) for k, v in params.items() if v not in (None, "")})
+    replace_params(**params)
     st.rerun()
+
+
+def replace_params(**params: object) -> None:
+    """Replace the URL's query parameters without a rerun: the `on_click` of a button whose only effect is a
+    new view (paging). Callbacks run before the script, so a click costs one script run, not two (the
+    click's run, then `set_params`' rerun)."""
+    st.query_params.from_dict({k: str(v) for k, v in params.items() if v not in (None, "")})
 
 
 def icon_text(icon_type: object, icon: str | None) -> str:

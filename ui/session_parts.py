@@ -22,7 +22,7 @@ from data.actor import NotAllowed, Role, WritesDisabled
 from data.stores import audit as audit_store
 from data.stores.leak_trends import LeakTrends
 from ui import context, grid, render
-from ui.render import already_masked, plain, safe_md, set_params, utc
+from ui.render import already_masked, plain, replace_params, safe_md, set_params, utc
 from ui.widgets import copy_id, workspace_select
 
 #: URL parameters that are positions or a detail view, not part of a list's filter.
@@ -133,10 +133,10 @@ def selectable(
 def pager(page: Any, values: dict) -> None:
     base = base_params(values)
     nav = st.columns([1, 1, 4])
-    if page.prev_cursor and nav[0].button("← Previous page"):
-        set_params(**base, before=page.prev_cursor)
-    if page.next_cursor and nav[1].button("Next page →"):
-        set_params(**base, after=page.next_cursor)
+    if page.prev_cursor:
+        nav[0].button("← Previous page", on_click=replace_params, kwargs={**base, "before": page.prev_cursor})
+    if page.next_cursor:
+        nav[1].button("Next page →", on_click=replace_params, kwargs={**base, "after": page.next_cursor})
 
 
 @contextmanager
