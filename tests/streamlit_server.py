@@ -24,23 +24,26 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(data_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+def streamlit_server(
+    data_dir: Path, env: Mapping[str, str] | None = None, *, script: str = "app.py", start_seconds: float = 30
+) -> Iterator[str]:
     """Serve the app on the embedded demo in `data_dir` (no AGENT_DESK_* or DATABASE_URL from the
-    caller's environment leaks in); yields the base URL once `/_stcore/health` answers."""
+    caller's environment leaks in); yields the base URL once `/_stcore/health` answers. `script`:
+    `serve.py` is what ./scripts/run serves (its warm-up runs before the server answers)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_DESK_") and k != "DATABASE_URL"}
     environ.update({"AGENT_DESK_DATA_DIR": str(data_dir), **(env or {})})
     port = free_port()
     args = ["--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port)]
     log = open(data_dir / "streamlit.log", "wb")  # noqa: SIM115  (a file, not a pipe: a full pipe stalls the server)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", *args, "--browser.gatherUsageStats", "false"],
+        [sys.executable, "-m", "streamlit", "run", script, *args, "--browser.gatherUsageStats", "false"],
         cwd=ROOT,
         env=environ,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + start_seconds
     while time.monotonic() < deadline:
         try:
             if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":

@@ -54,6 +54,20 @@ def test_cold_deep_link_runs_the_app_frame(server: str, page) -> None:
     assert "Agent" not in entries, entries
 
 
+def test_scripts_run_entry_serves_the_app_warmed_up(tmp_path: Path, seeded_sqlite_file: Path, page) -> None:
+    """`./scripts/run` serves serve.py (app.py behind a warm-up lifespan): the first request, a deep link,
+    renders the page inside the app frame, and the warm-up ran before the server answered."""
+    data_dir = tmp_path / "agent-desk"
+    data_dir.mkdir()
+    shutil.copy(seeded_sqlite_file, data_dir / "demo.sqlite")
+    with streamlit_server(data_dir, script="serve.py", start_seconds=120) as base:
+        page.goto(f"{base}/agent?agent={DemoIds.SHOWCASE_AGENT}")
+        page.get_by_text("What actually runs").first.wait_for(timeout=30_000)
+        page.get_by_text("Demo database").first.wait_for(timeout=10_000)
+    log = (data_dir / "streamlit.log").read_text(errors="replace")
+    assert "agent-desk warm-up:" not in log, log[-2000:]  # the warm-up reports problems this way
+
+
 def test_roster_deep_link_with_filters(server: str, page) -> None:
     page.goto(f"{server}/roster?tenant={DemoIds.TENANT_NORTHWIND}&sort=name")
     page.get_by_text("Agent roster").first.wait_for(timeout=30_000)
