@@ -9,7 +9,7 @@ links meant to be pasted into a ticket (the "link to this view" box, the CLI's J
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from data.pages import BY_NAME, PAGES, PageParams, page_of, url_fields
 
@@ -87,8 +87,6 @@ def console_link(
 def parse(url: str) -> tuple[str, dict[str, str]] | None:
     """The page name and query parameters of a relative URL `link` built (for `st.switch_page`), or None
     for anything else (another host, an unknown path, a parameter the page does not take)."""
-    from urllib.parse import parse_qsl
-
     if not url or not url.startswith("/") or url.startswith("//"):
         return None
     parts = urlsplit(url)

@@ -1,4 +1,5 @@
-"""Filter pieces shared by the stores: substring search and inclusive day ranges (UTC dates)."""
+"""Filter pieces shared by the stores: substring search, inclusive day ranges (UTC dates), and a filter's
+plain-text description for the audit log and messages."""
 
 from __future__ import annotations
 
@@ -43,3 +44,16 @@ def day_range(
     if last:
         conditions.append(column < day_after(last))
     return conditions
+
+
+def described(values: dict[str, str | date | datetime | None]) -> dict[str, str]:
+    """A filter's non-empty values as plain strings (ISO dates; a datetime with a space), in given order."""
+    out: dict[str, str] = {}
+    for name, value in values.items():
+        if isinstance(value, datetime):
+            out[name] = value.isoformat(sep=" ")
+        elif isinstance(value, date):
+            out[name] = value.isoformat()
+        elif value:
+            out[name] = value
+    return out

@@ -14,7 +14,7 @@ from data.models import (
 )
 from data.models.enums import SessionOwnerType, SessionStatus
 from data.rules.session_leaks import RuleContext
-from data.stores.filters import day_after, day_range
+from data.stores.filters import day_after, day_range, described
 from data.stores.session_leaks import first_match_condition
 
 S = AgentRuntimeSession
@@ -53,7 +53,7 @@ class SessionFilter:
 
     def describe(self) -> dict[str, str]:
         """The filter as plain strings (for the audit log and messages)."""
-        values = {
+        values: dict[str, str | date | datetime | None] = {
             "tenant": self.tenant_id,
             "app": self.app_id,
             "agent": self.agent_id,
@@ -62,11 +62,11 @@ class SessionFilter:
             "rule": self.rule,
             "run": self.run_id,
             "conversation": self.conversation_id,
-            "updated_from": self.updated_from.isoformat() if self.updated_from else None,
-            "updated_to": self.updated_to.isoformat() if self.updated_to else None,
-            "updated_before": self.updated_before.isoformat(sep=" ") if self.updated_before else None,
+            "updated_from": self.updated_from,
+            "updated_to": self.updated_to,
+            "updated_before": self.updated_before,
         }
-        return {k: v for k, v in values.items() if v}
+        return described(values)
 
 
 #: Clock skew allowed between Dify's app servers (which mint the ids) and the database clock.

@@ -16,7 +16,7 @@ from data.rules.workspace_leaks import (
     OWNER_RUN,
     WorkspaceRuleContext,
 )
-from data.stores.filters import day_range
+from data.stores.filters import day_range, described
 from data.stores.id_keyset import Access, beyond, fenced_window, scan_order, window_edge
 from data.stores.owners import conversation_tenant, run_tenant
 from data.stores.workspace_leaks import (
@@ -51,7 +51,7 @@ class WorkspaceFilter:
     updated_before: datetime | None = None  # CLI --older-than (exclusive), naive UTC
 
     def describe(self) -> dict[str, str]:
-        values = {
+        values: dict[str, str | date | datetime | None] = {
             "tenant": self.tenant_id,
             "app": self.app_id,
             "agent": self.agent_id,
@@ -61,11 +61,11 @@ class WorkspaceFilter:
             "run": self.run_id,
             "conversation": self.conversation_id,
             "workspace": self.workspace_id,
-            "updated_from": self.updated_from.isoformat() if self.updated_from else None,
-            "updated_to": self.updated_to.isoformat() if self.updated_to else None,
-            "updated_before": self.updated_before.isoformat(sep=" ") if self.updated_before else None,
+            "updated_from": self.updated_from,
+            "updated_to": self.updated_to,
+            "updated_before": self.updated_before,
         }
-        return {k: v for k, v in values.items() if v}
+        return described(values)
 
 
 @dataclass(frozen=True)
